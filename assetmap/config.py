@@ -1,0 +1,59 @@
+"""Settings from the environment. Nothing is read at import time; ``load_config`` is called by
+the app factory and the CLI."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """Where the published open data files are (``ASSETMAP_DATA_DIR``, default ``../shared/data``)."""
+    return Path(os.environ.get("ASSETMAP_DATA_DIR", PROJECT_DIR.parent / "shared" / "data")).resolve()
+
+
+def instance_dir() -> Path:
+    return Path(os.environ.get("ASSETMAP_INSTANCE_DIR", PROJECT_DIR / "instance")).resolve()
+
+
+def database_url(dbname: str | None = None) -> str:
+    """``DATABASE_URL`` if set, else the project-local cluster's URL."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        if dbname:
+            from sqlalchemy.engine import make_url
+
+            url = make_url(url).set(database=dbname).render_as_string(hide_password=False)
+        return url
+    from assetmap.db.cluster import DEFAULT_DB, LocalCluster
+
+    return LocalCluster.default(instance_dir()).url(dbname or DEFAULT_DB)
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    env = os.environ
+    config = {
+        "SQLALCHEMY_DATABASE_URI": None,  # resolved lazily, so `assetmap db up` works before a DB exists
+        "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
+        "ASSETMAP_ENV": env.get("ASSETMAP_ENV", "development"),
+        "TILE_URL": env.get("ASSETMAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+        "TILE_ATTRIBUTION": env.get(
+            "ASSETMAP_TILE_ATTRIBUTION",
+            '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+        ),
+        "DEFAULT_AREAS": [c.strip() for c in env.get("ASSETMAP_DEFAULT_AREAS", "E06000051,E08000004").split(",")],
+        "MAX_CONTENT_LENGTH": int(env.get("ASSETMAP_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+    }
+    if env.get("DATABASE_URL"):
+        config["SQLALCHEMY_DATABASE_URI"] = database_url()
+    if overrides:
+        config.update(overrides)
+    return config
