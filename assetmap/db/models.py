@@ -263,3 +263,20 @@ class Dataset(Base):
     file_name: Mapped[str | None] = mapped_column(String(300))
     last_imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_report: Mapped[dict | None] = mapped_column(JSONB)
+
+
+class ImportRun(Base):
+    """One run of an importer: the report kept, and the file's signature so the demo can tell a
+    file it has already loaded (a second ``make run`` is fast)."""
+
+    __tablename__ = "import_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_key: Mapped[str | None] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(40))  # boundaries, indicators, postcodes, assets:<format>
+    file_name: Mapped[str | None] = mapped_column(String(300))
+    signature: Mapped[str | None] = mapped_column(String(200), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    report: Mapped[dict | None] = mapped_column(JSONB)

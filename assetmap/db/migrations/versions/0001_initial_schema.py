@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:14:33.624539
+Create Date: 2026-11-23
 """
 from alembic import op
 import sqlalchemy as sa
@@ -162,6 +162,20 @@ def upgrade() -> None:
     )
     op.create_index('ix_asset_location', 'asset', ['location'], unique=False, postgresql_using='gist')
     op.create_index('ix_asset_status', 'asset', ['status'], unique=False)
+    op.create_table('import_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('dataset_key', sa.String(length=60), nullable=True),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('file_name', sa.String(length=300), nullable=True),
+    sa.Column('signature', sa.String(length=200), nullable=True),
+    sa.Column('started_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('report', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index(op.f('ix_import_run_signature'), 'import_run', ['signature'], unique=False)
     op.create_table('indicator_value',
     sa.Column('indicator_id', sa.Integer(), nullable=False),
     sa.Column('area_id', sa.Integer(), nullable=False),
@@ -205,6 +219,8 @@ def downgrade() -> None:
     op.drop_table('asset_term')
     op.drop_index('ix_indicator_value_area', table_name='indicator_value')
     op.drop_table('indicator_value')
+    op.drop_index(op.f('ix_import_run_signature'), table_name='import_run')
+    op.drop_table('import_run')
     op.drop_index('ix_asset_status', table_name='asset')
     op.drop_index('ix_asset_location', table_name='asset', postgresql_using='gist')
     op.drop_table('asset')

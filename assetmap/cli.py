@@ -1,0 +1,234 @@
+"""The ``assetmap`` command: thin click wrappers around functions that know nothing of click."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from assetmap import config
+from assetmap.errors import AssetmapError
+
+
+def _progress(total=None, desc=None):
+    from tqdm import tqdm
+
+    # On a terminal the bar redraws; in CI logs it prints a line every few seconds.
+    return tqdm(total=total, desc=desc, unit="rows" if (total or 0) > 1000 else "", file=sys.stderr,
+                mininterval=0.2 if sys.stderr.isatty() else 5, leave=False, dynamic_ncols=True)
+
+
+def _fail(message: str, code: int = 2):
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+class Group(click.Group):
+    """Turn the application's own errors into a one-line message and a non-zero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except AssetmapError as exc:
+            _fail(exc.message)
+
+
+@click.group(cls=Group)
+def main():
+    """assetmap: community assets, needs and gaps on a live map."""
+
+
+# --- database ------------------------------------------------------------------------------
+@main.group(cls=Group)
+def db():
+    """The project-local PostGIS cluster (ignored when DATABASE_URL is set)."""
+
+
+def _cluster():
+    from assetmap.db.cluster import LocalCluster
+
+    return LocalCluster.default(config.instance_dir())
+
+
+def _external() -> bool:
+    import os
+
+    return bool(os.environ.get("DATABASE_URL"))
+
+
+@db.command("up")
+def db_up():
+    """Create (first time) and start the local cluster."""
+    if _external():
+        click.echo("DATABASE_URL is set: using that server, no local cluster started")
+        return
+    _cluster().up(echo=click.echo)
+    click.echo(f"database: {_cluster().status()}")
+
+
+@db.command("down")
+def db_down():
+    """Stop the local cluster."""
+    _cluster().down(echo=click.echo)
+
+
+@db.command("status")
+def db_status():
+    if _external():
+        click.echo("DATABASE_URL is set: " + config.database_url())
+    else:
+        click.echo(_cluster().status())
+
+
+@db.command("url")
+@click.option("--database", default=None, help="Database name (default: assetmap).")
+def db_url(database):
+    """Print the SQLAlchemy URL of the database in use."""
+    click.echo(config.database_url(database))
+
+
+@db.command("upgrade")
+def db_upgrade():
+    """Migrate to the newest schema and seed reference data (safe on every deploy)."""
+    _init()
+
+
+@main.command("init")
+def init():
+    """Create the database if needed, migrate to head, seed vocabularies and data sources."""
+    _init()
+
+
+def _init():
+    from assetmap.db import migrate
+    from assetmap.db.engine import session_scope
+    from assetmap.db.seed import seed_datasets, seed_taxonomy
+
+    url = config.database_url()
+    migrate.upgrade(url)
+    with session_scope(url) as session:
+        terms, datasets = seed_taxonomy(session), seed_datasets(session)
+    click.echo(f"database at head ({migrate.head_revision()}); seeded {terms} new terms, {datasets} new data sources")
+
+
+# --- imports -------------------------------------------------------------------------------
+@main.group("import", cls=Group)
+def import_():
+    """Import official files as published. Prints a report; exit 1 if some rows were reported."""
+
+
+def _run_import(kind: str, dataset_key: str, path: Path, fn, force: bool = True):
+    from assetmap.importers.runner import run_import
+
+    started = time.monotonic()
+    report = run_import(config.database_url(), kind, dataset_key, Path(path), fn, force=force)
+    if report is None:
+        click.echo(f"{Path(path).name}: already imported and unchanged (skipped)")
+        return None
+    click.echo(report.summary())
+    click.echo(f"  took {time.monotonic() - started:.1f} s")
+    return report
+
+
+@import_.command("boundaries")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--level", type=click.Choice(["lsoa", "msoa", "ward", "lad"]), default=None,
+              help="Force the level (default: from the ONS code property).")
+@click.option("--lad", "lad_code", default=None, help="Local authority code of every area in the file.")
+def import_boundaries_cmd(path, level, lad_code):
+    """ONS boundary GeoJSON (.geojson or .geojson.gz)."""
+    from assetmap.importers.boundaries import fill_missing_lad_codes, import_boundaries
+
+    def fn(session, p):
+        report = import_boundaries(session, p, level=level, lad_code=lad_code, progress=_progress)
+        fill_missing_lad_codes(session)
+        return report
+
+    _exit_for(_run_import("boundaries", "ons-boundaries", path, fn))
+
+
+@import_.command("indicators")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--lad", "lad_codes", multiple=True, help="Only these local authorities (repeatable).")
+def import_indicators_cmd(path, lad_codes):
+    """English Indices of Deprivation 2019, File 1, 2 or 6 (CSV as published)."""
+    from assetmap.importers.boundaries import derive_lad_geometries
+    from assetmap.importers.indicators import import_iod
+
+    def fn(session, p):
+        report = import_iod(session, p, lad_codes=list(lad_codes) or None, progress=_progress)
+        derive_lad_geometries(session, progress=_progress)
+        return report
+
+    _exit_for(_run_import("indicators", "iod2019", path, fn))
+
+
+@import_.command("postcodes")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--areas", default=None, help="Postcode areas only, e.g. SY,TF,OL (default: all of GB).")
+def import_postcodes_cmd(path, areas):
+    """OS Code-Point Open zip, as OS ships it."""
+    from assetmap.importers.postcodes import import_codepoint
+
+    def fn(session, p):
+        return import_codepoint(session, p, areas=areas.split(",") if areas else None, progress=_progress)
+
+    _exit_for(_run_import("postcodes", "codepoint-open", path, fn))
+
+
+@import_.command("assets")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", required=True, help="libraries, nhsbsa-pharmacies, epraccur, givefood, geojson, ...")
+@click.option("--category", default=None, help="Asset type slug for formats that do not say (geojson).")
+@click.option("--publish/--pending", default=True, help="Publish at once (official lists) or send to moderation.")
+def import_assets_cmd(path, fmt, category, publish):
+    """Community assets from an official list or a GeoJSON layer."""
+    from assetmap.importers.assets import FORMATS, import_assets
+
+    if fmt not in FORMATS:
+        _fail(f"unknown format {fmt!r}; choose one of: {', '.join(sorted(FORMATS))}")
+
+    def fn(session, p):
+        return import_assets(session, p, fmt, category=category, publish=publish, progress=_progress)
+
+    _exit_for(_run_import(f"assets:{fmt}", FORMATS[fmt].dataset_key, path, fn))
+
+
+def _exit_for(report):
+    if report is not None and not report.ok:
+        sys.exit(1)
+
+
+# --- demo and serving -----------------------------------------------------------------------
+@main.command("demo")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Default: ASSETMAP_DATA_DIR or ../shared/data.")
+@click.option("--scope", type=click.Choice(["england", "local"]), default="england",
+              help="england: all LSOAs, GB postcodes and national lists (catchments cross borders); "
+                   "local: Shropshire and Oldham only (quick).")
+def demo(data_dir, scope):
+    """Load the demo: real open data, with Shropshire and Oldham shown first."""
+    from assetmap.importers.demo import load_demo
+
+    _init()
+    started = time.monotonic()
+    for line in load_demo(config.database_url(), data_dir or config.data_dir(), scope=scope, progress=_progress):
+        click.echo(line)
+    click.echo(f"demo ready in {time.monotonic() - started:.0f} s")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--debug", is_flag=True)
+def serve(host, port, debug):
+    """Serve the web app (development server; see the README for production)."""
+    from assetmap.web import create_app
+
+    app = create_app()
+    click.echo(f"assetmap at http://{host}:{port}/")
+    app.run(host=host, port=port, debug=debug, use_reloader=False)
+
+
+if __name__ == "__main__":
+    main()
