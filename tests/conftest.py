@@ -55,7 +55,7 @@ def load_reference_data(url: str, data: Path) -> None:
     """Migrate, seed and load the shared reference data into ``url`` (used for the template)."""
     from assetmap.db.engine import session_scope
     from assetmap.db.migrate import upgrade
-    from assetmap.db.seed import seed_datasets, seed_taxonomy
+    from assetmap.db.seed import record_import, seed_datasets, seed_taxonomy
     from assetmap.importers.boundaries import derive_lad_geometries, fill_missing_lad_codes, import_boundaries
     from assetmap.importers.indicators import import_iod
     from assetmap.importers.postcodes import import_codepoint
@@ -67,12 +67,12 @@ def load_reference_data(url: str, data: Path) -> None:
         b = data / "boundaries"
         for lad, place in [(SHROPSHIRE, "shropshire"), (OLDHAM, "oldham")]:
             for level in ["lsoa11", "msoa11", "wards"]:
-                import_boundaries(s, b / f"{level}_{lad}_{place}.geojson")
+                record_import(s, "ons-boundaries", import_boundaries(s, b / f"{level}_{lad}_{place}.geojson"))
         for name in ["imd2019_lsoa11.csv", "iod2019_domains_lsoa11.csv", "iod2019_population_lsoa11.csv"]:
-            import_iod(s, data / "imd2019" / name, lad_codes=[SHROPSHIRE, OLDHAM])
+            record_import(s, "iod2019", import_iod(s, data / "imd2019" / name, lad_codes=[SHROPSHIRE, OLDHAM]))
         fill_missing_lad_codes(s)
         derive_lad_geometries(s)
-        import_codepoint(s, data / "postcodes" / "codepo_gb.zip", areas=POSTCODE_AREAS)
+        record_import(s, "codepoint-open", import_codepoint(s, data / "postcodes" / "codepo_gb.zip", areas=POSTCODE_AREAS))
         s.execute(text("ANALYZE"))
 
 

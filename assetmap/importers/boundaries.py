@@ -163,12 +163,18 @@ def derive_lad_geometries(session: Session, lad_codes: list[str] | None = None, 
     bar = progress(total=len(codes), desc="local authority outlines")
     done = 0
     for code in codes:
+        # Generalised LSOA outlines do not share every vertex, so their union keeps hairline
+        # slivers as holes and crumbs; keep each part's exterior ring and drop crumbs (< ~1 ha).
         result = session.execute(
             text(
                 """
                 UPDATE area SET geom = sub.geom FROM (
-                    SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(geom)), 3)) AS geom
-                    FROM area WHERE level = 'lsoa' AND lad_code = :code
+                    SELECT ST_Multi(ST_Collect(ST_MakePolygon(ST_ExteriorRing(d.geom)))) AS geom
+                    FROM ST_Dump((
+                        SELECT ST_CollectionExtract(ST_MakeValid(ST_Union(geom)), 3)
+                        FROM area WHERE level = 'lsoa' AND lad_code = :code
+                    )) d
+                    WHERE ST_Area(d.geom) > 1e-6
                 ) sub
                 WHERE area.code = :code AND sub.geom IS NOT NULL
                 """

@@ -1,0 +1,71 @@
+"""Queries listing published assets (the public catalogue) and where the data came from."""
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+
+def assets_in_area(session: Session, area_code: str, categories: list[str] | None = None) -> list[dict]:
+    """Published assets in an LSOA, or in the LSOAs of a local authority (exact membership, unlike
+    its generalised outline), with their asset type, ordered by type then name."""
+    rows = session.execute(
+        text(
+            """
+            SELECT a.id, a.uuid, a.name, a.address, a.town, a.postcode, a.source,
+                   ST_Y(a.location) AS lat, ST_X(a.location) AS lon,
+                   t.slug AS category, t.label AS category_label, t.sort_order
+            FROM asset a
+            LEFT JOIN LATERAL (
+                SELECT tt.slug, tt.label, tt.sort_order FROM asset_term at JOIN taxonomy_term tt ON tt.id = at.term_id
+                WHERE at.asset_id = a.id AND tt.vocabulary = 'asset-type' ORDER BY tt.sort_order LIMIT 1
+            ) t ON true
+            WHERE a.status = 'published'
+              AND EXISTS (SELECT 1 FROM area l WHERE l.level = 'lsoa' AND (l.code = :code OR l.lad_code = :code)
+                          AND ST_Intersects(a.location, l.geom))
+              AND (CAST(:cats AS text[]) IS NULL OR t.slug = ANY(CAST(:cats AS text[])))
+            ORDER BY t.sort_order NULLS LAST, a.name, a.id
+            """
+        ),
+        {"code": area_code, "cats": categories or None},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def category_counts(session: Session, area_code: str) -> list[dict]:
+    rows = session.execute(
+        text(
+            """
+            SELECT tt.slug, tt.label, count(a.id) AS n
+            FROM taxonomy_term tt
+            LEFT JOIN asset_term at ON at.term_id = tt.id
+            LEFT JOIN asset a ON a.id = at.asset_id AND a.status = 'published'
+                AND a.id IN (SELECT x.id FROM asset x JOIN area l ON ST_Intersects(x.location, l.geom)
+                             WHERE l.level = 'lsoa' AND (l.code = :code OR l.lad_code = :code))
+            WHERE tt.vocabulary = 'asset-type'
+            GROUP BY tt.slug, tt.label, tt.sort_order
+            ORDER BY tt.sort_order
+            """
+        ),
+        {"code": area_code},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def data_sources(session: Session, keys: list[str] | None = None) -> list[dict]:
+    """Attribution and last-updated time of the imported data sources (all imported, or ``keys``)."""
+    rows = session.execute(
+        text(
+            """
+            SELECT key, title, publisher, licence, attribution, last_imported_at
+            FROM dataset
+            WHERE last_imported_at IS NOT NULL AND (CAST(:keys AS text[]) IS NULL OR key = ANY(CAST(:keys AS text[])))
+            ORDER BY title
+            """
+        ),
+        {"keys": keys},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def last_asset_change(session: Session):
+    return session.execute(text("SELECT max(updated_at) FROM asset WHERE status = 'published'")).scalar()

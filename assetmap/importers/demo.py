@@ -1,0 +1,87 @@
+"""The demo: real open data from ``ASSETMAP_DATA_DIR`` with Shropshire and Oldham shown first.
+
+``scope="england"`` loads what gap catchments need across borders (all England LSOAs with IoD
+2019, every GB postcode, the national library, pharmacy and GP lists); ``scope="local"`` loads
+Shropshire and Oldham and the postcode areas around them only. Files already imported unchanged
+are skipped, so a second run is fast.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from assetmap.errors import ImportFileError
+from assetmap.importers.runner import run_import
+from assetmap.importers.report import silent_progress
+
+SHROPSHIRE, OLDHAM = "E06000051", "E08000004"
+LOCAL_POSTCODE_AREAS = ["SY", "TF", "WV", "LD", "OL", "M", "SK", "HX", "BL", "WN"]
+GM_LAYERS = [
+    "gm_libraries", "gm_pharmacies", "gm_dentists", "gm_food_banks", "gm_jobcentreplus", "gm_green_flags",
+    "gm_post_offices", "gm_hospitals", "gm_places_of_worship_RAW", "gm_polling_stations", "gm_greenspace_access_points",
+]
+
+
+def load_demo(url: str, data_dir: Path, scope: str = "england", progress=silent_progress) -> Iterator[str]:
+    """Load the demo step by step, yielding a line of report for each file."""
+    from assetmap.importers.assets import import_assets
+    from assetmap.importers.boundaries import derive_lad_geometries, fill_missing_lad_codes, import_boundaries
+    from assetmap.importers.indicators import import_iod
+    from assetmap.importers.postcodes import import_codepoint
+
+    data_dir = Path(data_dir)
+    if not (data_dir / "boundaries").is_dir():
+        raise ImportFileError(f"no open data at {data_dir}: set ASSETMAP_DATA_DIR to the folder holding boundaries/, imd2019/, ...")
+    england = scope == "england"
+    lads = None if england else [SHROPSHIRE, OLDHAM]
+
+    def step(kind, key, path, fn, options=""):
+        report = run_import(url, kind, key, path, fn, force=False, options=options)
+        if report is None:
+            return f"{path.name}: already loaded, unchanged"
+        return report.summary(max_problems=5)
+
+    b = data_dir / "boundaries"
+    if england:
+        yield step("boundaries", "ons-boundaries", b / "lsoa11_england.geojson.gz",
+                   lambda s, p: import_boundaries(s, p, progress=progress))
+    for lad, place in [(SHROPSHIRE, "shropshire"), (OLDHAM, "oldham")]:
+        for level in ["lsoa11", "msoa11", "wards"]:
+            def fn(s, p):
+                report = import_boundaries(s, p, progress=progress)
+                fill_missing_lad_codes(s)
+                return report
+            yield step("boundaries", "ons-boundaries", b / f"{level}_{lad}_{place}.geojson", fn)
+
+    for name in ["imd2019_lsoa11.csv", "iod2019_domains_lsoa11.csv", "iod2019_population_lsoa11.csv"]:
+        def fn(s, p):
+            report = import_iod(s, p, lad_codes=lads, progress=progress)
+            fill_missing_lad_codes(s)
+            derive_lad_geometries(s, progress=progress)
+            return report
+        yield step("indicators", "iod2019", data_dir / "imd2019" / name, fn, options=scope)
+
+    areas = None if england else LOCAL_POSTCODE_AREAS
+    yield step("postcodes", "codepoint-open", data_dir / "postcodes" / "codepo_gb.zip",
+               lambda s, p: import_codepoint(s, p, areas=areas, progress=progress), options=",".join(areas or []))
+
+    a = data_dir / "assets"
+    official = [
+        ("libraries", a / "libraries_england_2023.csv"),
+        ("nhsbsa-pharmacies", a / "consol_pharmacy_list_202324q3.csv"),
+        ("epraccur", a / "epraccur_2023-12.csv"),
+        ("givefood", a / "foodbanks_givefood_shropshire_oldham.csv"),
+    ]
+    for fmt, path in official:
+        yield step(f"assets:{fmt}", _dataset_key(fmt), path,
+                   lambda s, p, fmt=fmt: import_assets(s, p, fmt, publish=True, progress=progress))
+    for layer in GM_LAYERS:
+        path = a / "greater_manchester" / f"{layer}.geojson"
+        yield step("assets:geojson", "gm-data-lab", path,
+                   lambda s, p: import_assets(s, p, "geojson", publish=True, progress=progress))
+
+
+def _dataset_key(fmt: str) -> str:
+    from assetmap.importers.assets import FORMATS
+
+    return FORMATS[fmt].dataset_key

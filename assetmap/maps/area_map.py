@@ -1,0 +1,74 @@
+"""The map of an area's published assets: one layer per asset type, clustered, over the area's
+outline. Takes plain data (EPSG:4326), returns a folium.Map; no database access here."""
+from __future__ import annotations
+
+from itertools import groupby
+
+import folium
+from folium.plugins import MarkerCluster
+
+from assetmap.maps.escape import inert
+from assetmap.maps.offline import make_map
+
+# Colour-blind-safe palette (Okabe-Ito), cycled over asset types.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+
+
+def asset_popup_html(asset: dict, url: str | None = None) -> str:
+    """Popup content for one asset, every piece of text made inert."""
+    lines = [f"<strong>{inert(asset['name'])}</strong>"]
+    if asset.get("category_label"):
+        lines.append(inert(asset["category_label"]))
+    address = ", ".join(p for p in [asset.get("address"), asset.get("postcode")] if p)
+    if address:
+        lines.append(inert(address))
+    if url:
+        lines.append(f'<a href="{inert(url)}">Details</a>')
+    return "<br>".join(lines)
+
+
+def build_area_map(
+    assets: list[dict],
+    outline: dict | None,
+    bounds: tuple[float, float, float, float] | None,
+    *,
+    tile_url: str | None,
+    attribution: str | None,
+    data_attribution: str = "",
+    asset_url=None,
+) -> folium.Map:
+    """``assets`` are dicts with name, lat, lon, category, category_label (sorted by category);
+    ``bounds`` is (west, south, east, north); ``asset_url(asset)`` gives each popup's link."""
+    attribution_text = " | ".join(a for a in [attribution, inert(data_attribution)] if a)
+    m = make_map(tile_url=tile_url, attribution=attribution_text or None, control_scale=True)
+    if outline:
+        folium.GeoJson(
+            {"type": "Feature", "geometry": outline, "properties": {}},
+            name="Area outline",
+            style_function=lambda _: {"color": "#333333", "weight": 2, "fill": False},
+            control=False,
+        ).add_to(m)
+    for i, (label, group) in enumerate(groupby(assets, key=lambda a: a.get("category_label") or "Other")):
+        items = list(group)
+        colour = PALETTE[i % len(PALETTE)]
+        layer = folium.FeatureGroup(name=f"{inert(label)} ({len(items)})", show=True)
+        cluster = MarkerCluster(options={"showCoverageOnHover": False, "maxClusterRadius": 40})
+        for a in items:
+            folium.CircleMarker(
+                location=[a["lat"], a["lon"]],
+                radius=7,
+                color="#ffffff",
+                weight=1.5,
+                fill=True,
+                fill_color=colour,
+                fill_opacity=0.95,
+                popup=folium.Popup(asset_popup_html(a, asset_url(a) if asset_url else None), max_width=280),
+                tooltip=inert(a["name"]),
+            ).add_to(cluster)
+        cluster.add_to(layer)
+        layer.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    if bounds:
+        west, south, east, north = bounds
+        m.fit_bounds([[south, west], [north, east]])
+    return m

@@ -1,0 +1,55 @@
+"""One error handler: the application's errors carry their HTTP status; JSON for the API, HTML
+for pages. Never a traceback page; a database that is down is a 503, not a 500."""
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from assetmap.errors import AssetmapError
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    return request.path.startswith(("/api/", "/oruk")) or request.accept_mimetypes.best == "application/json"
+
+
+def _respond(status: int, title: str, message: str, details: dict | None = None):
+    if wants_json():
+        body = {"error": {"status": status, "title": title, "message": message}}
+        if details:
+            body["error"].update(details)
+        return jsonify(body), status
+    return render_template("error.html", status=status, title=title, message=message, details=details or {}), status
+
+
+def init_app(app) -> None:
+    @app.errorhandler(AssetmapError)
+    def _app_error(exc: AssetmapError):
+        return _respond(exc.http_status, type(exc).__name__.replace("Error", "").lower() or "error", exc.message, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        return _respond(exc.code or 500, exc.name, exc.description or exc.name)
+
+    @app.errorhandler(OperationalError)
+    def _db_down(exc):
+        log.warning("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+        response = _respond(503, "Service Unavailable", "The database is not reachable just now. Please try again in a moment.")
+        response[0].headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(DBAPIError)
+    def _db_error(exc):
+        if exc.connection_invalidated:
+            return _db_down(exc)
+        log.exception("database error")
+        return _respond(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        log.exception("unhandled error")
+        return _respond(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")
