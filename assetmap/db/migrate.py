@@ -20,20 +20,21 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     """Create the database and PostGIS if needed, then migrate to ``revision``."""
     ensure_database(url)
     command.upgrade(alembic_config(url), revision)
 
 
-def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head()
+def head_revisions() -> set[str]:
+    """The newest revision of each branch of migrations (features add theirs beside each other)."""
+    return set(ScriptDirectory.from_config(alembic_config("postgresql://")).get_heads())
 
 
-def current_revision(url: str) -> str | None:
+def current_revisions(url: str) -> set[str]:
     with get_engine(url).connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return set(MigrationContext.configure(conn).get_current_heads())
 
 
 def is_at_head(url: str) -> bool:
-    return current_revision(url) == head_revision()
+    return current_revisions(url) == head_revisions()
