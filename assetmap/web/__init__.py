@@ -24,11 +24,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         get_engine(app.config["SQLALCHEMY_DATABASE_URI"]), expire_on_commit=False
     )
 
-    from assetmap.web import db, errors, extensions, public, vendor
+    from assetmap.web import db, errors, extensions, health, public, security, vendor
 
+    security.init_app(app)
     extensions.init_app(app)
     db.init_app(app)
     errors.init_app(app)
+    app.register_blueprint(health.bp)
     app.register_blueprint(vendor.bp)
     app.register_blueprint(public.bp)
 

@@ -1,0 +1,42 @@
+"""Security headers, the CSP nonce on inline scripts, and the health checks."""
+import re
+
+from tests.factories import make_asset
+
+
+def test_html_pages_carry_a_strict_csp_with_a_nonce_on_every_inline_script(client, db_session):
+    make_asset(db_session, "A place")
+    response = client.get("/areas/E06000051")
+    csp = response.headers["Content-Security-Policy"]
+    nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
+    assert "script-src 'self' 'nonce-" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    html = response.get_data(as_text=True)
+    inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
+    assert inline and all(f'nonce="{nonce}"' in attrs for attrs in inline)
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert "Strict-Transport-Security" not in response.headers  # plain HTTP here
+
+
+def test_hsts_behind_tls(client):
+    response = client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    assert "max-age" in response.headers["Strict-Transport-Security"]
+
+
+def test_nonce_differs_per_request(client):
+    a = client.get("/areas/E06000051").headers["Content-Security-Policy"]
+    b = client.get("/areas/E06000051").headers["Content-Security-Policy"]
+    assert a != b
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["status"] == "ready"
+
+
+def test_errors_are_json_under_api_and_html_elsewhere(client):
+    assert client.get("/api/v1/nothing-here").get_json()["error"]["status"] == 404
+    page = client.get("/nothing-here")
+    assert page.status_code == 404 and "text/html" in page.content_type
