@@ -221,13 +221,49 @@ def demo(data_dir, scope):
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--debug", is_flag=True)
-def serve(host, port, debug):
-    """Serve the web app (development server; see the README for production)."""
+@click.option("--production", is_flag=True, help="gunicorn, workers from the CPU count, JSON access logs.")
+def serve(host, port, debug, production):
+    """Serve the web app (development server, or gunicorn with --production)."""
+    import os
+
+    if production:
+        os.environ.setdefault("ASSETMAP_ENV", "production")
+        from assetmap.config import load_config
+
+        load_config()  # refuse to start without SECRET_KEY, before forking workers
+        os.environ["ASSETMAP_BIND"] = f"{host}:{port}"
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        os.execv(str(gunicorn), [str(gunicorn), "--config", "python:assetmap.gunicorn_conf", "assetmap.web:create_app()"])
     from assetmap.web import create_app
 
     app = create_app()
     click.echo(f"assetmap at http://{host}:{port}/")
     app.run(host=host, port=port, debug=debug, use_reloader=False)
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+def backup_cmd(path):
+    """Dump the database (pg_dump custom format) to PATH (default instance/backups/<time>.dump)."""
+    from datetime import datetime
+
+    from assetmap.db.backup import backup
+
+    path = path or config.instance_dir() / "backups" / f"assetmap-{datetime.now():%Y%m%d-%H%M%S}.dump"
+    click.echo(f"backed up to {backup(config.database_url(), path)}")
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database's contents.")
+def restore_cmd(path, yes):
+    """Replace the database's contents with a backup made by `assetmap backup`."""
+    from assetmap.db.backup import restore
+
+    if not yes:
+        click.confirm(f"Replace everything in {config.database_url()} with {path}?", abort=True)
+    restore(config.database_url(), path)
+    click.echo(f"restored {path}")
 
 
 if __name__ == "__main__":

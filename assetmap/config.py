@@ -34,8 +34,18 @@ def database_url(dbname: str | None = None) -> str:
     return LocalCluster.default(instance_dir()).url(dbname or DEFAULT_DB)
 
 
+from assetmap.errors import AssetmapError
+
+
+class ConfigError(AssetmapError):
+    """A setting is missing or wrong: the service refuses to start."""
+
+
 def load_config(overrides: dict | None = None) -> dict:
     env = os.environ
+    production = env.get("ASSETMAP_ENV", "development") == "production"
+    if production and not env.get("SECRET_KEY") and not (overrides or {}).get("SECRET_KEY"):
+        raise ConfigError("SECRET_KEY must be set in production (ASSETMAP_ENV=production)")
     config = {
         "SQLALCHEMY_DATABASE_URI": None,  # resolved lazily, so `assetmap db up` works before a DB exists
         "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
@@ -50,6 +60,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
     }
     if env.get("DATABASE_URL"):

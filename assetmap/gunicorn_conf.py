@@ -1,0 +1,21 @@
+"""gunicorn settings for `assetmap serve --production`: workers from the CPU count, structured
+access logs, and no request that can hang a worker for ever."""
+import multiprocessing
+import os
+
+bind = os.environ.get("ASSETMAP_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("ASSETMAP_THREADS", "2"))
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+max_requests = 5000  # recycle workers now and then
+max_requests_jitter = 500
+accesslog = "-"
+errorlog = "-"
+# One JSON object a line: easy to ship to any log store.
+access_log_format = (
+    '{"time":"%(t)s","remote":"%(h)s","method":"%(m)s","path":"%(U)s","query":"%(q)s",'
+    '"status":%(s)s,"bytes":%(B)s,"duration_ms":%(M)s,"agent":"%(a)s"}'
+)
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
