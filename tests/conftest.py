@@ -22,7 +22,7 @@ from assetmap.db.engine import drop_database, get_engine
 PROJECT = Path(__file__).resolve().parent.parent
 SHROPSHIRE, OLDHAM = "E06000051", "E08000004"
 # Postcode areas covering both places and their neighbours (gap catchments cross borders).
-POSTCODE_AREAS = ["SY", "TF", "WV", "LD", "OL", "M", "SK", "HX"]
+POSTCODE_AREAS = ["SY", "TF", "WV", "LD", "DY", "OL", "M", "SK", "HX"]
 
 
 def _template_fingerprint() -> str:

@@ -15,7 +15,7 @@ from assetmap.importers.runner import run_import
 from assetmap.importers.report import silent_progress
 
 SHROPSHIRE, OLDHAM = "E06000051", "E08000004"
-LOCAL_POSTCODE_AREAS = ["SY", "TF", "WV", "LD", "OL", "M", "SK", "HX", "BL", "WN"]
+LOCAL_POSTCODE_AREAS = ["SY", "TF", "WV", "LD", "DY", "OL", "M", "SK", "HX", "BL", "WN"]
 GM_LAYERS = [
     "gm_libraries", "gm_pharmacies", "gm_dentists", "gm_food_banks", "gm_jobcentreplus", "gm_green_flags",
     "gm_post_offices", "gm_hospitals", "gm_places_of_worship_RAW", "gm_polling_stations", "gm_greenspace_access_points",
@@ -74,7 +74,9 @@ def load_demo(url: str, data_dir: Path, scope: str = "england", progress=silent_
     ]
     for fmt, path in official:
         yield step(f"assets:{fmt}", _dataset_key(fmt), path,
-                   lambda s, p, fmt=fmt: import_assets(s, p, fmt, publish=True, progress=progress))
+                   lambda s, p, fmt=fmt: import_assets(s, p, fmt, publish=True, progress=progress,
+                                                       only_postcode_areas=areas),
+                   options=scope)
     for layer in GM_LAYERS:
         path = a / "greater_manchester" / f"{layer}.geojson"
         yield step("assets:geojson", "gm-data-lab", path,
