@@ -4,25 +4,33 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+# Published assets in an LSOA, or in the LSOAs of a local authority: exact membership (the
+# authority's display outline is generalised), driven from the LSOAs so the asset GiST index is used.
+_IN_AREA = """
+    in_area AS (
+        SELECT DISTINCT a.id
+        FROM area l
+        JOIN asset a ON ST_Intersects(a.location, l.geom)
+        WHERE l.level = 'lsoa' AND (l.code = :code OR l.lad_code = :code) AND a.status = 'published'
+    )
+"""
+
 
 def assets_in_area(session: Session, area_code: str, categories: list[str] | None = None) -> list[dict]:
-    """Published assets in an LSOA, or in the LSOAs of a local authority (exact membership, unlike
-    its generalised outline), with their asset type, ordered by type then name."""
+    """Published assets in an LSOA or a local authority, with their asset type, by type then name."""
     rows = session.execute(
         text(
-            """
+            f"""
+            WITH {_IN_AREA}
             SELECT a.id, a.uuid, a.name, a.address, a.town, a.postcode, a.source,
                    ST_Y(a.location) AS lat, ST_X(a.location) AS lon,
                    t.slug AS category, t.label AS category_label, t.sort_order
-            FROM asset a
+            FROM in_area JOIN asset a ON a.id = in_area.id
             LEFT JOIN LATERAL (
                 SELECT tt.slug, tt.label, tt.sort_order FROM asset_term at JOIN taxonomy_term tt ON tt.id = at.term_id
                 WHERE at.asset_id = a.id AND tt.vocabulary = 'asset-type' ORDER BY tt.sort_order LIMIT 1
             ) t ON true
-            WHERE a.status = 'published'
-              AND EXISTS (SELECT 1 FROM area l WHERE l.level = 'lsoa' AND (l.code = :code OR l.lad_code = :code)
-                          AND ST_Intersects(a.location, l.geom))
-              AND (CAST(:cats AS text[]) IS NULL OR t.slug = ANY(CAST(:cats AS text[])))
+            WHERE CAST(:cats AS text[]) IS NULL OR t.slug = ANY(CAST(:cats AS text[]))
             ORDER BY t.sort_order NULLS LAST, a.name, a.id
             """
         ),
@@ -32,18 +40,19 @@ def assets_in_area(session: Session, area_code: str, categories: list[str] | Non
 
 
 def category_counts(session: Session, area_code: str) -> list[dict]:
+    """Every asset type with the number of published assets of that type in the area."""
     rows = session.execute(
         text(
-            """
-            SELECT tt.slug, tt.label, count(a.id) AS n
-            FROM taxonomy_term tt
-            LEFT JOIN asset_term at ON at.term_id = tt.id
-            LEFT JOIN asset a ON a.id = at.asset_id AND a.status = 'published'
-                AND a.id IN (SELECT x.id FROM asset x JOIN area l ON ST_Intersects(x.location, l.geom)
-                             WHERE l.level = 'lsoa' AND (l.code = :code OR l.lad_code = :code))
+            f"""
+            WITH {_IN_AREA},
+            counted AS (
+                SELECT at.term_id, count(*) AS n FROM in_area JOIN asset_term at ON at.asset_id = in_area.id
+                GROUP BY at.term_id
+            )
+            SELECT tt.slug, tt.label, COALESCE(c.n, 0) AS n
+            FROM taxonomy_term tt LEFT JOIN counted c ON c.term_id = tt.id
             WHERE tt.vocabulary = 'asset-type'
-            GROUP BY tt.slug, tt.label, tt.sort_order
-            ORDER BY tt.sort_order
+            ORDER BY tt.sort_order, tt.slug
             """
         ),
         {"code": area_code},

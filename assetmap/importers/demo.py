@@ -16,8 +16,11 @@ from assetmap.importers.report import silent_progress
 
 SHROPSHIRE, OLDHAM = "E06000051", "E08000004"
 LOCAL_POSTCODE_AREAS = ["SY", "TF", "WV", "LD", "DY", "OL", "M", "SK", "HX", "BL", "WN"]
+# Greater Manchester layers for the kinds of place no national list covers. Its libraries and
+# pharmacies are older copies of the national lists loaded above: loading both would count the
+# same library twice and inflate provision in the gap analysis.
 GM_LAYERS = [
-    "gm_libraries", "gm_pharmacies", "gm_dentists", "gm_food_banks", "gm_jobcentreplus", "gm_green_flags",
+    "gm_dentists", "gm_food_banks", "gm_jobcentreplus", "gm_green_flags",
     "gm_post_offices", "gm_hospitals", "gm_places_of_worship_RAW", "gm_polling_stations", "gm_greenspace_access_points",
 ]
 

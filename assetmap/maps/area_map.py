@@ -5,13 +5,23 @@ from __future__ import annotations
 from itertools import groupby
 
 import folium
-from folium.plugins import MarkerCluster
+from folium.plugins import FastMarkerCluster
 
 from assetmap.maps.escape import inert
 from assetmap.maps.offline import make_map
 
 # Colour-blind-safe palette (Okabe-Ito), cycled over asset types.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+
+
+_MARKER_CALLBACK = """function (row) {
+    var marker = L.circleMarker(new L.LatLng(row[0], row[1]), {
+        radius: 7, color: "#ffffff", weight: 1.5, fillColor: "%s", fillOpacity: 0.95
+    });
+    marker.bindPopup(row[2], {maxWidth: 280});
+    marker.bindTooltip(row[3]);
+    return marker;
+}"""
 
 
 def asset_popup_html(asset: dict, url: str | None = None) -> str:
@@ -50,23 +60,16 @@ def build_area_map(
         ).add_to(m)
     for i, (label, group) in enumerate(groupby(assets, key=lambda a: a.get("category_label") or "Other")):
         items = list(group)
-        colour = PALETTE[i % len(PALETTE)]
-        layer = folium.FeatureGroup(name=f"{inert(label)} ({len(items)})", show=True)
-        cluster = MarkerCluster(options={"showCoverageOnHover": False, "maxClusterRadius": 40})
-        for a in items:
-            folium.CircleMarker(
-                location=[a["lat"], a["lon"]],
-                radius=7,
-                color="#ffffff",
-                weight=1.5,
-                fill=True,
-                fill_color=colour,
-                fill_opacity=0.95,
-                popup=folium.Popup(asset_popup_html(a, asset_url(a) if asset_url else None), max_width=280),
-                tooltip=inert(a["name"]),
-            ).add_to(cluster)
-        cluster.add_to(layer)
-        layer.add_to(m)
+        # One compact data array per layer (not one JavaScript block per marker): the page stays
+        # small with thousands of points. Popup and tooltip text are made inert here, in Python.
+        rows = [[a["lat"], a["lon"], asset_popup_html(a, asset_url(a) if asset_url else None), inert(a["name"])]
+                for a in items]
+        FastMarkerCluster(
+            rows,
+            callback=_MARKER_CALLBACK % PALETTE[i % len(PALETTE)],
+            name=f"{inert(label)} ({len(items)})",
+            options={"showCoverageOnHover": False, "maxClusterRadius": 40},
+        ).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     if bounds:
         west, south, east, north = bounds
