@@ -1,0 +1,188 @@
+"""The finder's pages: search near a postcode or place (/find), one asset (/assets/<id>), and a
+printable, shareable shortlist (/shortlist?ids=3,1,2).
+
+The results list is the page; the map shows the same entries, numbered alike. Everything works
+without JavaScript; static/js/finder.js only adds "use my location" and a print button.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from assetmap.db import finder
+from assetmap.domain.opening_hours import DAY_LABELS, LONDON
+from assetmap.domain.search import (
+    ACCESS_MODES,
+    ACCESSIBILITY,
+    AGE_GROUPS,
+    DEFAULT_RADIUS_M,
+    describe_distance,
+    months_before,
+    open_now_probe,
+    opening_status,
+    opening_week,
+    parse_finder_query,
+    parse_ids,
+)
+from assetmap.errors import BadInputError, NotFoundError
+from assetmap.maps.finder_map import build_asset_map, build_finder_map
+from assetmap.maps.offline import render_parts
+from assetmap.web.db import get_session
+
+bp = Blueprint("finder", __name__)
+
+#: Radius choices offered on the page (metres); any other value still works in the URL.
+RADIUS_CHOICES = (1_000, 2_000, 5_000, 10_000, 25_000, 50_000)
+DIRECTIONS_URL = "https://www.openstreetmap.org/directions?to={lat:.6f},{lon:.6f}"
+SUGGEST_CHANGE_PATH = "/contribute/change/{id}"  # the contribution pages' route, by path (not url_for)
+
+
+def current_time() -> datetime:
+    """Now, from ``FINDER_CLOCK`` when set (tests fix the clock), as an aware UTC datetime."""
+    clock = current_app.config.get("FINDER_CLOCK")
+    return clock() if clock else datetime.now(timezone.utc)
+
+
+def stale_before(at: datetime) -> datetime:
+    """Entries last checked before this sink in the results (``ASSETMAP_STALE_MONTHS``, default 12)."""
+    return months_before(at, int(current_app.config["ASSETMAP_STALE_MONTHS"]))
+
+
+def vocabularies(session):
+    """``vocabularies("asset-type") -> {slug: label}``, each read at most once per request."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def read(vocabulary: str) -> dict[str, str]:
+        if vocabulary not in cache:
+            cache[vocabulary] = finder.vocabulary_terms(session, vocabulary)
+        return cache[vocabulary]
+
+    return read
+
+
+def _vendor_url(path: str) -> str:
+    return url_for("vendor.vendor_file", filename=path)
+
+
+def _asset_href(item: dict) -> str:
+    return url_for("finder.asset", asset_id=item["id"])
+
+
+def _chosen(args) -> dict[str, set[str]]:
+    """The values ticked in the form, as sent (also when they did not pass the checks)."""
+    names = ("category", "wellbeing", "access", "age_group", "accessibility")
+    return {n: {part.strip() for v in args.getlist(n) for part in v.split(",") if part.strip()} for n in names}
+
+
+def _safe_href(url: str | None) -> str | None:
+    """A stored web address as a link only when it is http(s): never ``javascript:`` and the like."""
+    return url if url and url.lower().startswith(("https://", "http://")) else None
+
+
+def _search_url(where: str) -> str:
+    """This search again with ``where`` as the place (a suggestion), keeping the filters."""
+    args = {k: v for k, v in request.args.to_dict(flat=False).items() if k not in ("where", "lat", "lon", "page")}
+    return url_for("finder.find", where=where, **args)
+
+
+@bp.context_processor
+def _helpers():
+    return {
+        "describe_distance": describe_distance,
+        "safe_href": _safe_href,
+        "search_url": _search_url,
+        "opening_status": opening_status,
+        "access_labels": ACCESS_MODES,
+        "age_labels": AGE_GROUPS,
+        "accessibility_labels": ACCESSIBILITY,
+        "asset_href": _asset_href,
+        "london": LONDON,
+    }
+
+
+@bp.route("/find")
+def find():
+    session = get_session()
+    at = current_time()
+    vocab = vocabularies(session)
+    page = {
+        "args": request.args,
+        "chosen": _chosen(request.args),
+        "categories": vocab("asset-type"),
+        "wellbeing_terms": vocab("five-ways"),
+        "radius_choices": RADIUS_CHOICES,
+        "at": at,
+    }
+    try:
+        query = parse_finder_query(request.args.to_dict(flat=False), vocab)
+        result = None
+        if query.where is not None:
+            result = finder.find(session, query, open_now_probe(at), stale_before=stale_before(at),
+                                 with_area_services=True)
+    except (BadInputError, NotFoundError) as error:
+        return render_template("finder/find.html", problem=error, query=None, result=None,
+                               radius_m=_radius_arg(), **page), error.http_status
+    map_parts = None
+    if result and result["items"]:
+        # The data's sources are credited in the page footer; on a phone the map keeps its space.
+        m = build_finder_map(
+            result["items"], result["location"], query.radius_m,
+            tile_url=current_app.config["TILE_URL"], attribution=current_app.config["TILE_ATTRIBUTION"],
+            asset_url=_asset_href, distance_text=describe_distance, first_number=query.offset + 1,
+        )
+        map_parts = render_parts(m, _vendor_url, with_bootstrap=False)
+    return render_template("finder/find.html", problem=None, query=query, result=result, map_parts=map_parts,
+                           radius_m=query.radius_m, **page)
+
+
+def _radius_arg() -> int:
+    try:
+        return int(float(request.args.get("radius_m", DEFAULT_RADIUS_M)))
+    except ValueError:
+        return DEFAULT_RADIUS_M
+
+
+@bp.route("/assets/<int:asset_id>")
+def asset(asset_id: int):
+    session = get_session()
+    at = current_time()
+    probe = open_now_probe(at)
+    item = finder.get_asset(session, asset_id, probe)
+    map_parts = None
+    if item["lat"] is not None:
+        m = build_asset_map(item, tile_url=current_app.config["TILE_URL"],
+                            attribution=current_app.config["TILE_ATTRIBUTION"])
+        map_parts = render_parts(m, _vendor_url, with_bootstrap=False)
+    checked = item["last_verified_at"] or item["created_at"]
+    return render_template(
+        "finder/asset.html",
+        item=item,
+        week=opening_week(item["opening_hours"]),
+        status=opening_status(item["opening_hours"], at),
+        today=DAY_LABELS[probe.today],
+        stale=checked < stale_before(at),
+        directions_url=DIRECTIONS_URL.format(lat=item["lat"], lon=item["lon"]) if item["lat"] is not None else None,
+        suggest_change_url=SUGGEST_CHANGE_PATH.format(id=item["id"]),
+        map_parts=map_parts,
+        at=at,
+    )
+
+
+@bp.route("/shortlist")
+def shortlist():
+    raw = request.args.getlist("ids")
+    ids = parse_ids(raw)
+    canonical = ",".join(str(i) for i in ids)
+    if ids and raw != [canonical]:
+        # One short address to share or print: /shortlist?ids=3,1,2
+        return redirect(url_for("finder.shortlist") + "?ids=" + canonical)
+    at = current_time()
+    items = finder.get_assets(get_session(), ids, open_now_probe(at))
+    return render_template(
+        "finder/shortlist.html",
+        items=[{**i, "week": opening_week(i["opening_hours"])} for i in items],
+        missing=len(ids) - len(items),
+        share_url=url_for("finder.shortlist", _external=True) + ("?ids=" + canonical if ids else ""),
+        at=at,
+    )

@@ -1,0 +1,364 @@
+"""Benchmark the finder on 1,000,000 synthetic published assets placed around real GB postcodes.
+
+Prints, measured in the same run so the figures read as ratios:
+
+(a) SQL nearest-20: ``assetmap.db.finder.search_near`` (the query the API runs: KNN ``<->`` on
+    the geography GiST index within a 5 km ``ST_DWithin``, with each row's details) from random
+    real postcodes; median and p95 in ms. Baseline: the same statement with the geography index
+    dropped inside a rolled-back transaction, i.e. a sequential scan and a distance sort. And the
+    ``EXPLAIN (ANALYZE, BUFFERS)`` plans of both, the first naming the index.
+(b) HTTP ``GET /api/v1/assets?postcode=...`` against gunicorn (``2 * cores + 1`` sync workers on
+    127.0.0.1) from 20 concurrent clients (threads with http.client, bounded in requests and
+    time): p50, p95, p99 and requests per second. Baseline: ``GET /healthz`` with the same clients
+    and server, the floor that the web stack and the load generator themselves set on this machine.
+
+Targets (issue 3): nearest-20 median < 5 ms; HTTP p99 < 50 ms.
+
+Set-up, once (the database is your own, never the demo's)::
+
+    export DATABASE_URL=$(.venv/bin/assetmap db url --database assetmap_bench_finder)
+    .venv/bin/assetmap init
+    .venv/bin/assetmap import postcodes ../shared/data/postcodes/codepo_gb.zip
+
+then ``.venv/bin/python benchmarks/bench_finder.py`` (it generates the assets on first run, about
+two minutes; later runs reuse them). ``--assets``, ``--clients``, ``--requests`` and ``--seconds``
+change the sizes.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from assetmap import config  # noqa: E402
+from assetmap.db import finder, migrate  # noqa: E402
+from assetmap.db.engine import get_engine, make_session, session_scope  # noqa: E402
+from assetmap.db.seed import seed_datasets, seed_taxonomy  # noqa: E402
+from assetmap.domain.search import open_now_probe  # noqa: E402
+
+SOURCE = "bench"
+# A few realistic weekly timetables, so "open now" has something to read.
+TIMETABLES = [
+    '{"mon": [["09:00", "17:30"]], "tue": [["09:00", "17:30"]], "wed": [["09:00", "17:30"]], '
+    '"thu": [["09:00", "17:30"]], "fri": [["09:00", "17:30"]], "sat": [], "sun": []}',
+    '{"mon": [["09:00", "13:00"], ["14:00", "18:00"]], "tue": [["09:00", "13:00"], ["14:00", "18:00"]], '
+    '"wed": [["09:00", "13:00"]], "thu": [["09:00", "18:00"]], "fri": [["09:00", "18:00"]], '
+    '"sat": [["09:00", "12:00"]], "sun": []}',
+    '{"tue": [["10:00", "12:00"]], "thu": [["18:00", "20:00"]]}',
+]
+INDEXES = {
+    "ix_asset_published_geog":
+        "CREATE INDEX ix_asset_published_geog ON asset USING gist ((location::geography)) WHERE status = 'published'",
+    "ix_asset_text_trgm":
+        "CREATE INDEX ix_asset_text_trgm ON asset USING gin ((name || ' ' || coalesce(description, '')) gin_trgm_ops)",
+    "ix_asset_location": "CREATE INDEX ix_asset_location ON asset USING gist (location)",
+}
+
+
+def _ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def prepare(url: str, n_assets: int, revision: str) -> None:
+    """Migrate, seed, check the postcodes, and (re)generate the synthetic assets if needed."""
+    migrate.upgrade(url, revision)
+    with session_scope(url) as s:
+        seed_taxonomy(s)
+        seed_datasets(s)
+        postcodes = s.execute(text("SELECT count(*) FROM postcode")).scalar()
+        if postcodes < 1_500_000:
+            sys.exit(f"only {postcodes} postcodes: load all GB first with "
+                     "`assetmap import postcodes ../shared/data/postcodes/codepo_gb.zip` (see the module docstring)")
+        have = s.execute(text("SELECT count(*) FROM asset WHERE source = :s AND status = 'published'"),
+                         {"s": SOURCE}).scalar()
+    if have == n_assets:
+        print(f"assets: {have:,} synthetic published assets already there (source={SOURCE!r})")
+        return
+    print(f"assets: generating {n_assets:,} around random real postcodes ...", flush=True)
+    started = time.monotonic()
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM asset_term WHERE asset_id IN (SELECT id FROM asset WHERE source = :s)"),
+                     {"s": SOURCE})
+        conn.execute(text("DELETE FROM asset WHERE source = :s"), {"s": SOURCE})
+        for name in INDEXES:  # a bulk load is faster with the indexes built afterwards
+            conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+        conn.execute(text("SELECT setseed(0.42)"))
+        # Each asset near a postcode drawn at random (with replacement), up to ~150 m from it.
+        conn.execute(text("CREATE TEMP TABLE pc AS SELECT row_number() OVER () AS i, location, postcode FROM postcode"))
+        conn.execute(text("CREATE UNIQUE INDEX ON pc (i)"))
+        total = conn.execute(text("SELECT count(*) FROM pc")).scalar()
+        conn.execute(
+            text(
+                """
+                INSERT INTO asset (uuid, name, location, postcode, opening_hours, is_free, access_modes, age_groups,
+                                   accessibility, status, source, source_id, version, last_verified_at)
+                SELECT gen_random_uuid(), 'Bench place ' || r.g,
+                       ST_SetSRID(ST_MakePoint(ST_X(pc.location) + (random() - 0.5) * 0.004,
+                                               ST_Y(pc.location) + (random() - 0.5) * 0.0027), 4326),
+                       pc.postcode,
+                       CASE WHEN r.g % 4 < 3 THEN CAST((CAST(:timetables AS text[]))[1 + r.g % 4] AS jsonb) END,
+                       r.g % 3 = 0,
+                       CASE WHEN r.g % 2 = 0 THEN ARRAY['drop_in']::varchar[] ELSE '{}'::varchar[] END,
+                       '{}'::varchar[], '{}'::varchar[], 'published', :source, CAST(r.g AS text), 1, now()
+                FROM (SELECT g, 1 + floor(random() * :total)::bigint AS i FROM generate_series(1, :n) AS g) r
+                JOIN pc ON pc.i = r.i
+                """
+            ),
+            {"n": n_assets, "total": total, "timetables": TIMETABLES, "source": SOURCE},
+        )
+        # One asset type each, spread over the vocabulary.
+        conn.execute(
+            text(
+                """
+                INSERT INTO asset_term (asset_id, term_id)
+                SELECT a.id, t.id FROM asset a
+                JOIN (SELECT id, row_number() OVER (ORDER BY sort_order) - 1 AS k, count(*) OVER () AS n
+                      FROM taxonomy_term WHERE vocabulary = 'asset-type') t ON t.k = a.id % t.n
+                WHERE a.source = :source
+                """
+            ),
+            {"source": SOURCE},
+        )
+        print(f"  inserted in {time.monotonic() - started:.0f} s; building indexes ...", flush=True)
+        for name, ddl in INDEXES.items():
+            conn.execute(text(ddl))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE asset"))
+        conn.execute(text("VACUUM ANALYZE asset_term"))
+    print(f"  ready in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def sample_postcodes(url: str, n: int, seed: int) -> list[dict]:
+    with session_scope(url) as s:
+        rows = s.execute(
+            text("SELECT postcode, ST_Y(location) AS lat, ST_X(location) AS lon FROM postcode "
+                 "TABLESAMPLE SYSTEM (1) REPEATABLE (:seed) ORDER BY md5(postcode) LIMIT :n"),
+            {"seed": seed, "n": n},
+        ).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def bench_sql(url: str, points: list[dict], repeat: int, baseline_repeat: int) -> dict:
+    """Median and p95 of nearest-20 with the index, and without it (the baseline), and the plan."""
+    probe = open_now_probe(datetime(2026, 7, 1, 11, 0, tzinfo=timezone.utc))
+
+    def run(session, point):
+        started = time.perf_counter()
+        items = finder.search_near(session, point["lat"], point["lon"], radius_m=5000, filters={}, probe=probe,
+                                   limit=20)
+        return time.perf_counter() - started, len(items)
+
+    session = make_session(url)
+    try:
+        for point in points[:20]:  # warm the cache and the prepared statement
+            run(session, point)
+        timings, counts = [], []
+        for i in range(repeat):
+            elapsed, n = run(session, points[i % len(points)])
+            timings.append(elapsed)
+            counts.append(n)
+        plan = explain(session, points[0], probe)
+    finally:
+        session.rollback()
+        session.close()
+    # The baseline: the same statement with the geography index dropped, inside a transaction that
+    # is rolled back (nothing changes for anyone else). On a connection of its own, because
+    # psycopg prepares a statement after a few runs and a prepared plan would outlive the index.
+    engine = create_engine(url, poolclass=NullPool)
+    session = Session(engine)
+    try:
+        session.execute(text("DROP INDEX ix_asset_published_geog"))
+        base = [run(session, points[i % len(points)])[0] for i in range(baseline_repeat)]
+        base_plan = explain(session, points[0], probe)
+    finally:
+        session.rollback()
+        session.close()
+        engine.dispose()
+    return {"indexed": timings, "baseline": base, "rows": counts, "plan": plan, "base_plan": base_plan}
+
+
+def explain(session, point: dict, probe) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of the very statement ``search_near`` sends, caught on its way out."""
+    caught = {}
+
+    def catch(conn, cursor, statement, parameters, context, executemany):
+        caught.setdefault("sql", (statement, parameters))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", catch)
+    try:
+        finder.search_near(session, point["lat"], point["lon"], radius_m=5000, filters={}, probe=probe, limit=20)
+    finally:
+        event.remove(engine, "before_cursor_execute", catch)
+    statement, parameters = caught["sql"]
+    rows = session.connection().exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement, parameters)
+    return "\n".join(r[0] for r in rows)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(url: str, workers: int) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-" + "x" * 40),
+           "ASSETMAP_ENV": os.environ.get("ASSETMAP_ENV", "production")}
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    proc = subprocess.Popen(
+        [gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+         "assetmap.web:create_app()"],
+        cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit("gunicorn exited: " + proc.stderr.read().decode()[-2000:])
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return proc, port
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    sys.exit("gunicorn did not answer within 60 s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def load(port: int, paths: list[str], clients: int, max_requests: int, max_seconds: float) -> dict:
+    """``clients`` threads, each sending one request at a time until ``max_requests`` in all or
+    ``max_seconds`` have passed. Returns latencies (s), status counts and the wall time."""
+    lock = threading.Lock()
+    latencies: list[float] = []
+    statuses: dict[int | str, int] = {}
+    counter = iter(range(max_requests))
+    deadline = time.monotonic() + max_seconds
+
+    def worker(seed: int):
+        rng = random.Random(seed)
+        while time.monotonic() < deadline:
+            with lock:
+                if next(counter, None) is None:
+                    return
+            path = paths[rng.randrange(len(paths))]
+            started = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                status: int | str = response.status
+                conn.close()
+            except OSError as exc:
+                status = type(exc).__name__
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"latencies": latencies, "statuses": statuses, "wall": time.monotonic() - started}
+
+
+def report_load(label: str, result: dict) -> None:
+    lat = result["latencies"]
+    print(f"  {label}: {len(lat)} requests in {result['wall']:.1f} s = {len(lat) / result['wall']:.0f} req/s; "
+          f"p50 {_ms(_percentile(lat, 50)):.1f} ms, p95 {_ms(_percentile(lat, 95)):.1f} ms, "
+          f"p99 {_ms(_percentile(lat, 99)):.1f} ms, max {_ms(max(lat)):.1f} ms; statuses {result['statuses']}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--database", default="assetmap_bench_finder")
+    ap.add_argument("--assets", type=int, default=1_000_000)
+    ap.add_argument("--revision", default="heads", help="migrate to this revision (default: all heads)")
+    ap.add_argument("--repeat", type=int, default=500, help="nearest-20 queries with the index")
+    ap.add_argument("--baseline-repeat", type=int, default=12, help="the same without the index")
+    ap.add_argument("--clients", type=int, default=20)
+    ap.add_argument("--requests", type=int, default=6000, help="HTTP requests at most, per run")
+    ap.add_argument("--seconds", type=float, default=60, help="HTTP run time at most, per run")
+    ap.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+
+    url = config.database_url(args.database)
+    prepare(url, args.assets, args.revision)
+    points = sample_postcodes(url, 1000, args.seed)
+    random.Random(args.seed).shuffle(points)
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the run (anything else "
+          f"running shares them); database {args.database}; {len(points)} random real postcodes as origins")
+
+    print("\n(a) SQL nearest-20 (assetmap.db.finder.search_near, 5 km radius, with details)")
+    sql = bench_sql(url, points, args.repeat, args.baseline_repeat)
+    med, base_med = statistics.median(sql["indexed"]), statistics.median(sql["baseline"])
+    print(f"  with the GiST index: median {_ms(med):.2f} ms, p95 {_ms(_percentile(sql['indexed'], 95)):.2f} ms "
+          f"over {len(sql['indexed'])} queries (mean {statistics.mean(sql['rows']):.1f} rows returned)")
+    print(f"  baseline, the same without the geography index: median {_ms(base_med):.0f} ms over "
+          f"{len(sql['baseline'])} queries")
+    print(f"  ratio: {base_med / med:,.0f}x faster with the index; target median < 5 ms: "
+          f"{'met' if _ms(med) < 5 else 'NOT met'}")
+    print("  EXPLAIN (ANALYZE, BUFFERS) of the statement search_near sends, nearest 20 from", points[0]["postcode"])
+    print("    " + sql["plan"].replace("\n", "\n    "))
+    print("  the same without the geography index (the baseline):")
+    print("    " + sql["base_plan"].replace("\n", "\n    "))
+
+    print(f"\n(b) HTTP against gunicorn, {args.workers} sync workers, {args.clients} concurrent clients")
+    api_paths = [f"/api/v1/assets?postcode={quote(p['postcode'])}" for p in points]
+    proc, port = start_gunicorn(url, args.workers)
+    try:
+        load(port, api_paths[:50], args.clients, 200, 20)  # warm every worker's connections and plans
+        health = load(port, ["/healthz"], args.clients, args.requests, args.seconds)
+        api = load(port, api_paths, args.clients, args.requests, args.seconds)
+    finally:
+        stop(proc)
+    report_load("baseline GET /healthz", health)
+    report_load("GET /api/v1/assets?postcode=...", api)
+    p99, base_p99 = _percentile(api["latencies"], 99), _percentile(health["latencies"], 99)
+    errors = sum(n for s, n in api["statuses"].items() if s != 200)
+    print(f"  ratio: API p99 is {p99 / base_p99:.1f}x the /healthz p99; target p99 < 50 ms: "
+          f"{'met' if _ms(p99) < 50 else 'NOT met'}; non-200 responses: {errors}")
+    print(f"  load average after the run: {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Shared helpers and fixtures of the finder tests: real Shropshire pharmacies, an independent
+distance, fixed clocks, and a committed database for the browser test."""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from assetmap.db.engine import drop_database, get_engine, session_scope
+
+LONDON = ZoneInfo("Europe/London")
+PHARMACIES = "assets/consol_pharmacy_list_202324q3.csv"
+# A Wednesday in July (BST) at noon, and a Sunday at noon: neither a bank holiday.
+WEDNESDAY_NOON = datetime(2026, 7, 1, 12, 0, tzinfo=LONDON)
+SUNDAY_NOON = datetime(2026, 7, 5, 12, 0, tzinfo=LONDON)
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres on a sphere of the IUGG mean radius, written out here so the
+    tests do not check PostGIS against itself."""
+    r = 6_371_008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(h))
+
+
+def import_pharmacies(session, data_dir, areas=("SY",)):
+    """Import the NHSBSA pharmacies in postcode areas ``areas`` with the project's importer, published."""
+    from assetmap.importers.assets import import_assets
+
+    report = import_assets(session, data_dir / PHARMACIES, "nhsbsa-pharmacies", publish=True,
+                           only_postcode_areas=list(areas))
+    assert report.inserted > 20, report.summary()
+    return report
+
+
+def fixed_clock(at: datetime):
+    return lambda: at.astimezone(timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def browser_db_url(db_url, data_dir) -> str:
+    """A database of its own, cloned from the reference template, with Shropshire's pharmacies
+    imported and committed: a server thread uses its own connections, which would not see the
+    rolled-back transaction of the ``client`` fixture."""
+    target = make_url(db_url)
+    template = f"{target.database}_template"
+    url = target.set(database=f"{target.database}_browser_finder").render_as_string(hide_password=False)
+    drop_database(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{make_url(url).database}" TEMPLATE "{template}"'))
+    admin.dispose()
+    with session_scope(url) as session:
+        import_pharmacies(session, data_dir)
+    yield url
+    get_engine(url).dispose()
+    drop_database(url)

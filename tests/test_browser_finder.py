@@ -1,0 +1,148 @@
+"""The finder in headless Chromium, against a server thread and a committed database with
+Shropshire's real pharmacies: type a postcode, see the nearest pharmacy first; use my location,
+refused and allowed; tick places into a printable list; phone and desktop screenshots."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from assetmap.db.engine import session_scope
+from tests.finder_fixtures import WEDNESDAY_NOON, browser_db_url, fixed_clock, haversine_m  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+POSTCODE = "SY11 1QD"
+
+
+@pytest.fixture(scope="module")
+def server(browser_db_url):  # noqa: F811
+    from assetmap.web import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": browser_db_url, "SECRET_KEY": "test",
+                      "RATELIMIT_ENABLED": False, "FINDER_CLOCK": fixed_clock(WEDNESDAY_NOON),
+                      "TILE_URL": None, "TILE_ATTRIBUTION": None})  # no base map: nothing from outside
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    where = Path(os.environ.get("ASSETMAP_SCREENSHOTS", tmp_path))
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
+def _nearest_pharmacy(url: str) -> str:
+    """Worked out here from the raw positions, not by the finder's SQL."""
+    with session_scope(url) as s:
+        lat, lon = s.execute(text("SELECT ST_Y(location), ST_X(location) FROM postcode WHERE postcode = :p"),
+                             {"p": POSTCODE}).one()
+        rows = s.execute(text("SELECT name, ST_Y(location), ST_X(location) FROM asset "
+                              "WHERE status = 'published' AND location IS NOT NULL")).all()
+    return min(rows, key=lambda r: haversine_m(lat, lon, r[1], r[2]))[0]
+
+
+def _page(browser, width: int, **context):
+    ctx = browser.new_context(viewport={"width": width, "height": 900}, **context)
+    page = ctx.new_page()
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    return ctx, page, problems
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_typing_a_postcode_lists_the_nearest_pharmacy_first(server, browser, browser_db_url, shots, width):  # noqa: F811
+    expected = _nearest_pharmacy(browser_db_url)
+    ctx, page, problems = _page(browser, width)
+    page.goto(f"{server}/find")
+    page.get_by_label("Postcode or place").fill(POSTCODE)
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.wait_for_selector(".finder-result-name a")
+    assert page.locator(".finder-result-name a").first.inner_text() == expected
+    assert POSTCODE in page.locator("#results-heading").inner_text()
+    # The map holds as many markers as the list has places (Folium's cluster layer is a global).
+    on_map = page.evaluate("Object.keys(window).filter(k => k.startsWith('marker_cluster_'))"
+                           ".reduce((n, k) => n + window[k].getLayers().length, 0)")
+    assert on_map == page.locator(".finder-result").count()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+    page.screenshot(path=str(shots / f"finder_results_{width}.png"), full_page=True)
+    assert problems == []
+    ctx.close()
+
+
+def test_keyboard_only_search_and_printable_list(server, browser, shots):
+    ctx, page, problems = _page(browser, 1280)
+    page.goto(f"{server}/find")
+    page.keyboard.press("Tab")  # the skip link first
+    assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
+    page.focus("#where")
+    page.keyboard.type(POSTCODE)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".finder-result")
+    first, second = page.locator(".finder-pick input").nth(0), page.locator(".finder-pick input").nth(1)
+    first.focus()
+    page.keyboard.press("Space")
+    second.check()
+    names = [page.locator(".finder-result-name a").nth(i).inner_text() for i in (0, 1)]
+    page.get_by_role("button", name="Make a printable list of the ticked places").click()
+    page.wait_for_selector(".finder-shortlist")
+    assert "/shortlist?ids=" in page.url and "," in page.url  # one short address to share
+    assert [page.locator(".finder-shortlist h2").nth(i).inner_text() for i in (0, 1)] == names
+    assert page.locator("#print-list").is_visible()  # the script shows the print button
+    assert page.locator(".finder-shortlist .finder-hours").count() == 2  # pharmacies' week tables
+    page.emulate_media(media="print")
+    assert not page.locator(".site-header").is_visible() and not page.locator(".finder-print-tools").is_visible()
+    page.screenshot(path=str(shots / "finder_shortlist_print.png"), full_page=True)
+    assert problems == []
+    ctx.close()
+
+
+def test_use_my_location_refused_then_allowed(server, browser, shots):
+    ctx, page, _ = _page(browser, 360)  # no permission granted: the browser refuses
+    page.goto(f"{server}/find")
+    page.get_by_role("button", name="Use my location").click()
+    status = page.locator("#location-status")
+    status.filter(has_text="Type a postcode or place name instead").wait_for()
+    assert page.evaluate("document.activeElement.id") == "where"  # back to the box to type in
+    page.screenshot(path=str(shots / "finder_location_refused_360.png"))
+    ctx.close()
+
+    ctx, page, problems = _page(browser, 360, geolocation={"latitude": 52.8607, "longitude": -3.0538},
+                                permissions=["geolocation"])
+    page.goto(f"{server}/find")
+    page.get_by_role("button", name="Use my location").click()
+    page.wait_for_selector(".finder-result")
+    assert "of your location" in page.locator("#results-heading").inner_text()
+    assert "lat=52.861" in page.url and "lon=-3.054" in page.url  # rounded to about 100 m
+    assert problems == []
+    ctx.close()
+
+
+def test_the_form_works_without_javascript(server, browser):
+    ctx, page, _ = _page(browser, 360, java_script_enabled=False)
+    page.goto(f"{server}/find?where=Oswestry&radius_m=2000")
+    assert page.locator(".finder-result").count() > 0
+    assert not page.locator("#use-location").is_visible()  # needs the script, so hidden without it
+    ctx.close()
