@@ -1,0 +1,619 @@
+"""SQL for contributions and their review: submissions, change requests, problem reports, the
+moderation queue, approving and rejecting, editing, archiving, restoring, verifying, stale assets
+and reminder bookkeeping.
+
+Every change to an asset goes through :func:`_revise`, which writes its ``revision`` row in the
+caller's transaction; nothing here commits. An asset being changed is compared with the version
+the moderator saw (``expected_version``), and SQLAlchemy's version counter on ``asset`` refuses
+the write as well if another transaction got there in between: both raise
+:class:`~assetmap.errors.ConflictError`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, true, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from assetmap.db.models import Asset, AssetStatus, ChangeRequest, Revision, TaxonomyTerm
+from assetmap.domain.contribution import ACCESS_MODES, ACCESSIBILITY, AGE_GROUPS
+from assetmap.domain.revisions import EDITABLE_FIELDS, diff, restorable_values, snapshot
+from assetmap.errors import BadInputError, ConflictError, NotFoundError
+
+CHANGED_SINCE_OPENED = (
+    "It was changed since you opened it, by someone else. Nothing you entered was saved: "
+    "open it again to see the latest version, then make your change again."
+)
+_VOCABULARIES = {"asset_types": "asset-type", "five_ways": "five-ways"}
+_SCALAR_FIELDS = tuple(f for f in EDITABLE_FIELDS if f not in ("location", *_VOCABULARIES))
+
+# The asset's editable fields and bookkeeping, as plain values.
+_ASSET_SELECT = """
+    SELECT a.id, a.uuid::text AS uuid, a.name, a.description, ST_X(a.location) AS lon, ST_Y(a.location) AS lat,
+           a.postcode, a.address, a.town, a.service_area_id, sa.name AS service_area_name,
+           sa.level AS service_area_level, a.phone, a.email, a.url,
+           a.opening_hours, a.opening_hours_note, a.cost, a.is_free, a.access_modes, a.age_groups,
+           a.eligibility_note, a.accessibility, a.accepting_referrals, a.status::text AS status, a.version,
+           a.source, a.submitter_email, a.last_verified_at, a.created_at, a.updated_at, a.reviewed_at,
+           ARRAY(SELECT t.slug FROM asset_term x JOIN taxonomy_term t ON t.id = x.term_id
+                 WHERE x.asset_id = a.id AND t.vocabulary = 'asset-type' ORDER BY t.slug) AS asset_types,
+           ARRAY(SELECT t.slug FROM asset_term x JOIN taxonomy_term t ON t.id = x.term_id
+                 WHERE x.asset_id = a.id AND t.vocabulary = 'five-ways' ORDER BY t.slug) AS five_ways
+    FROM asset a LEFT JOIN area sa ON sa.id = a.service_area_id
+"""
+
+
+def _record(row) -> dict[str, Any]:
+    """A row of :data:`_ASSET_SELECT` as the snapshot fields plus bookkeeping."""
+    data = dict(row)
+    data["location"] = None if data["lon"] is None else (data["lon"], data["lat"])
+    record = snapshot(data)
+    for key in ("id", "uuid", "source", "submitter_email", "last_verified_at", "created_at", "updated_at",
+                "reviewed_at", "lon", "lat", "service_area_name", "service_area_level"):
+        record[key] = data[key]
+    return record
+
+
+def get_asset(session: Session, asset_id: int) -> dict[str, Any]:
+    """An asset's editable fields (snapshot normal form), status, version and bookkeeping.
+
+    Raises
+    ------
+    NotFoundError
+        No asset with that id.
+    """
+    row = session.execute(text(_ASSET_SELECT + " WHERE a.id = :id"), {"id": asset_id}).mappings().first()
+    if row is None:
+        raise NotFoundError(f"no place or group with id {asset_id}")
+    return _record(row)
+
+
+def get_public_asset(session: Session, asset_id: int) -> dict[str, Any]:
+    """A published asset (anything else is 'not found' to the public)."""
+    asset = get_asset(session, asset_id)
+    if asset["status"] != "published":
+        raise NotFoundError(f"no published place or group with id {asset_id}")
+    return asset
+
+
+def _assets(session: Session, ids: list[int]) -> dict[int, dict]:
+    if not ids:
+        return {}
+    rows = session.execute(text(_ASSET_SELECT + " WHERE a.id = ANY(:ids) ORDER BY a.id"), {"ids": ids}).mappings()
+    return {r["id"]: _record(r) for r in rows}
+
+
+# --- what the forms offer ------------------------------------------------------------------
+def term_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
+    """``{"asset_types": [(slug, label), ...], "five_ways": [...]}`` in the vocabularies' order."""
+    rows = session.execute(text(
+        "SELECT vocabulary, slug, label FROM taxonomy_term WHERE vocabulary IN ('asset-type', 'five-ways') "
+        "ORDER BY vocabulary, sort_order, slug"
+    )).all()
+    by_vocabulary = {key: [] for key in _VOCABULARIES}
+    names = {v: k for k, v in _VOCABULARIES.items()}
+    for vocabulary, slug, label in rows:
+        by_vocabulary[names[vocabulary]].append((slug, label))
+    return by_vocabulary
+
+
+def service_area_choices(session: Session, lad_codes: list[str], extra_ids: list[int] | None = None) -> list[dict]:
+    """Areas an asset may serve: each local authority in ``lad_codes`` (as loaded) and its wards,
+    plus the areas in ``extra_ids`` (an asset's current one), as
+    ``[{"group": "Shropshire", "options": [(id, label), ...]}, ...]``."""
+    rows = session.execute(text(
+        """
+        SELECT a.id, a.code, a.name, a.level, COALESCE(l.name, a.name) AS lad_name, COALESCE(l.code, a.code) AS lad
+        FROM area a LEFT JOIN area l ON l.level = 'lad' AND l.code = a.lad_code AND a.level <> 'lad'
+        WHERE (a.level = 'lad' AND a.code = ANY(:lads))
+           OR (a.level IN ('ward', 'town') AND a.lad_code = ANY(:lads))
+           OR a.id = ANY(:extra)
+        ORDER BY lad_name, lad, a.level <> 'lad', a.name, a.id
+        """
+    ), {"lads": list(lad_codes), "extra": list(extra_ids or [])}).mappings()
+    groups: dict[str, dict] = {}
+    for r in rows:
+        group = groups.setdefault(r["lad"], {"group": r["lad_name"], "options": []})
+        label = f"The whole of {r['name']}" if r["level"] == "lad" else f"{r['name']} ({r['level']})"
+        group["options"].append((r["id"], label))
+    return list(groups.values())
+
+
+def display_labels(session: Session, area_ids: list[int] | None = None) -> dict[str, dict]:
+    """Labels for the list fields and areas, for showing differences and history."""
+    terms = term_choices(session)
+    areas = dict(session.execute(
+        text("SELECT id, name FROM area WHERE id = ANY(:ids) ORDER BY id"), {"ids": list(area_ids or [])}
+    ).all())
+    return {
+        "asset_types": dict(terms["asset_types"]),
+        "five_ways": dict(terms["five_ways"]),
+        "access_modes": ACCESS_MODES,
+        "age_groups": AGE_GROUPS,
+        "accessibility": ACCESSIBILITY,
+        "service_area_id": areas,
+    }
+
+
+def postcode_point(session: Session, postcode: str) -> tuple[float, float] | None:
+    """(lon, lat) of a normalised postcode from Code-Point Open, or None when it is not loaded."""
+    row = session.execute(
+        text("SELECT ST_X(location), ST_Y(location) FROM postcode WHERE postcode = :pc AND location IS NOT NULL"),
+        {"pc": postcode},
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def is_inside_loaded_area(session: Session, lon: float, lat: float) -> bool:
+    """Whether the point is in a loaded LSOA or local authority (the areas the service covers)."""
+    return bool(session.execute(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM area WHERE level IN ('lsoa', 'lad') AND geom IS NOT NULL "
+            "AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)))"
+        ),
+        {"lon": lon, "lat": lat},
+    ).scalar())
+
+
+def loaded_bounds(session: Session, lad_codes: list[str]) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) around the loaded local authorities among ``lad_codes``."""
+    row = session.execute(text(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+        "(SELECT ST_Extent(geom) AS e FROM area WHERE level = 'lad' AND code = ANY(:codes)) x"
+    ), {"codes": list(lad_codes)}).first()
+    return tuple(row) if row and row[0] is not None else None
+
+
+def find_duplicates(session: Session, name: str, lon: float, lat: float, *, radius_m: float = 150,
+                    exclude_asset_id: int | None = None, limit: int = 5) -> list[dict]:
+    """Published or pending assets within ``radius_m`` of the point whose name is like ``name``.
+
+    "Like" is a trigram similarity of 0.3 or more (pg_trgm), or one name containing the other.
+    Most similar first, then nearest.
+    """
+    name = (name or "").strip()
+    if len(name) < 3:
+        return []
+    rows = session.execute(text(
+        """
+        WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt)
+        SELECT a.id, a.name, a.address, a.postcode, a.status::text AS status,
+               round(ST_Distance(a.location::geography, p.pt::geography))::int AS distance_m,
+               round(similarity(lower(a.name), lower(:name))::numeric, 2)::float AS similarity
+        FROM asset a, p
+        WHERE a.status IN ('published', 'pending') AND a.location IS NOT NULL
+          AND ST_DWithin(a.location, p.pt, :deg)  -- index-assisted box first, metres below
+          AND ST_DWithin(a.location::geography, p.pt::geography, :radius)
+          AND (similarity(lower(a.name), lower(:name)) >= 0.3
+               OR strpos(lower(a.name), lower(:name)) > 0 OR strpos(lower(:name), lower(a.name)) > 0)
+          AND a.id IS DISTINCT FROM CAST(:exclude AS integer)
+        ORDER BY similarity DESC, distance_m, a.id
+        LIMIT :limit
+        """
+    ), {"lon": lon, "lat": lat, "name": name, "radius": radius_m, "deg": radius_m / 50_000,
+        "exclude": exclude_asset_id, "limit": limit}).mappings()
+    return [dict(r) for r in rows]
+
+
+# --- writing, with a revision every time -----------------------------------------------------
+def _terms(session: Session, values: dict) -> dict[str, list[TaxonomyTerm]]:
+    """The taxonomy terms ``values`` choose, by vocabulary (only the vocabularies it mentions)."""
+    wanted = {key: values[key] for key in _VOCABULARIES if key in values}
+    if not wanted:
+        return {}
+    slugs = sorted({s for v in wanted.values() for s in v})
+    found = session.scalars(select(TaxonomyTerm).where(
+        TaxonomyTerm.vocabulary.in_([_VOCABULARIES[k] for k in wanted]), TaxonomyTerm.slug.in_(slugs)
+    ).order_by(TaxonomyTerm.id)).all()
+    by_key = {(t.vocabulary, t.slug): t for t in found}
+    out = {}
+    for key, chosen in wanted.items():
+        missing = [s for s in chosen if (_VOCABULARIES[key], s) not in by_key]
+        if missing:
+            raise BadInputError(f"unknown {_VOCABULARIES[key]} term {', '.join(missing)}")
+        out[_VOCABULARIES[key]] = [by_key[(_VOCABULARIES[key], s)] for s in chosen]
+    return out
+
+
+def _apply(session: Session, asset: Asset, values: dict) -> None:
+    """Write the editable ``values`` (snapshot normal form; missing keys untouched) onto ``asset``."""
+    # Read first, write after: a query after a write would flush it early (and bump the version twice).
+    with session.no_autoflush:
+        new_terms = _terms(session, values)
+        current_terms = list(asset.terms) if new_terms else []
+    for field in _SCALAR_FIELDS:
+        if field in values:
+            value = values[field]
+            setattr(asset, field, list(value) if isinstance(value, list) else value)
+    if "location" in values:
+        location = values["location"]
+        asset.location = None if location is None else f"SRID=4326;POINT({location[0]} {location[1]})"
+    if new_terms:
+        kept = [t for t in current_terms if t.vocabulary not in new_terms]
+        asset.terms = kept + [t for terms in new_terms.values() for t in terms]
+    # Always an UPDATE of the row (a change of categories alone touches only asset_term), so the
+    # version goes up and a concurrent writer is refused.
+    asset.updated_at = func.now()
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        raise ConflictError(CHANGED_SINCE_OPENED) from None
+
+
+def _load(session: Session, asset_id: int, expected_version: int | None) -> Asset:
+    asset = session.get(Asset, asset_id)
+    if asset is None:
+        raise NotFoundError(f"no place or group with id {asset_id}")
+    if expected_version is not None and asset.version != expected_version:
+        raise ConflictError(CHANGED_SINCE_OPENED, details={"asset_id": asset_id})
+    return asset
+
+
+def _revise(session: Session, asset: Asset, before: dict | None, action: str, user_id: int | None,
+            reason: str | None) -> dict:
+    """Flush the change to ``asset`` and append its revision; returns the snapshot after."""
+    _flush(session)
+    after = {k: v for k, v in get_asset(session, asset.id).items() if k in (*EDITABLE_FIELDS, "status", "version")}
+    session.add(Revision(asset_id=asset.id, user_id=user_id, action=action, changes=diff(before, after),
+                         snapshot=after, reason=reason, status_after=after["status"]))
+    _flush(session)
+    return after
+
+
+def _before(session: Session, asset_id: int) -> dict:
+    return {k: v for k, v in get_asset(session, asset_id).items() if k in (*EDITABLE_FIELDS, "status", "version")}
+
+
+def submit_new(session: Session, values: dict, submitter_email: str | None, user_id: int | None = None) -> int:
+    """Store a volunteer's new asset as ``pending`` with its change request; returns the asset id."""
+    asset = Asset(status=AssetStatus.pending, source="web", submitter_email=submitter_email,
+                  created_by_id=user_id, access_modes=[], age_groups=[], accessibility=[])
+    _apply(session, asset, values)
+    session.add(asset)
+    _flush(session)
+    after = _revise(session, asset, None, "create", user_id, "submitted through the website")
+    session.add(ChangeRequest(asset_id=asset.id, kind="new", payload=values, base_version=after["version"],
+                              submitter_email=submitter_email, submitted_by_id=user_id))
+    _flush(session)
+    return asset.id
+
+
+def submit_change(session: Session, asset_id: int, values: dict, submitter_email: str | None,
+                  comment: str | None, user_id: int | None = None) -> int:
+    """A suggested change to a published asset, kept for review (the asset is not touched).
+
+    Only the fields that differ from the asset as it is are kept, so approving it later does not
+    undo other changes made in between.
+    """
+    asset = get_public_asset(session, asset_id)
+    changed = {field: values[field] for field in diff(asset, values) if field in EDITABLE_FIELDS}
+    request = ChangeRequest(asset_id=asset_id, kind="change", payload=changed, base_version=asset["version"],
+                            comment=comment, submitter_email=submitter_email, submitted_by_id=user_id)
+    session.add(request)
+    _flush(session)
+    return request.id
+
+
+def submit_problem(session: Session, asset_id: int, problem_type: str, comment: str | None,
+                   submitter_email: str | None, user_id: int | None = None) -> int:
+    """A problem report about a published asset, for the moderators' queue."""
+    asset = get_public_asset(session, asset_id)
+    request = ChangeRequest(asset_id=asset_id, kind="problem", problem_type=problem_type, comment=comment,
+                            base_version=asset["version"], submitter_email=submitter_email,
+                            submitted_by_id=user_id)
+    session.add(request)
+    _flush(session)
+    return request.id
+
+
+def _close_requests(session: Session, asset_id: int, kinds: tuple[str, ...], status: str, moderator_id: int,
+                    reason: str | None, request_id: int | None = None) -> None:
+    session.execute(
+        update(ChangeRequest)
+        .where(ChangeRequest.asset_id == asset_id, ChangeRequest.kind.in_(kinds), ChangeRequest.status == "pending",
+               (ChangeRequest.id == request_id) if request_id is not None else true())
+        .values(status=status, reviewed_by_id=moderator_id, reviewed_at=func.now(), reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _pending_new(session: Session, asset_id: int, expected_version: int | None) -> Asset:
+    asset = _load(session, asset_id, expected_version)
+    if asset.status != AssetStatus.pending:
+        raise ConflictError(f"it has already been reviewed (it is {asset.status.value} now)",
+                            details={"asset_id": asset_id})
+    return asset
+
+
+def approve_new(session: Session, asset_id: int, values: dict | None, expected_version: int | None,
+                moderator_id: int, reason: str | None = None) -> dict:
+    """Publish a pending asset at once, with the moderator's edits (``values``) if any."""
+    asset = _pending_new(session, asset_id, expected_version)
+    before = _before(session, asset_id)
+    if values:
+        _apply(session, asset, values)
+    asset.status = AssetStatus.published
+    asset.reviewed_by_id, asset.reviewed_at = moderator_id, func.now()
+    asset.last_verified_at = func.now()
+    asset.updated_at = func.now()
+    after = _revise(session, asset, before, "approve", moderator_id, reason or "approved")
+    _close_requests(session, asset_id, ("new",), "approved", moderator_id, reason)
+    return after
+
+
+def reject_new(session: Session, asset_id: int, expected_version: int | None, moderator_id: int, reason: str) -> dict:
+    """Reject a pending asset: it is kept, as ``rejected``, and never shown."""
+    if not reason:
+        raise BadInputError("give a reason for rejecting it")
+    asset = _pending_new(session, asset_id, expected_version)
+    before = _before(session, asset_id)
+    asset.status = AssetStatus.rejected
+    asset.reviewed_by_id, asset.reviewed_at = moderator_id, func.now()
+    asset.updated_at = func.now()
+    after = _revise(session, asset, before, "reject", moderator_id, reason)
+    _close_requests(session, asset_id, ("new",), "rejected", moderator_id, reason)
+    return after
+
+
+def _pending_request(session: Session, request_id: int) -> ChangeRequest:
+    request = session.get(ChangeRequest, request_id, with_for_update=True)
+    if request is None or request.kind == "new":
+        raise NotFoundError(f"no change request {request_id}")
+    if request.status != "pending":
+        raise ConflictError(f"change request {request_id} has already been {request.status}")
+    return request
+
+
+def approve_request(session: Session, request_id: int, values: dict | None, expected_version: int | None,
+                    moderator_id: int, reason: str | None = None) -> dict:
+    """Apply a suggested change (or the moderator's edit of it) or resolve a problem report.
+
+    For a change, ``values`` are what the moderator approved (default: the suggested fields). For a
+    problem, ``values`` are the moderator's corrections, if any. The asset counts as checked.
+    """
+    request = _pending_request(session, request_id)
+    asset = _load(session, request.asset_id, expected_version)
+    before = _before(session, asset.id)
+    if request.kind == "change":
+        _apply(session, asset, values if values is not None else request.payload)
+    elif values:
+        _apply(session, asset, values)
+    asset.last_verified_at = func.now()
+    asset.updated_at = func.now()
+    why = f"{request.kind} request {request.id}" + (f": {reason}" if reason else "")
+    after = _revise(session, asset, before, "update", moderator_id, why)
+    _close_requests(session, asset.id, (request.kind,), "approved", moderator_id, reason, request_id=request.id)
+    return after
+
+
+def reject_request(session: Session, request_id: int, moderator_id: int, reason: str) -> None:
+    """Turn down a suggested change or dismiss a problem report; the asset is not touched."""
+    if not reason:
+        raise BadInputError("give a reason for turning it down")
+    request = _pending_request(session, request_id)
+    _close_requests(session, request.asset_id, (request.kind,), "rejected", moderator_id, reason,
+                    request_id=request.id)
+    session.flush()
+
+
+def update_asset(session: Session, asset_id: int, values: dict, expected_version: int | None, user_id: int,
+                 reason: str | None) -> dict:
+    """A moderator's direct edit."""
+    asset = _load(session, asset_id, expected_version)
+    before = _before(session, asset_id)
+    _apply(session, asset, values)
+    return _revise(session, asset, before, "update", user_id, reason or "edited by a moderator")
+
+
+def archive_asset(session: Session, asset_id: int, expected_version: int | None, user_id: int, reason: str,
+                  request_id: int | None = None) -> dict:
+    """Take an asset off the map, keeping it and its history ("deleting" from the web does this).
+
+    ``request_id``: a problem report this resolves.
+    """
+    if not reason:
+        raise BadInputError("give a reason for archiving it")
+    asset = _load(session, asset_id, expected_version)
+    if asset.status == AssetStatus.archived:
+        raise ConflictError("it is already archived")
+    before = _before(session, asset_id)
+    asset.status = AssetStatus.archived
+    asset.updated_at = func.now()
+    after = _revise(session, asset, before, "archive", user_id, reason)
+    if request_id is not None:
+        request = _pending_request(session, request_id)
+        if request.asset_id != asset_id:
+            raise BadInputError(f"change request {request_id} is about another place")
+        _close_requests(session, asset_id, (request.kind,), "approved", user_id, reason, request_id=request_id)
+    return after
+
+
+def restore_revision(session: Session, asset_id: int, revision_id: int, expected_version: int | None, user_id: int,
+                     reason: str | None = None) -> dict:
+    """Bring back the fields an old revision recorded (and its status when published or
+    archived), as a new revision; the old ones stay as they are."""
+    revision = session.get(Revision, revision_id)
+    if revision is None or revision.asset_id != asset_id:
+        raise NotFoundError(f"no revision {revision_id} of place {asset_id}")
+    asset = _load(session, asset_id, expected_version)
+    values, status = restorable_values(revision.snapshot or {})
+    before = _before(session, asset_id)
+    _apply(session, asset, values)
+    if status is not None:
+        asset.status = AssetStatus(status)
+    why = f"restored revision {revision_id}" + (f": {reason}" if reason else "")
+    return _revise(session, asset, before, "restore", user_id, why)
+
+
+def verify_asset(session: Session, asset_id: int, user_id: int) -> dict:
+    """Record that a moderator checked the asset today.
+
+    Nothing a person sees changes, so the version stays as it is: a moderator editing the same
+    asset meanwhile can still save.
+    """
+    before = _before(session, asset_id)  # raises NotFoundError
+    session.execute(text("UPDATE asset SET last_verified_at = now() WHERE id = :id"), {"id": asset_id})
+    asset = session.get(Asset, asset_id)
+    session.expire(asset, ["last_verified_at"])
+    session.add(Revision(asset_id=asset_id, user_id=user_id, action="verify", changes={}, snapshot=before,
+                         reason="checked: still right", status_after=before["status"]))
+    _flush(session)
+    return before
+
+
+# --- reading: queue, review, history, stale ---------------------------------------------------
+def queue(session: Session, kind: str | None = None, limit: int = 100, offset: int = 0) -> dict:
+    """What waits for review, oldest first: new assets (pending, from the form or an import not
+    published at once), suggested changes and problem reports.
+
+    Returns ``{"items": [...], "total": n, "counts": {kind: n}}``; each item has ``kind``,
+    ``request_id`` (None for an imported pending asset), ``asset_id``, ``name``, ``submitted_at``,
+    ``submitter_email``, ``problem_type``, ``comment`` and ``changed_fields``.
+    """
+    if kind not in (None, "new", "change", "problem"):
+        raise BadInputError(f"unknown kind {kind!r}; choose new, change or problem")
+    items_sql = """
+        SELECT 'new' AS kind, cr.id AS request_id, a.id AS asset_id, a.name,
+               COALESCE(cr.created_at, a.created_at) AS submitted_at,
+               COALESCE(cr.submitter_email, a.submitter_email) AS submitter_email, a.source,
+               NULL AS problem_type, NULL AS comment, NULL::jsonb AS payload
+        FROM asset a
+        LEFT JOIN LATERAL (SELECT * FROM change_request c WHERE c.asset_id = a.id AND c.kind = 'new'
+                           AND c.status = 'pending' ORDER BY c.id LIMIT 1) cr ON true
+        WHERE a.status = 'pending'
+        UNION ALL
+        SELECT cr.kind, cr.id, a.id, a.name, cr.created_at, cr.submitter_email, a.source,
+               cr.problem_type, cr.comment, cr.payload
+        FROM change_request cr JOIN asset a ON a.id = cr.asset_id
+        WHERE cr.status = 'pending' AND cr.kind IN ('change', 'problem')
+    """
+    counts = dict(session.execute(
+        text(f"SELECT kind, count(*) FROM ({items_sql}) q GROUP BY kind ORDER BY kind")).all())
+    rows = session.execute(text(
+        f"""
+        SELECT * FROM ({items_sql}) q WHERE CAST(:kind AS text) IS NULL OR q.kind = :kind
+        ORDER BY submitted_at, asset_id, request_id NULLS FIRST LIMIT :limit OFFSET :offset
+        """
+    ), {"kind": kind, "limit": limit, "offset": offset}).mappings().all()
+    current = _assets(session, sorted({r["asset_id"] for r in rows if r["kind"] == "change"}))
+    items = []
+    for r in rows:
+        item = dict(r)
+        payload = item.pop("payload")
+        now = current.get(r["asset_id"])
+        item["changed_fields"] = list(diff(now, {**now, **payload})) if r["kind"] == "change" else []
+        items.append(item)
+    return {"items": items, "total": sum(counts.get(k, 0) for k in ([kind] if kind else counts)), "counts": counts}
+
+
+def _request_dict(request: ChangeRequest) -> dict:
+    return {c.name: getattr(request, c.name) for c in ChangeRequest.__table__.columns}
+
+
+def review_new(session: Session, asset_id: int) -> dict:
+    """A pending asset for review: its fields, the differences from nothing, its submission."""
+    asset = get_asset(session, asset_id)
+    if asset["status"] != "pending":
+        raise NotFoundError(f"place {asset_id} is not waiting for review (it is {asset['status']})")
+    request = session.scalar(select(ChangeRequest).where(
+        ChangeRequest.asset_id == asset_id, ChangeRequest.kind == "new", ChangeRequest.status == "pending"
+    ).order_by(ChangeRequest.id).limit(1))
+    return {"kind": "new", "asset": asset, "proposed": asset, "changes": diff(None, asset),
+            "request": _request_dict(request) if request else None,
+            "duplicates": find_duplicates(session, asset["name"], *asset["location"], exclude_asset_id=asset_id)
+            if asset["location"] else []}
+
+
+def review_request(session: Session, request_id: int) -> dict:
+    """A change request or problem report for review, with the asset as it is now."""
+    request = session.get(ChangeRequest, request_id)
+    if request is None or request.kind == "new":
+        raise NotFoundError(f"no change request {request_id}")
+    asset = get_asset(session, request.asset_id)
+    proposed = snapshot({**asset, **(request.payload or {})}) if request.kind == "change" else asset
+    return {"kind": request.kind, "asset": asset, "proposed": proposed, "changes": diff(asset, proposed),
+            "request": _request_dict(request), "duplicates": []}
+
+
+def history(session: Session, asset_id: int) -> list[dict]:
+    """Every revision of an asset, newest first, with who made it."""
+    rows = session.execute(text(
+        """
+        SELECT r.id, r.created_at, r.action, r.changes, r.snapshot, r.reason, r.status_after,
+               u.email AS user_email, u.name AS user_name
+        FROM revision r LEFT JOIN app_user u ON u.id = r.user_id
+        WHERE r.asset_id = :id ORDER BY r.id DESC
+        """
+    ), {"id": asset_id}).mappings()
+    return [dict(r) for r in rows]
+
+
+def open_requests(session: Session, asset_id: int) -> list[dict]:
+    """The change requests and problem reports waiting about one asset, oldest first."""
+    rows = session.scalars(select(ChangeRequest).where(
+        ChangeRequest.asset_id == asset_id, ChangeRequest.status == "pending"
+    ).order_by(ChangeRequest.created_at, ChangeRequest.id)).all()
+    return [_request_dict(r) for r in rows]
+
+
+_CHECKED = "COALESCE(a.last_verified_at, a.created_at)"
+
+
+def stale_assets(session: Session, months: int, *, now: datetime | None = None, lad_code: str | None = None,
+                 source: str | None = None, limit: int = 200, offset: int = 0) -> dict:
+    """Published assets nobody has checked for ``months`` months (never checked: since added),
+    least recently checked first. Returns ``{"items": [...], "total": n}``."""
+    where = f"""
+        a.status = 'published' AND {_CHECKED} < CAST(:now AS timestamptz) - make_interval(months => :months)
+        AND (CAST(:source AS text) IS NULL OR a.source = :source)
+        AND (CAST(:lad AS text) IS NULL OR EXISTS (
+            SELECT 1 FROM area l WHERE l.level = 'lsoa' AND l.lad_code = :lad AND ST_Intersects(a.location, l.geom)))
+    """
+    params = {"now": now or datetime.now().astimezone(), "months": int(months), "lad": lad_code, "source": source,
+              "limit": limit, "offset": offset}
+    total = session.execute(text(f"SELECT count(*) FROM asset a WHERE {where}"), params).scalar_one()
+    rows = session.execute(text(
+        f"""
+        SELECT a.id, a.name, a.address, a.postcode, a.source, a.email, a.version,
+               a.last_verified_at, {_CHECKED} AS checked_at,
+               (SELECT r.stage FROM asset_reminder r WHERE r.asset_id = a.id AND r.sent_at > {_CHECKED}
+                ORDER BY r.sent_at DESC, r.id DESC LIMIT 1) AS last_reminder
+        FROM asset a WHERE {where}
+        ORDER BY checked_at, a.name, a.id LIMIT :limit OFFSET :offset
+        """
+    ), params).mappings()
+    return {"items": [dict(r) for r in rows], "total": total}
+
+
+def reminder_candidates(session: Session, months: int, *, now: datetime,
+                        sources: list[str] | None = None) -> list[dict]:
+    """Stale published assets with a contact email, each with the last reminder sent since it was
+    last checked (``last_stage``, ``last_sent_at``; None when none), by id."""
+    rows = session.execute(text(
+        f"""
+        SELECT a.id, a.name, a.postcode, COALESCE(a.email, a.submitter_email) AS email, {_CHECKED} AS checked_at,
+               r.stage AS last_stage, r.sent_at AS last_sent_at
+        FROM asset a
+        LEFT JOIN LATERAL (SELECT stage, sent_at FROM asset_reminder r WHERE r.asset_id = a.id
+                           AND r.sent_at > {_CHECKED} ORDER BY r.sent_at DESC, r.id DESC LIMIT 1) r ON true
+        WHERE a.status = 'published' AND COALESCE(a.email, a.submitter_email) IS NOT NULL
+          AND {_CHECKED} < CAST(:now AS timestamptz) - make_interval(months => :months)
+          AND (CAST(:sources AS text[]) IS NULL OR a.source = ANY(CAST(:sources AS text[])))
+        ORDER BY a.id
+        """
+    ), {"now": now, "months": int(months), "sources": sources}).mappings()
+    return [dict(r) for r in rows]
+
+
+def record_reminder(session: Session, asset_id: int, stage: str, email: str, sent_at: datetime) -> None:
+    """Note that a reminder went out (so the next run sends the next stage, not the same again)."""
+    session.execute(
+        text("INSERT INTO asset_reminder (asset_id, stage, email, sent_at) VALUES (:a, :s, :e, :t)"),
+        {"a": asset_id, "s": stage, "e": email, "t": sent_at},
+    )

@@ -1,0 +1,347 @@
+"""Moderators' pages: the review queue (field-by-field differences on a small map), approving,
+editing then approving, rejecting with a reason; an asset's page with its history and restore;
+editing, archiving and "verified today"; the stale list; and, for admins, accounts and roles.
+
+Every page here needs a moderator (or admin) signed in. Each change carries the version of the
+asset the moderator saw; if someone else changed it since, the save is refused with a 409.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
+
+from assetmap.db import moderation, users
+from assetmap.domain.contribution import PROBLEM_TYPES, validate_asset, validate_reason
+from assetmap.domain.permissions import ROLE_LABELS, ROLES, can_edit, can_manage_users, can_moderate
+from assetmap.domain.revisions import FIELD_LABELS, display_value
+from assetmap.errors import BadInputError, ConflictError
+from assetmap.maps.offline import render_parts
+from assetmap.maps.pin_map import build_review_map
+from assetmap.web.auth import login_manager
+from assetmap.web.contribute import checks_for, form_options, pin_map_parts, vendor_url
+from assetmap.web.contribute_forms import (
+    ActionForm,
+    EditForm,
+    ReviewForm,
+    RoleForm,
+    UserForm,
+    form_data,
+    form_expired,
+    raw_from_form,
+)
+from assetmap.web.db import get_session
+
+bp = Blueprint("moderate", __name__, url_prefix="/moderate")
+bp.register_error_handler(CSRFError, form_expired)
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+
+
+@bp.record_once
+def _defaults(state) -> None:
+    import os
+
+    state.app.config.setdefault("ASSETMAP_STALE_MONTHS", int(os.environ.get("ASSETMAP_STALE_MONTHS") or 12))
+
+
+@bp.before_request
+def _moderators_only():
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not can_moderate(current_user):
+        abort(403, "This page is for moderators.")
+    return None
+
+
+@bp.app_template_filter("field_label")
+def _field_label(field: str) -> str:
+    return FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
+
+
+def _version() -> int:
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        raise BadInputError("the form is missing the version of the record it was opened on; open it again") from None
+
+
+def _recompute_gaps(asset_id: int) -> None:
+    """Bring the stored gap analyses up to date with the asset, after its change is committed.
+
+    The change itself is already saved: if the recompute fails, that is logged, and the next
+    full run of the gap analysis catches up.
+    """
+    from assetmap.db import gaps
+
+    session = get_session()
+    try:
+        gaps.recompute_for_asset_change(session, asset_id)
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        log.exception("gap recompute after a change to asset %s failed", asset_id)
+
+
+def _page() -> int:
+    page = request.args.get("page", 1, type=int)
+    return max(page or 1, 1)
+
+
+def _review_map(item: dict) -> dict:
+    """Where the place is now and where it would be, on the map the moderator can drag a pin on."""
+    asset, proposed = item["asset"], item["proposed"]
+    m = build_review_map(
+        None if item["kind"] == "new" else (tuple(asset["location"]) if asset["location"] else None),
+        tuple(proposed["location"]) if proposed.get("location") else None,
+        proposed.get("name") or asset["name"],
+        tile_url=current_app.config["TILE_URL"],
+        attribution=current_app.config["TILE_ATTRIBUTION"],
+    )
+    return {"parts": render_parts(m, vendor_url, with_bootstrap=False), "name": m.get_name()}
+
+
+def _labels(session, *records) -> dict:
+    ids = [r.get("service_area_id") for r in records if r and r.get("service_area_id")]
+    return moderation.display_labels(session, ids)
+
+
+def _diff_rows(changes: dict, labels: dict, *, with_status: bool = True) -> list[dict]:
+    return [{"field": f, "old": display_value(f, old, labels), "new": display_value(f, new, labels)}
+            for f, (old, new) in changes.items() if f != "version" and (with_status or f != "status")]
+
+
+@bp.route("")
+def queue():
+    session = get_session()
+    kind = request.args.get("kind") or None
+    page = _page()
+    result = moderation.queue(session, kind, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render_template("moderate/queue.html", items=result["items"], total=result["total"],
+                           counts=result["counts"], kind=kind, page=page, page_size=PAGE_SIZE,
+                           problem_types=PROBLEM_TYPES)
+
+
+def _render_review(item: dict, form, errors: dict, status: int = 200):
+    session = get_session()
+    labels = _labels(session, item["asset"], item["proposed"])
+    options = form_options(session, item["asset"])
+    return render_template(
+        "moderate/review.html", item=item, form=form, errors=errors, options=options,
+        diff_rows=_diff_rows(item["changes"], labels, with_status=item["kind"] != "new"),
+        review_map=_review_map(item), pin_map=None, problem_types=PROBLEM_TYPES,
+    ), status
+
+
+def _decide(item: dict, form, approve, reject, archive=None):
+    """Shared POST handling of the review page; ``approve(values, version, reason)`` etc."""
+    session = get_session()
+    decision = request.form.get("decision")
+    version = _version()
+    reason, reason_error = validate_reason(form.reason.data, required=decision in ("reject", "archive"))
+    errors: dict[str, str] = {}
+    if reason_error:
+        errors["reason"] = reason_error + (" for rejecting it" if decision == "reject" else "")
+    if decision == "approve":
+        values = None
+        if item["kind"] != "problem" or request.form.get("apply_edits"):
+            checks = checks_for(session, form_options(session, item["asset"]))
+            values, field_errors = validate_asset(raw_from_form(form), checks)
+            errors.update(field_errors)
+        if errors:
+            return _render_review(item, form, errors, 400)
+        approve(values, version, reason)
+        message = f"Approved: {item['proposed'].get('name') or item['asset']['name']} is on the map now."
+    elif decision == "reject":
+        if errors:
+            return _render_review(item, form, errors, 400)
+        reject(version, reason)
+        message = "Rejected, with your reason kept."
+    elif decision == "archive" and archive is not None:
+        if errors:
+            return _render_review(item, form, errors, 400)
+        archive(version, reason)
+        message = f"Archived: {item['asset']['name']} is off the map (its history is kept)."
+    else:
+        raise BadInputError("choose approve or reject")
+    session.commit()
+    _recompute_gaps(item["asset"]["id"])
+    flash(message, "success")
+    return redirect(url_for(".queue"))
+
+
+@bp.route("/new/<int:asset_id>", methods=["GET", "POST"])
+def review_new(asset_id: int):
+    session = get_session()
+    item = moderation.review_new(session, asset_id)
+    if request.method == "GET":
+        form = ReviewForm(data={**form_data(item["asset"]), "version": item["asset"]["version"]})
+        return _render_review(item, form, {})
+    user_id = current_user.id
+    return _decide(
+        item, ReviewForm(),
+        approve=lambda values, version, reason: moderation.approve_new(session, asset_id, values, version, user_id,
+                                                                        reason),
+        reject=lambda version, reason: moderation.reject_new(session, asset_id, version, user_id, reason),
+    )
+
+
+@bp.route("/requests/<int:request_id>", methods=["GET", "POST"])
+def review_request(request_id: int):
+    session = get_session()
+    item = moderation.review_request(session, request_id)
+    if item["request"]["status"] != "pending":
+        flash(f"This was already {item['request']['status']}.", "info")
+        return redirect(url_for(".asset", asset_id=item["asset"]["id"]))
+    if request.method == "GET":
+        form = ReviewForm(data={**form_data(item["proposed"]), "version": item["asset"]["version"]})
+        return _render_review(item, form, {})
+    user_id, asset_id = current_user.id, item["asset"]["id"]
+    return _decide(
+        item, ReviewForm(),
+        approve=lambda values, version, reason: moderation.approve_request(session, request_id, values, version,
+                                                                            user_id, reason),
+        reject=lambda version, reason: moderation.reject_request(session, request_id, user_id, reason),
+        archive=lambda version, reason: moderation.archive_asset(session, asset_id, version, user_id, reason,
+                                                                 request_id=request_id),
+    )
+
+
+@bp.route("/assets/<int:asset_id>")
+def asset(asset_id: int):
+    """An asset as moderators see it: its details, what waits about it, and its whole history."""
+    session = get_session()
+    record = moderation.get_asset(session, asset_id)
+    revisions = moderation.history(session, asset_id)
+    area_ids = {record.get("service_area_id")}
+    for r in revisions:
+        area_ids.update((r["changes"] or {}).get("service_area_id") or [])
+    labels = moderation.display_labels(session, sorted(i for i in area_ids if i))
+    for r in revisions:
+        r["rows"] = _diff_rows(r["changes"] or {}, labels)
+    return render_template(
+        "moderate/asset.html", asset=record, revisions=revisions, requests=moderation.open_requests(session, asset_id),
+        action_form=ActionForm(data={"version": record["version"]}), can_edit=can_edit(current_user, record),
+        details=[(f, display_value(f, record.get(f), labels)) for f in FIELD_LABELS if f in record],
+        problem_types=PROBLEM_TYPES,
+    )
+
+
+@bp.route("/assets/<int:asset_id>/edit", methods=["GET", "POST"])
+def edit(asset_id: int):
+    session = get_session()
+    record = moderation.get_asset(session, asset_id)
+    if not can_edit(current_user, record):
+        abort(403, "A rejected submission is kept as it was sent and cannot be edited.")
+    if request.method == "GET":
+        form = EditForm(data={**form_data(record), "version": record["version"]})
+        errors: dict[str, str] = {}
+    else:
+        form = EditForm()
+        version = _version()
+        options = form_options(session, record)
+        values, errors = validate_asset(raw_from_form(form), checks_for(session, options))
+        reason, reason_error = validate_reason(form.reason.data, required=False)
+        if reason_error:
+            errors["reason"] = reason_error
+        if not errors:
+            moderation.update_asset(session, asset_id, values, version, current_user.id, reason)
+            session.commit()
+            _recompute_gaps(asset_id)
+            flash("Saved.", "success")
+            return redirect(url_for(".asset", asset_id=asset_id))
+    options = form_options(session, record)
+    return render_template("moderate/edit.html", asset=record, form=form, errors=errors, options=options,
+                           pin_map=pin_map_parts(session, record["location"])), (400 if errors else 200)
+
+
+def _action(asset_id: int, do, message: str, reason_required: bool = False, changes_gaps: bool = True):
+    form = ActionForm()
+    reason, error = validate_reason(form.reason.data, required=reason_required)
+    if error:
+        raise BadInputError(error + " (go back and fill it in)")
+    do(_version(), reason)
+    get_session().commit()
+    if changes_gaps:
+        _recompute_gaps(asset_id)
+    flash(message, "success")
+    back = request.form.get("next") or ""
+    return redirect(back if back.startswith(url_for(".stale")) and "//" not in back else
+                    url_for(".asset", asset_id=asset_id))
+
+
+@bp.route("/assets/<int:asset_id>/archive", methods=["POST"])
+def archive(asset_id: int):
+    session = get_session()
+    return _action(asset_id, lambda version, reason: moderation.archive_asset(session, asset_id, version,
+                                                                              current_user.id, reason),
+                   "Archived: it is off the map, and its history is kept.", reason_required=True)
+
+
+@bp.route("/assets/<int:asset_id>/restore/<int:revision_id>", methods=["POST"])
+def restore(asset_id: int, revision_id: int):
+    session = get_session()
+    return _action(asset_id, lambda version, reason: moderation.restore_revision(
+        session, asset_id, revision_id, version, current_user.id, reason), f"Restored revision {revision_id}.")
+
+
+@bp.route("/assets/<int:asset_id>/verify", methods=["POST"])
+def verify(asset_id: int):
+    session = get_session()
+    return _action(asset_id, lambda version, reason: moderation.verify_asset(session, asset_id, current_user.id),
+                   "Marked as checked today.", changes_gaps=False)
+
+
+@bp.route("/stale")
+def stale():
+    session = get_session()
+    months = current_app.config["ASSETMAP_STALE_MONTHS"]
+    area = request.args.get("area") or None
+    source = request.args.get("source") or None
+    page = _page()
+    result = moderation.stale_assets(session, months, lad_code=area, source=source, limit=PAGE_SIZE,
+                                     offset=(page - 1) * PAGE_SIZE)
+    from assetmap.db.areas import list_local_authorities
+
+    return render_template("moderate/stale.html", items=result["items"], total=result["total"], months=months,
+                           area=area, source=source, page=page, page_size=PAGE_SIZE,
+                           authorities=list_local_authorities(session), action_form=ActionForm())
+
+
+@bp.route("/users", methods=["GET", "POST"])
+def users_page():
+    if not can_manage_users(current_user):
+        abort(403, "Only administrators manage accounts.")
+    session = get_session()
+    form = UserForm()
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        role = form.role.data or "volunteer"
+        try:
+            created = users.create_user(session, form.email.data or "", form.password.data or "", role, form.name.data)
+        except (BadInputError, ConflictError) as exc:
+            errors["form"], status = exc.message, exc.http_status
+        else:
+            session.commit()
+            flash(f"Account created for {created['email']} ({ROLE_LABELS[created['role']]}).", "success")
+            return redirect(url_for(".users_page"))
+    return render_template("moderate/users.html", users=users.list_users(session), form=form, errors=errors,
+                           role_form=RoleForm(), roles=[(r, ROLE_LABELS[r]) for r in ROLES]), status
+
+
+@bp.route("/users/<int:user_id>", methods=["POST"])
+def set_role(user_id: int):
+    if not can_manage_users(current_user):
+        abort(403, "Only administrators manage accounts.")
+    session = get_session()
+    form = RoleForm()
+    changed = users.set_role(session, current_user, user_id, form.role.data or "", bool(form.active.data))
+    session.commit()
+    access = "" if changed["active"] else " (cannot sign in)"
+    flash(f"{changed['email']} is now {ROLE_LABELS[changed['role']]}{access}.", "success")
+    return redirect(url_for(".users_page"))

@@ -1,0 +1,199 @@
+"""The volunteer's pages: add a place, suggest a change, report a problem; CSRF, validation,
+honeypot, duplicates, the JSON helpers, size and rate limits. Real PostGIS, rolled back."""
+import re
+
+from sqlalchemy import text
+
+from assetmap.db.models import Asset, ChangeRequest, Revision
+from tests.contribute_fixtures import OSWESTRY, OSWESTRY_POSTCODE, asset_form, csrf_token, latest_asset_id, submit
+from tests.factories import make_asset
+
+SHROPSHIRE = "E06000051"
+
+
+def test_the_form_has_every_field_a_csrf_token_and_a_map_to_drop_a_pin_on(client):
+    response = client.get("/contribute")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'name="csrf_token"' in html
+    for field in ("name", "description", "asset_types", "five_ways", "postcode", "lat", "lon", "address",
+                  "service_area_id", "phone", "email", "url", "hours_mon_state", "hours_sun_times",
+                  "opening_hours_note", "cost", "is_free", "access_modes", "age_groups", "eligibility_note",
+                  "accessibility", "accepting_referrals", "submitter_email", "website"):
+        assert f'name="{field}"' in html, field
+    assert 'data-pin-map="map_' in html and "L.map(" in html
+    assert "/static/js/contribute.js" in html
+    # Every visible input has a label.
+    for input_id in re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*\bid="([^"]+)"', html):
+        assert f'for="{input_id}"' in html, input_id
+    # Area-wide services: the wards and the whole local authority are offered.
+    assert "The whole of Shropshire" in html and "(ward)" in html
+
+
+def test_a_post_without_the_csrf_token_is_refused(client, db_session):
+    response = client.post("/contribute", data=asset_form())
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+    assert db_session.execute(text("SELECT count(*) FROM asset WHERE source = 'web'")).scalar_one() == 0
+
+
+def test_a_submission_waits_for_review_with_its_revision_and_change_request(client, db_session):
+    response = submit(client)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/contribute/thanks?kind=new")
+    assert "after a volunteer moderator has checked it" in client.get(response.headers["Location"]).get_data(as_text=True)
+    asset = db_session.get(Asset, latest_asset_id(db_session, "Oswestry Knit and Natter"))
+    assert asset.status.value == "pending" and asset.source == "web"
+    assert asset.submitter_email == "volunteer@example.org"
+    assert asset.opening_hours == {"tue": [["10:00", "12:00"]], "sun": []}
+    assert asset.url == "https://www.example.org/knit"
+    assert sorted(t.slug for t in asset.terms) == ["community-group", "connect", "keep-learning"]
+    revision = db_session.query(Revision).filter_by(asset_id=asset.id).one()
+    assert revision.action == "create" and revision.changes["name"] == [None, "Oswestry Knit and Natter"]
+    assert revision.snapshot["location"] == [OSWESTRY["lon"], OSWESTRY["lat"]]
+    request = db_session.query(ChangeRequest).filter_by(asset_id=asset.id).one()
+    assert request.kind == "new" and request.status == "pending"
+    # Pending: not on the public area page.
+    assert "Oswestry Knit and Natter" not in client.get(f"/areas/{SHROPSHIRE}").get_data(as_text=True)
+
+
+def test_without_a_pin_the_postcode_places_it(client, db_session):
+    assert submit(client, lat="", lon="").status_code == 302
+    metres = db_session.execute(text(
+        "SELECT ST_Distance(a.location::geography, p.location::geography) FROM asset a, postcode p "
+        "WHERE a.name = 'Oswestry Knit and Natter' AND p.postcode = :pc"), {"pc": OSWESTRY_POSTCODE}).scalar_one()
+    assert metres < 0.5  # the postcode's position, to 6 decimal places
+
+
+def test_problems_are_shown_against_their_fields_and_what_was_typed_is_kept(client, db_session):
+    response = submit(client, name="", lat="51.5", lon="-0.12", email="not-an-email", hours_mon_state="open",
+                      hours_mon_times="all day", asset_types=None)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'class="error-summary"' in html
+    for message in ("Enter the name of the place or group", "Choose at least one type",
+                    "That position is outside the areas this map covers",
+                    "Enter an email address in the right format", "Monday: cannot read"):
+        assert message in html
+    assert 'id="name-error"' in html and 'aria-invalid="true"' in html
+    assert 'value="not-an-email"' in html and 'value="all day"' in html
+    assert db_session.execute(text("SELECT count(*) FROM asset WHERE source = 'web'")).scalar_one() == 0
+
+
+def test_the_honeypot_pretends_to_accept_and_stores_nothing(client, db_session):
+    response = submit(client, website="http://spam.example")
+    assert response.status_code == 302
+    assert db_session.execute(text("SELECT count(*) FROM change_request")).scalar_one() == 0
+
+
+def test_a_likely_duplicate_is_shown_before_it_is_accepted(client, db_session):
+    existing = make_asset(db_session, "Oswestry Knit & Natter Group", lon=OSWESTRY["lon"] + 0.0005, lat=OSWESTRY["lat"])
+    response = submit(client)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Is it already on the map?" in html and "Oswestry Knit &amp; Natter Group" in html
+    assert f"/contribute/change/{existing.id}" in html
+    assert db_session.execute(text("SELECT count(*) FROM asset WHERE source = 'web'")).scalar_one() == 0
+    # Confirmed as a different place: accepted.
+    assert submit(client, not_duplicate="y").status_code == 302
+    assert db_session.execute(text("SELECT count(*) FROM asset WHERE source = 'web'")).scalar_one() == 1
+
+
+def test_duplicates_json_finds_similar_names_within_150_m_only(client, db_session):
+    near = make_asset(db_session, "Oswestry Library", lon=OSWESTRY["lon"], lat=OSWESTRY["lat"] + 0.0009)  # ~100 m
+    make_asset(db_session, "Oswestry Library Annexe", lon=OSWESTRY["lon"], lat=OSWESTRY["lat"] + 0.01)  # ~1.1 km
+    make_asset(db_session, "Fish and chips", lon=OSWESTRY["lon"], lat=OSWESTRY["lat"])
+    body = client.get("/contribute/duplicates", query_string={"name": "oswestry library", **OSWESTRY},
+                      headers={"Accept": "application/json"}).get_json()
+    assert [d["id"] for d in body["duplicates"]] == [near.id]
+    assert 90 <= body["duplicates"][0]["distance_m"] <= 110
+    assert body["duplicates"][0]["change_url"] == f"/contribute/change/{near.id}"
+    assert "licence" in body["meta"] and "attribution" in body["meta"]
+    bad = client.get("/contribute/duplicates?name=x&lat=north&lon=1", headers={"Accept": "application/json"})
+    assert bad.status_code == 400 and bad.get_json()["error"]["message"] == "lat must be a number"
+
+
+def test_postcode_lookup_json(client, db_session):
+    body = client.get("/contribute/postcode", query_string={"postcode": "sy112aa"}).get_json()
+    assert body["postcode"] == OSWESTRY_POSTCODE and body["inside"] is True
+    assert abs(body["lat"] - 52.855) < 0.01 and "Crown copyright" in body["meta"]["attribution"]
+    halifax = db_session.execute(text("SELECT min(postcode) FROM postcode WHERE outward = 'HX1'")).scalar_one()
+    outside = client.get("/contribute/postcode", query_string={"postcode": halifax}).get_json()
+    assert outside["postcode"] == halifax and outside["inside"] is False
+    missing = client.get("/contribute/postcode?postcode=SY99 9ZZ", headers={"Accept": "application/json"})
+    assert missing.status_code == 404
+    assert client.get("/contribute/postcode?postcode=banana", headers={"Accept": "application/json"}).status_code == 400
+
+
+def test_suggest_a_change_is_prefilled_and_makes_a_change_request_not_an_edit(client, db_session):
+    asset = make_asset(db_session, "Ludlow Library", lon=-2.7180, lat=52.3680, category="library",
+                       phone="01584 000000", opening_hours={"mon": [["09:00", "17:00"]]})
+    html = client.get(f"/contribute/change/{asset.id}").get_data(as_text=True)
+    assert 'value="Ludlow Library"' in html and 'value="01584 000000"' in html and 'value="09:00-17:00"' in html
+    token = csrf_token(client, f"/contribute/change/{asset.id}")
+    data = asset_form(name="Ludlow Library", asset_types=["library"], lat="52.368", lon="-2.718", postcode="",
+                      phone="01584 111111", comment="New number since May", csrf_token=token)
+    response = client.post(f"/contribute/change/{asset.id}", data=data)
+    assert response.status_code == 302 and response.headers["Location"].endswith("kind=change")
+    request = db_session.query(ChangeRequest).filter_by(asset_id=asset.id, kind="change").one()
+    assert request.payload["phone"] == "01584 111111" and request.comment == "New number since May"
+    db_session.refresh(asset)
+    assert asset.phone == "01584 000000"  # untouched until a moderator approves
+
+
+def test_a_change_with_nothing_changed_is_sent_back(client, db_session):
+    asset = make_asset(db_session, "Ludlow Library", lon=-2.7180, lat=52.3680, category="library")
+    html = client.get(f"/contribute/change/{asset.id}").get_data(as_text=True)
+    from tests.contribute_fixtures import form_of
+
+    fields = form_of(html)
+    response = client.post(f"/contribute/change/{asset.id}", data=fields)
+    assert response.status_code == 400
+    assert "Nothing has been changed" in response.get_data(as_text=True)
+
+
+def test_only_published_assets_take_changes_and_problem_reports(client, db_session):
+    pending = make_asset(db_session, "Not yet", status="pending")
+    assert client.get(f"/contribute/change/{pending.id}").status_code == 404
+    assert client.get(f"/contribute/problem/{pending.id}").status_code == 404
+    assert client.get("/contribute/change/999999").status_code == 404
+
+
+def test_report_a_problem(client, db_session):
+    asset = make_asset(db_session, "Old Hall")
+    url = f"/contribute/problem/{asset.id}"
+    html = client.get(url + "?type=closed").get_data(as_text=True)
+    assert 'value="closed" checked' in html
+    response = client.post(url, data={"problem_type": "other", "csrf_token": csrf_token(client, url)})
+    assert response.status_code == 400 and "Tell us what is wrong" in response.get_data(as_text=True)
+    response = client.post(url, data={"problem_type": "closed", "comment": "Shut in May",
+                                      "csrf_token": csrf_token(client, url)})
+    assert response.status_code == 302
+    report = db_session.query(ChangeRequest).filter_by(asset_id=asset.id).one()
+    assert (report.kind, report.problem_type, report.comment) == ("problem", "closed", "Shut in May")
+
+
+def test_too_much_data_gets_a_clear_413_page(app, client):
+    token = csrf_token(client, "/contribute")
+    app.config["MAX_CONTENT_LENGTH"] = 2_000_000
+    response = client.post("/contribute", data={"csrf_token": token, "description": "x" * 2_100_000})
+    assert response.status_code == 413
+    html = response.get_data(as_text=True)
+    assert "Too much to send" in html and "the limit is 2 MB" in html
+
+
+def test_the_eleventh_submission_in_a_minute_is_refused(db_url, db_conn):
+    from sqlalchemy.orm import Session
+
+    from assetmap.web import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "test",
+                      "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://"})
+    app.extensions["assetmap.session_factory"] = lambda: Session(
+        bind=db_conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    client = app.test_client()
+    token = csrf_token(client, "/contribute")
+    statuses = [client.post("/contribute", data={"csrf_token": token, "name": ""}).status_code for _ in range(11)]
+    assert statuses == [400] * 10 + [429]
+    # Reading the form is not limited; the other kinds of submission share the allowance.
+    assert client.get("/contribute").status_code == 200
+    assert client.post("/contribute/problem/1", data={"csrf_token": token}).status_code == 429
