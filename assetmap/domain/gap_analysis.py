@@ -1,0 +1,393 @@
+"""The gap analysis pipeline on plain frames: provision, need, gap and class per small area.
+
+Nothing here knows Flask or SQL. :mod:`assetmap.db.gaps` loads the frames (population points
+and assets in EPSG:27700 metres, indicator values), calls :func:`analyse`, and stores the result.
+
+Pipeline
+--------
+1. Provision: :func:`assetmap.domain.access.two_step_fca` (plain 2SFCA with ``decay="none"``,
+   E2SFCA with the Gaussian decay of :func:`assetmap.domain.access.gaussian_decay`), and the
+   distance to the nearest asset of the category (:func:`assetmap.domain.access.nearest_distance`).
+2. Need: the indicator as a percentile over the areas reported, oriented so 100 is most need
+   (:func:`assetmap.domain.gaps.percentile_rank`; IoD rank 1 is the most deprived).
+3. Provision percentile over the same areas, gap = need percentile - provision percentile, and
+   the 3x3 bivariate class (:mod:`assetmap.domain.gaps`).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from assetmap.domain.access import gaussian_decay, nearest_distance, two_step_fca
+from assetmap.domain.gaps import BIVARIATE_CLASSES, NO_DATA, bivariate_classes, gap, percentile_rank
+from assetmap.errors import BadInputError
+
+__all__ = [
+    "ALL_AREAS",
+    "DECAYS",
+    "DEFAULT_DECAY",
+    "DEFAULT_INDICATOR",
+    "GROUPS",
+    "GapParams",
+    "RANK_DIGITS",
+    "analyse",
+    "compute_provision",
+    "decay_function",
+    "parse_gap_query",
+    "rank_gaps",
+    "score_gaps",
+    "summarise",
+]
+
+#: ``lad`` value meaning every loaded LSOA (England in the demo).
+ALL_AREAS = "all"
+#: Population groups: the query value, the ``area`` column holding it, and a label.
+GROUPS = {
+    "all": ("population", "Everyone"),
+    "0-15": ("pop_0_15", "Children aged 0-15"),
+    "16-59": ("pop_16_59", "Adults aged 16-59"),
+    "60+": ("pop_60_plus", "People aged 60 and over"),
+}
+#: Distance decay: "gaussian" is the enhanced 2SFCA (Luo & Qi 2009); "none" the plain 2SFCA.
+DECAYS = {"gaussian": "Gaussian (E2SFCA)", "none": "None (plain 2SFCA)"}
+DEFAULT_DECAY = "gaussian"
+DEFAULT_INDICATOR = "imd_rank"
+#: Radius accepted from a query, in metres.
+MIN_RADIUS_M, MAX_RADIUS_M = 100.0, 50_000.0
+#: Radius when a category has no catchment of its own (a walk of about 20 minutes).
+FALLBACK_RADIUS_M = 1600.0
+#: Provision is ranked at this many significant digits, so that round-off in its sums (which
+#: depends on the order in which pairs are added, e.g. a full run against a local recompute)
+#: cannot split two areas that tie.
+RANK_DIGITS = 12
+
+RESULT_COLUMNS = ("id", "population", "provision", "nearest_m", "need_value", "need_pct", "provision_pct", "gap",
+                  "bivariate_class")
+
+
+@dataclass(frozen=True)
+class GapParams:
+    """The parameters of one gap analysis (one run).
+
+    ``lad`` is a local authority code or :data:`ALL_AREAS`; ``category`` an asset-type slug;
+    ``indicator`` an indicator key; ``group`` a key of :data:`GROUPS`; ``radius_m`` the
+    catchment radius in metres; ``decay`` a key of :data:`DECAYS`.
+    """
+
+    lad: str
+    category: str
+    indicator: str
+    group: str
+    radius_m: float
+    decay: str
+
+    def as_dict(self) -> dict:
+        """The canonical JSON form stored with a run (radius to 0.1 m).
+
+        >>> GapParams("E06000051", "library", "imd_rank", "all", 3000, "none").as_dict()["radius_m"]
+        3000.0
+        """
+        d = asdict(self)
+        d["radius_m"] = round(float(self.radius_m), 1)
+        return d
+
+    @property
+    def population_column(self) -> str:
+        return GROUPS[self.group][0]
+
+
+def parse_gap_query(args: Mapping[str, str], *, lads: Mapping[str, str], categories: Mapping[str, float | None],
+                    indicators: Mapping[str, str], default_lad: str | None = None,
+                    default_category: str | None = None) -> GapParams:
+    """Check a gap query (``lad, category, indicator, group, radius_m, decay``) against what is loaded.
+
+    Parameters
+    ----------
+    args : mapping of str to str
+        The query; missing or empty values take the defaults.
+    lads : mapping
+        Local authority code -> name of those with LSOAs loaded; :data:`ALL_AREAS` is allowed too.
+    categories : mapping
+        Asset-type slug -> its default catchment radius in metres (None: :data:`FALLBACK_RADIUS_M`).
+    indicators : mapping
+        Indicator key -> label.
+    default_lad, default_category : str, optional
+        Used when the query gives none (else the first allowed value).
+
+    Returns
+    -------
+    GapParams
+
+    Raises
+    ------
+    BadInputError
+        For an unknown value (the message and ``details["allowed"]`` list the allowed ones), or a
+        radius that is not a number between 100 m and 50 km.
+
+    Examples
+    --------
+    >>> p = parse_gap_query({"category": "library"}, lads={"E06000051": "Shropshire"},
+    ...                     categories={"library": 3000.0}, indicators={"imd_rank": "IMD rank"})
+    >>> (p.lad, p.indicator, p.group, p.radius_m, p.decay)
+    ('E06000051', 'imd_rank', 'all', 3000.0, 'gaussian')
+    >>> parse_gap_query({"group": "teens"}, lads={"E06000051": "Shropshire"},
+    ...                 categories={"library": 3000.0}, indicators={"imd_rank": "IMD rank"})
+    Traceback (most recent call last):
+    ...
+    assetmap.errors.BadInputError: unknown group 'teens'; allowed: all, 0-15, 16-59, 60+
+    """
+    def value(name):
+        v = args.get(name)
+        return v.strip() if isinstance(v, str) and v.strip() else None
+
+    lad_choices = [*lads, ALL_AREAS]
+    lad = _choose("lad", value("lad") or default_lad or next(iter(lads), None), lad_choices)
+    category = _choose("category", value("category") or default_category or next(iter(categories), None),
+                       list(categories))
+    indicator = _choose("indicator", value("indicator") or (DEFAULT_INDICATOR if DEFAULT_INDICATOR in indicators
+                                                             else next(iter(indicators), None)), list(indicators))
+    group = _choose("group", value("group") or "all", list(GROUPS))
+    decay = _choose("decay", (value("decay") or DEFAULT_DECAY).lower(), list(DECAYS))
+    raw_radius = value("radius_m")
+    if raw_radius is None:
+        radius = float(categories[category] or FALLBACK_RADIUS_M)
+    else:
+        try:
+            radius = float(raw_radius)
+        except ValueError:
+            radius = math.nan
+        if not (math.isfinite(radius) and MIN_RADIUS_M <= radius <= MAX_RADIUS_M):
+            raise BadInputError(
+                f"radius_m must be a number of metres from {MIN_RADIUS_M:,.0f} to {MAX_RADIUS_M:,.0f}, got {raw_radius!r}",
+                details={"parameter": "radius_m", "minimum": MIN_RADIUS_M, "maximum": MAX_RADIUS_M},
+            )
+    return GapParams(lad, category, indicator, group, round(radius, 1), decay)
+
+
+def _choose(name: str, value: str | None, allowed: list[str]) -> str:
+    if value is None:
+        raise BadInputError(f"no {name} is loaded yet", details={"parameter": name, "allowed": allowed})
+    if value not in allowed:
+        raise BadInputError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}",
+                            details={"parameter": name, "allowed": allowed})
+    return value
+
+
+def decay_function(decay: str, radius_m: float):
+    """The decay callable for :func:`~assetmap.domain.access.two_step_fca`: None for ``"none"``.
+
+    >>> decay_function("none", 1000) is None
+    True
+    >>> float(decay_function("gaussian", 1000)(np.array([0.0]))[0])
+    1.0
+    """
+    if decay == "none":
+        return None
+    if decay == "gaussian":
+        return gaussian_decay(radius_m)
+    raise ValueError(f"decay must be one of {', '.join(DECAYS)}, got {decay!r}")
+
+
+def compute_provision(demand: pd.DataFrame, supply: pd.DataFrame, radius_m: float, decay: str,
+                      nearest_supply: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Provision per person and distance to the nearest asset, for every demand point.
+
+    Parameters
+    ----------
+    demand : pandas.DataFrame
+        ``id, x, y, population`` (EPSG:27700 metres). A missing population counts as 0 people: the
+        area still gets a score, but takes no share of any asset.
+    supply : pandas.DataFrame
+        ``id, x, y, capacity``: the assets that count for the catchments (NaN capacity is 1).
+    radius_m : float
+    decay : {"gaussian", "none"}
+    nearest_supply : pandas.DataFrame, optional
+        ``id, x, y`` of every asset of the category, for the nearest distance (default ``supply``):
+        the nearest may lie beyond any catchment.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by demand ``id``: ``provision`` (0 where nothing is in reach) and ``nearest_m``
+        (NaN when there is no asset at all).
+
+    Examples
+    --------
+    >>> demand = pd.DataFrame({"id": [1, 2], "x": [0.0, 5000.0], "y": [0.0, 0.0], "population": [100, None]})
+    >>> supply = pd.DataFrame({"id": [7], "x": [300.0], "y": [400.0], "capacity": [None]})
+    >>> compute_provision(demand, supply, 1000, "none").round(1).to_dict("index")
+    {1: {'provision': 0.0, 'nearest_m': 500.0}, 2: {'provision': 0.0, 'nearest_m': 4717.0}}
+    >>> float(compute_provision(demand, supply, 1000, "none").loc[1, "provision"])  # 1 asset / 100 people
+    0.01
+    """
+    demand = demand.assign(population=pd.to_numeric(demand["population"], errors="coerce").fillna(0.0))
+    provision = two_step_fca(demand[["id", "x", "y", "population"]], supply[["id", "x", "y", "capacity"]],
+                             radius_m, decay=decay_function(decay, radius_m))
+    nearest = nearest_distance(demand[["id", "x", "y"]],
+                               (supply if nearest_supply is None else nearest_supply)[["id", "x", "y"]])
+    return pd.DataFrame({"provision": provision.to_numpy(), "nearest_m": nearest.to_numpy()},
+                        index=provision.index)
+
+
+def score_gaps(areas: pd.DataFrame, higher_is_more_need: bool) -> pd.DataFrame:
+    """Need and provision percentiles, gap and bivariate class over the areas given.
+
+    Parameters
+    ----------
+    areas : pandas.DataFrame
+        ``provision`` (a number for every area) and ``need_value`` (NaN: no data), one row per
+        area reported; the percentiles are over these rows.
+    higher_is_more_need : bool
+        The indicator's direction (False for IoD ranks and deciles: 1 is the most deprived).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``areas`` with ``need_pct``, ``provision_pct``, ``gap`` and ``bivariate_class`` added.
+        An area with no need value has no need percentile, no gap and the class ``"no-data"``;
+        it is never counted as zero need.
+
+    Notes
+    -----
+    When no area has any provision (no asset of the category within reach of any of them),
+    every provision percentile is 0, not the 50 that ranking identical values would give: the
+    provision is the lowest possible everywhere, and the gap equals the need percentile.
+    Provision is ranked at :data:`RANK_DIGITS` significant digits.
+
+    Examples
+    --------
+    >>> areas = pd.DataFrame({"provision": [0.0, 0.002, 0.001], "need_value": [1.0, 300.0, None]})
+    >>> score_gaps(areas, higher_is_more_need=False)[["need_pct", "provision_pct", "gap"]]
+       need_pct  provision_pct    gap
+    0     100.0            0.0  100.0
+    1       0.0          100.0 -100.0
+    2       NaN           50.0    NaN
+    """
+    out = areas.copy()
+    provision = pd.to_numeric(out["provision"], errors="coerce").astype(np.float64)
+    out["need_pct"] = percentile_rank(pd.to_numeric(out["need_value"], errors="coerce").astype(np.float64),
+                                      higher_is_more_need=bool(higher_is_more_need)).to_numpy()
+    if len(out) and not (provision > 0).any():
+        out["provision_pct"] = np.where(provision.isna(), np.nan, 0.0)
+    else:
+        out["provision_pct"] = percentile_rank(_significant(provision, RANK_DIGITS)).to_numpy()
+    out["gap"] = gap(out["need_pct"], out["provision_pct"])
+    out["bivariate_class"] = bivariate_classes(out["need_pct"], out["provision_pct"]).to_numpy()
+    return out
+
+
+def _significant(values: pd.Series, digits: int) -> pd.Series:
+    v = values.to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(v != 0, 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(v)))), 1.0)
+        rounded = np.where(np.isfinite(v) & (v != 0), np.round(v * scale) / scale, v)
+    return pd.Series(rounded, index=values.index, name=values.name)
+
+
+def analyse(demand: pd.DataFrame, supply: pd.DataFrame, *, reported, need: pd.Series, higher_is_more_need: bool,
+            radius_m: float, decay: str, nearest_supply: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The whole pipeline: provision for every demand point, then need, gap and class for ``reported``.
+
+    Parameters
+    ----------
+    demand : pandas.DataFrame
+        ``id, x, y, population`` of the areas reported *and* of their neighbours within reach
+        (twice the radius), so catchments that cross the boundary count everyone in them.
+    supply : pandas.DataFrame
+        ``id, x, y, capacity`` of the assets within reach of the areas reported.
+    reported : array-like
+        The demand ids to report (e.g. the LSOAs of one local authority).
+    need : pandas.Series
+        Indicator value by demand id; missing ids are "no data".
+    higher_is_more_need : bool
+    radius_m : float
+    decay : {"gaussian", "none"}
+    nearest_supply : pandas.DataFrame, optional
+        Every asset of the category, for the nearest distance (default ``supply``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per reported id, in the order given, with columns ``id, population, provision,
+        nearest_m, need_value, need_pct, provision_pct, gap, bivariate_class``; ``population``
+        is as given (NaN kept).
+
+    Examples
+    --------
+    The three areas of :func:`~assetmap.domain.access.two_step_fca`'s example, IMD ranks 10, 20
+    and 30 (rank 1 = most deprived):
+
+    >>> demand = pd.DataFrame({"id": ["a", "b", "c"], "x": [0.0, 1000.0, 2000.0],
+    ...                        "y": [0.0, 0.0, 0.0], "population": [100, 200, 100]})
+    >>> supply = pd.DataFrame({"id": ["s1", "s2"], "x": [500.0, 1500.0],
+    ...                        "y": [0.0, 0.0], "capacity": [6, 2]})
+    >>> need = pd.Series({"a": 10.0, "b": 20.0, "c": 30.0})
+    >>> r = analyse(demand, supply, reported=["a", "b", "c"], need=need, higher_is_more_need=False,
+    ...             radius_m=800, decay="none")
+    >>> r[["id", "need_pct", "provision_pct", "gap", "bivariate_class"]].values.tolist()
+    [['a', 100.0, 50.0, 50.0, 'high-need/mid-provision'], ['b', 50.0, 100.0, -50.0, 'mid-need/high-provision'], ['c', 0.0, 0.0, 0.0, 'low-need/low-provision']]
+    """
+    scores = compute_provision(demand, supply, radius_m, decay, nearest_supply=nearest_supply)
+    reported = pd.Index(reported)
+    missing = reported.difference(scores.index)
+    if len(missing):
+        raise ValueError(f"reported ids not in demand: {missing[:5].tolist()}")
+    population = pd.Series(pd.to_numeric(demand["population"], errors="coerce").to_numpy(dtype=np.float64),
+                           index=pd.Index(demand["id"]))
+    frame = pd.DataFrame({
+        "id": reported,
+        "population": population.reindex(reported).to_numpy(),
+        "provision": scores["provision"].reindex(reported).to_numpy(),
+        "nearest_m": scores["nearest_m"].reindex(reported).to_numpy(),
+        "need_value": pd.to_numeric(need, errors="coerce").astype(np.float64).reindex(reported).to_numpy(),
+    })
+    return score_gaps(frame, higher_is_more_need)[list(RESULT_COLUMNS)]
+
+
+def rank_gaps(rows: list[dict], n: int = 20) -> list[dict]:
+    """The ``n`` rows with the biggest gap, biggest first (ties by ``code``); rows with no gap left out.
+
+    >>> rank_gaps([{"code": "b", "gap": 10.0}, {"code": "a", "gap": 10.0}, {"code": "c", "gap": None}], n=5)
+    [{'code': 'a', 'gap': 10.0}, {'code': 'b', 'gap': 10.0}]
+    """
+    scored = [r for r in rows if r.get("gap") is not None and not (isinstance(r["gap"], float) and math.isnan(r["gap"]))]
+    return sorted(scored, key=lambda r: (-r["gap"], r["code"]))[:n]
+
+
+def summarise(rows) -> dict:
+    """Figures for a run's areas: counts, people, median distance to the nearest asset, classes.
+
+    ``rows`` is a list of dicts or a DataFrame with ``population, nearest_m, need_pct,
+    provision, bivariate_class``. ``median_nearest_m`` is the median over the areas (the plain
+    measure beside the 2SFCA, as the CDRC's AHAH index reports for health services);
+    ``no_need_data`` counts areas without an indicator value; ``no_provision`` areas with
+    nothing in reach; ``classes`` counts areas by bivariate class (all nine, then no-data).
+
+    >>> s = summarise([{"population": 10, "nearest_m": 100.0, "need_pct": 1.0, "provision": 0.0,
+    ...                 "bivariate_class": "low-need/low-provision"},
+    ...                {"population": None, "nearest_m": 300.0, "need_pct": None, "provision": 0.5,
+    ...                 "bivariate_class": "no-data"}])
+    >>> (s["areas"], s["population"], s["median_nearest_m"], s["no_need_data"], s["no_provision"])
+    (2, 10.0, 200.0, 1, 1)
+    """
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(
+        list(rows), columns=["population", "nearest_m", "need_pct", "provision", "bivariate_class"])
+
+    def numbers(column):
+        return pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
+
+    nearest = numbers("nearest_m").dropna()
+    counts = frame["bivariate_class"].value_counts()
+    classes = {c: int(counts.get(c, 0)) for c in (*BIVARIATE_CLASSES, NO_DATA)}
+    return {
+        "areas": int(len(frame)),
+        "population": float(numbers("population").sum(skipna=True)),
+        "median_nearest_m": float(nearest.median()) if len(nearest) else None,
+        "no_need_data": int(numbers("need_pct").isna().sum()),
+        "no_provision": int((numbers("provision").fillna(0) == 0).sum()),
+        "classes": classes,
+    }

@@ -1,0 +1,185 @@
+"""Planners' pages: the gap map (need against provision by LSOA), its exports, and the vector
+tiles it is drawn from.
+
+``/plan`` takes the same query as ``/api/v1/gaps`` (``lad, category, indicator, group,
+radius_m, decay``) plus ``layer``; the table of the biggest gaps is the page, the map an
+enhancement. ``/plan/gaps.csv`` and ``/plan/gaps.geojson`` export the run with its parameters
+and the data's attribution.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+
+from assetmap.db import catalogue, gaps
+from assetmap.domain.gap_analysis import ALL_AREAS, DECAYS, GROUPS, rank_gaps
+from assetmap.errors import BadInputError, NotFoundError
+from assetmap.maps.gap_map import BIVARIATE_COLOURS, LAYERS, LEGEND, build_gap_map
+from assetmap.maps.offline import render_parts
+from assetmap.web.db import get_session
+
+bp = Blueprint("plan", __name__)
+
+#: Rows in the ranked table on the page.
+TOP_N = 20
+MVT_MIMETYPE = "application/vnd.mapbox-vector-tile"
+METHOD = ("Provision: two-step floating catchment (2SFCA, Luo & Wang 2003; with Gaussian decay the enhanced "
+          "2SFCA of Luo & Qi 2009), asset capacity (1 where unknown) per person within the radius of each LSOA's "
+          "representative point (PostGIS ST_PointOnSurface in EPSG:27700), counting people and assets across the "
+          "boundary. Need: the indicator as a percentile over the areas shown (100 = most need). "
+          "Gap = need percentile - provision percentile.")
+
+
+def vendor_url(path: str) -> str:
+    return url_for("vendor.vendor_file", filename=path)
+
+
+def _report(with_assets: bool = True, top: int | None = None) -> tuple[dict, object]:
+    session = get_session()
+    params, options = gaps.parse_query(session, request.args, current_app.config["DEFAULT_AREAS"])
+    report = gaps.gap_report(session, params, with_assets=with_assets, top=top)
+    session.commit()  # the run is a stored result: keep it for the tiles and the next visitor
+    report["options"] = options
+    return report, params
+
+
+def _metadata(report: dict, params) -> dict:
+    sources = catalogue.data_sources(get_session())
+    run = report["run"]
+    return {
+        "title": f"Need and provision: {report['category']['label']} in {report['area']['name']}",
+        "parameters": {
+            **params.as_dict(),
+            "lad_name": report["area"]["name"],
+            "category_label": report["category"]["label"],
+            "indicator_label": report["indicator"]["label"],
+            "indicator_direction": "higher is more need" if report["indicator"]["higher_is_more_need"]
+            else "lower is more need (1 = most deprived)",
+            "group_label": GROUPS[params.group][1],
+            "decay_label": DECAYS[params.decay],
+        },
+        "method": METHOD,
+        "run": {"id": run["id"], "computed_at": run["created_at"].isoformat(), "updated_at": run["updated_at"].isoformat()},
+        "licence": "; ".join(sorted({s["licence"] for s in sources if s["licence"]})) or "Open Government Licence v3.0",
+        "attribution": [s["attribution"] or s["title"] for s in sources],
+        "exported_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+    }
+
+
+def _version(run: dict) -> str:
+    """Changes whenever the run's scores do (its tiles' URLs carry it)."""
+    return str(round(run["updated_at"].timestamp() * 1_000_000))
+
+
+@bp.get("/plan")
+def gap_map():
+    layer = request.args.get("layer") or "gap"
+    if layer not in LAYERS:
+        raise BadInputError(f"unknown layer {layer!r}; allowed: {', '.join(LAYERS)}",
+                            details={"parameter": "layer", "allowed": list(LAYERS)})
+    report, params = _report(top=TOP_N)
+    run = report["run"]
+    tiles = url_for("plan.lsoa_tile", z=0, x=0, y=0, run=run["id"], v=_version(run))
+    tiles = tiles.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
+    sources = catalogue.data_sources(get_session())
+    m = build_gap_map(
+        tiles_url=tiles, assets=report["assets"], bounds=report["bounds"],
+        category_label=report["category"]["label"], active_layer=layer,
+        tile_url=current_app.config["TILE_URL"], attribution=current_app.config["TILE_ATTRIBUTION"],
+        data_attribution="Data: " + "; ".join(s["publisher"] or s["title"] for s in sources),
+    )
+    query = {**params.as_dict(), "layer": layer}
+    return render_template(
+        "plan/gaps.html",
+        report=report, params=params, query=query, layer=layer, layers=LAYERS,
+        top=report["rows"], summary=run["summary"],
+        groups=GROUPS, decays=DECAYS, all_areas=ALL_AREAS,
+        legend=LEGEND, bivariate_colours=BIVARIATE_COLOURS,
+        export_args=params.as_dict(),
+        map_parts=render_parts(m, vendor_url, with_bootstrap=False),
+        sources=sources,
+    )
+
+
+CSV_COLUMNS = ("rank", "code", "name", "lad_code", "population", "need", "need_pct", "provision",
+               "provision_per_1000", "provision_pct", "nearest_m", "gap", "bivariate_class")
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+@bp.get("/plan/gaps.csv")
+def gaps_csv():
+    """Every LSOA of the run, biggest gap first (no-data rows last, by code), after ``#`` lines
+    giving the parameters, the method and the attribution."""
+    report, params = _report(with_assets=False)
+    meta = _metadata(report, params)
+    ranked = rank_gaps(report["rows"], len(report["rows"]))
+    ranked_codes = {r["code"] for r in ranked}
+    rows = ranked + [r for r in report["rows"] if r["code"] not in ranked_codes]
+    out = io.StringIO()
+    for key, value in [("title", meta["title"]), *[(f"parameter {k}", v) for k, v in meta["parameters"].items()],
+                       ("method", meta["method"]), ("run", meta["run"]["id"]),
+                       ("computed_at", meta["run"]["computed_at"]), ("updated_at", meta["run"]["updated_at"]),
+                       ("exported_at", meta["exported_at"]), ("licence", meta["licence"]),
+                       *[("attribution", a) for a in meta["attribution"]]]:
+        out.write(f"# {key}: {str(value).replace(chr(10), ' ')}\n")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for i, r in enumerate(rows, start=1):
+        writer.writerow([i if r["gap"] is not None else "", r["code"], r["name"], r["lad_code"], _cell(r["population"]),
+                         _cell(r["need"]), _cell(r["need_pct"]), _cell(r["provision"]),
+                         _cell(None if r["provision"] is None else r["provision"] * 1000), _cell(r["provision_pct"]),
+                         _cell(None if r["nearest_m"] is None else round(r["nearest_m"], 1)), _cell(r["gap"]),
+                         r["bivariate_class"]])
+    return _download(out.getvalue(), "text/csv", params, "csv")
+
+
+@bp.get("/plan/gaps.geojson")
+def gaps_geojson():
+    """The run's LSOAs with every score, as a GeoJSON FeatureCollection carrying the parameters,
+    method, licence and attribution as top-level members."""
+    report, params = _report(with_assets=False)
+    meta = _metadata(report, params)
+    body = {"type": "FeatureCollection", **meta,
+            "features": gaps.gap_geojson_features(get_session(), report["run"])}
+    return _download(json.dumps(body, separators=(",", ":")), "application/geo+json", params, "geojson")
+
+
+def _download(body: str, mimetype: str, params, ext: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    name = f"gaps-{params.lad}-{params.category}-{params.indicator}-{params.group.replace('+', 'plus')}-" \
+           f"{params.radius_m:g}m-{params.decay}.{ext}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/tiles/lsoa/<int:z>/<int:x>/<int:y>.pbf")
+def lsoa_tile(z: int, x: int, y: int):
+    """A vector tile of one run's LSOAs (``?run=<id>``). Cached for a day when ``v`` names the
+    run's current version (the page's tile URL does), else not cached: an asset change makes
+    a new version."""
+    try:
+        run_id = int(request.args.get("run", ""))
+    except ValueError:
+        raise BadInputError("run must be the id of a gap run", details={"parameter": "run"}) from None
+    session = get_session()
+    run = gaps.current_run(session, run_id)
+    if run is None:
+        raise NotFoundError(f"no current gap run {run_id}; reload the gap map")
+    body = gaps.lsoa_tile(session, run_id, z, x, y)
+    response = Response(body, mimetype=MVT_MIMETYPE)
+    fresh = request.args.get("v") == _version(run)
+    response.headers["Cache-Control"] = "public, max-age=86400, immutable" if fresh else "no-cache"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,225 @@
+"""Benchmark the gap analysis on the England demo data: figures, and ratios against a baseline
+measured in the same run.
+
+1. England, 32,844 LSOAs x 100,000 assets, 3 km: ``two_step_fca`` end to end (neighbour search
+   included) against KD-tree pairs + PySAL ``access`` (``benchmarks/bench_access.py``'s
+   baseline, reused), on the real LSOA population points (``ST_PointOnSurface`` in EPSG:27700)
+   and the real published assets, topped up to 100,000 with points scattered around real ones.
+   Also the whole England run from the database (load, compute, no store).
+2. The recompute after one approval in Shropshire (``recompute_for_asset_change``), with the
+   Shropshire runs of the category alone and with an England-wide run as well; in a transaction
+   that is rolled back.
+3. The gap pages in headless Chromium: HTML size, vector tile bytes, first contentful paint, and
+   the moment the map's first layer has drawn all its tiles, for Shropshire and for England.
+
+Needs a database with the England demo (``assetmap demo``) and migration 0005. Parts 2 and 3
+write (part 3 commits the runs it computes), so by default it uses ``assetmap_bench_gaps``, a
+copy of the demo database; it refuses to run on ``assetmap`` itself::
+
+    createdb -T assetmap assetmap_bench_gaps   # or pg_dump | pg_restore while the demo is in use
+    DATABASE_URL=$(.venv/bin/assetmap db url --database assetmap_bench_gaps) .venv/bin/assetmap db upgrade
+    .venv/bin/python benchmarks/bench_gaps.py [--database assetmap_bench_gaps] [--skip-browser]
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_access import baseline_kdtree_pysal, timed  # noqa: E402  (reused, not duplicated)
+
+from assetmap import config  # noqa: E402
+from assetmap.db import gaps  # noqa: E402
+from assetmap.db.engine import get_engine, make_session, session_scope  # noqa: E402
+from assetmap.domain.access import two_step_fca  # noqa: E402
+from assetmap.domain.gap_analysis import GapParams  # noqa: E402
+
+SHROPSHIRE = "E06000051"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def england_frames(session, n_supply: int, seed: int = 27700):
+    """Real LSOA points and populations; real published assets topped up to ``n_supply``."""
+    gaps.refresh_area_geometry(session, check_changed=False, tiles=False)
+    demand = pd.DataFrame(session.execute(text(
+        "SELECT a.code AS id, p.x, p.y, COALESCE(a.population, 0) AS population "
+        "FROM area a JOIN area_point p ON p.area_id = a.id WHERE a.level = 'lsoa' ORDER BY a.code"
+    )).mappings().all())
+    real = pd.DataFrame(session.execute(text(
+        "SELECT id, ST_X(ST_Transform(location, 27700)) AS x, ST_Y(ST_Transform(location, 27700)) AS y, capacity "
+        "FROM asset WHERE status = 'published' AND location IS NOT NULL ORDER BY id"
+    )).mappings().all())
+    rng = np.random.default_rng(seed)
+    extra = max(0, n_supply - len(real))
+    around = real.iloc[rng.integers(0, len(real), extra)]
+    synthetic = pd.DataFrame({
+        "id": np.arange(10**8, 10**8 + extra),
+        "x": around["x"].to_numpy() + rng.normal(0, 1500, extra),
+        "y": around["y"].to_numpy() + rng.normal(0, 1500, extra),
+        "capacity": rng.integers(1, 10, extra).astype(float),
+    })
+    supply = pd.concat([real.assign(capacity=pd.to_numeric(real["capacity"], errors="coerce")), synthetic],
+                       ignore_index=True)
+    return demand, supply, len(real)
+
+
+def bench_england(url: str, radius: float, repeat: int) -> None:
+    print(f"\n1. England end to end, radius {radius:,.0f} m")
+    with session_scope(url) as session:
+        demand, supply, n_real = england_frames(session, 100_000)
+    print(f"   {len(demand):,} LSOAs, {len(supply):,} assets ({n_real:,} real, the rest scattered around them)")
+    t_ours, t_base = [], []
+    for _ in range(repeat):
+        ours, seconds = timed(two_step_fca, demand, supply, radius)
+        t_ours.append(seconds)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            (theirs, n_pairs), seconds = timed(baseline_kdtree_pysal, demand, supply, radius)
+        t_base.append(seconds)
+    theirs = theirs.fillna(0.0).to_numpy()
+    reached = ours.to_numpy() > 0
+    rel = float(np.max(np.abs(ours.to_numpy()[reached] - theirs[reached]) / theirs[reached]))
+    same_zero = bool(np.array_equal(reached, theirs > 0))
+    print(f"   {n_pairs:,} in-reach pairs; best of {repeat}: two_step_fca {min(t_ours):.2f} s, "
+          f"KD-tree + PySAL access {min(t_base):.2f} s: {min(t_base) / min(t_ours):.1f}x; "
+          f"max relative difference {rel:.1e}; same areas with nothing in reach: {same_zero}")
+
+    params = GapParams("all", "pharmacy", "imd_rank", "all", 2000.0, "gaussian")
+    session = make_session(url)
+    try:
+        started = time.perf_counter()
+        computed = gaps.compute_run(session, params)
+        print(f"   whole England run from the database (pharmacies, 2 km, E2SFCA; load + compute, no store): "
+              f"{time.perf_counter() - started:.2f} s for {len(computed['frame']):,} LSOAs, "
+              f"{len(computed['supply']):,} pharmacies")
+    finally:
+        session.rollback()
+        session.close()
+
+
+def bench_recompute(url: str, repeat: int) -> None:
+    print("\n2. Recompute after one approval in Shropshire")
+    for label, lads in [("Shropshire runs only", [SHROPSHIRE]), ("Shropshire runs and an England run", [SHROPSHIRE, "all"])]:
+        session = make_session(url)
+        try:
+            runs = [GapParams(lad, "pharmacy", indicator, group, 2000.0, decay)
+                    for lad in lads
+                    for indicator, group, decay in [("imd_rank", "all", "gaussian"), ("imd_rank", "all", "none"),
+                                                    ("health_rank", "60+", "gaussian")]]
+            if "all" not in lads:  # England runs stored earlier would be updated too
+                session.execute(text("DELETE FROM gap_run WHERE lad_code = 'all'"))
+            for p in runs:
+                gaps.ensure_run(session, p)
+            times = []
+            for i in range(repeat):
+                lon, lat = -2.7553 + 0.002 * i, 52.7077  # Shrewsbury town centre, a little further each time
+                asset_id = session.execute(text(
+                    """
+                    INSERT INTO asset (uuid, name, location, status, source, access_modes, age_groups, accessibility, version)
+                    VALUES (gen_random_uuid(), 'Benchmark pharmacy', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
+                            'published', 'bench', '{}', '{}', '{}', 1)
+                    RETURNING id
+                    """
+                ), {"lon": lon, "lat": lat}).scalar_one()
+                session.execute(text(
+                    "INSERT INTO asset_term (asset_id, term_id) SELECT :a, id FROM taxonomy_term "
+                    "WHERE vocabulary = 'asset-type' AND slug = 'pharmacy'"), {"a": asset_id})
+                started = time.perf_counter()
+                result = gaps.recompute_for_asset_change(session, asset_id)
+                times.append(time.perf_counter() - started)
+            print(f"   {label} ({len(result['runs'])} runs updated, {result['areas']} LSOAs in reach): "
+                  f"median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms "
+                  f"over {repeat} approvals (target < 1 s)")
+        finally:
+            session.rollback()
+            session.close()
+
+
+def bench_pages(url: str) -> None:
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    from assetmap.web import create_app
+
+    print("\n3. Gap pages in headless Chromium (runs computed first; base-map tiles not loaded)")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+                      "TILE_URL": None})
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_port}"
+    pages = [("Shropshire, pharmacies", f"/plan?lad={SHROPSHIRE}&category=pharmacy", 500_000),
+             ("England, pharmacies", "/plan?lad=all&category=pharmacy", 2_000_000)]
+    try:
+        with app.test_client() as client:
+            for _, path, _ in pages:  # compute and store the runs before timing the pages
+                client.get(path).close()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            for label, path, budget in pages:
+                results = []
+                for _ in range(3):
+                    page = browser.new_page(viewport={"width": 1280, "height": 900})
+                    sizes = {"html": 0, "tiles": 0, "n_tiles": 0}
+
+                    def on_response(response, sizes=sizes):
+                        length = int(response.headers.get("content-length") or 0)
+                        if "/tiles/lsoa/" in response.url:
+                            sizes["tiles"] += length
+                            sizes["n_tiles"] += 1
+                        elif "/plan?" in response.url:
+                            sizes["html"] = length
+
+                    page.on("response", on_response)
+                    page.goto(base + path, wait_until="load")
+                    page.wait_for_selector("body[data-gap-map-ready]", timeout=60_000)
+                    fcp = page.evaluate(
+                        "performance.getEntriesByName('first-contentful-paint')[0].startTime")
+                    ready = int(page.get_attribute("body", "data-gap-map-ready"))
+                    page.wait_for_load_state("networkidle")
+                    results.append((fcp, ready, dict(sizes)))
+                    page.close()
+                fcp = statistics.median(r[0] for r in results)
+                ready = statistics.median(r[1] for r in results)
+                sizes = results[-1][2]
+                print(f"   {label}: page {sizes['html'] / 1024:,.0f} KB (budget {budget / 1024:,.0f} KB), "
+                      f"{sizes['n_tiles']} tiles {sizes['tiles'] / 1024:,.0f} KB; median of 3: first contentful "
+                      f"paint {fcp / 1000:.2f} s, map drawn {ready / 1000:.2f} s")
+            browser.close()
+    finally:
+        httpd.shutdown()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", default="assetmap_bench_gaps", help="a copy of the demo database")
+    parser.add_argument("--radius", type=float, default=3000.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-browser", action="store_true")
+    args = parser.parse_args(argv)
+    url = config.database_url(args.database)
+    if make_url(url).database == "assetmap":
+        raise SystemExit("refusing to write to the demo database 'assetmap': benchmark a copy (see the docstring)")
+    with get_engine(url).connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM area WHERE level = 'lsoa'")).scalar()
+    print(f"database {make_url(url).database}: {n:,} LSOAs")
+    bench_england(url, args.radius, args.repeat)
+    bench_recompute(url, max(5, args.repeat))
+    if not args.skip_browser:
+        bench_pages(url)
+
+
+if __name__ == "__main__":
+    main()

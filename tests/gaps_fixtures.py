@@ -1,0 +1,94 @@
+"""Fixtures for the gap analysis tests: a committed database with real Shropshire assets.
+
+The session's test database has boundaries, IoD 2019 and postcodes but no assets, and every
+test there is rolled back. Importing the official lists in every test would take seconds each,
+so this clones the same template once into ``<test db>_browser_gaps``, imports the real
+libraries, pharmacies and GP practices of the postcode areas in and around Shropshire (SY, TF,
+WV, LD, DY: catchments cross the border) and commits. Tests then run in a rolled-back transaction
+on it (``gdb``), and the browser test serves it from a real server.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from assetmap.db.engine import drop_database, get_engine, session_scope
+
+SHROPSHIRE, OLDHAM = "E06000051", "E08000004"
+AROUND_SHROPSHIRE = ["SY", "TF", "WV", "LD", "DY"]
+LIBRARIES = "libraries_england_2023.csv"
+PHARMACIES = "consol_pharmacy_list_202324q3.csv"
+EPRACCUR = "epraccur_2023-12.csv"
+
+
+def clone_template(db_url: str, suffix: str) -> str:
+    """A new database cloned from the session database's template; returns its URL."""
+    target = make_url(db_url)
+    name = f"{target.database}_{suffix}"
+    url = target.set(database=name).render_as_string(hide_password=False)
+    drop_database(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{target.database}_template"'))
+    admin.dispose()
+    return url
+
+
+def import_shropshire_assets(session: Session, data_dir) -> dict:
+    """Real libraries, pharmacies and GP practices in and around Shropshire, published."""
+    from assetmap.importers.assets import import_assets
+
+    reports = {}
+    for name, fmt in [(LIBRARIES, "libraries"), (PHARMACIES, "nhsbsa-pharmacies"), (EPRACCUR, "epraccur")]:
+        reports[fmt] = import_assets(session, data_dir / "assets" / name, fmt, publish=True,
+                                     only_postcode_areas=AROUND_SHROPSHIRE)
+    return reports
+
+
+@pytest.fixture(scope="session")
+def gaps_db_url(db_url, data_dir):
+    """``<test db>_browser_gaps``: the reference data plus real Shropshire assets, committed."""
+    url = clone_template(db_url, "browser_gaps")
+    with session_scope(url) as session:
+        import_shropshire_assets(session, data_dir)
+        session.execute(text("ANALYZE"))
+    yield url
+    get_engine(url).dispose()
+    drop_database(url)
+
+
+@pytest.fixture
+def gdb_conn(gaps_db_url):
+    conn = get_engine(gaps_db_url).connect()
+    trans = conn.begin()
+    yield conn
+    trans.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def gdb(gdb_conn) -> Session:
+    """A session on the assets database whose writes vanish after the test."""
+    session = Session(bind=gdb_conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def gapp(gaps_db_url, gdb_conn):
+    """The Flask app on the assets database, sharing the test's rolled-back transaction."""
+    from assetmap.web import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": gaps_db_url, "SECRET_KEY": "test",
+                      "RATELIMIT_ENABLED": False})
+    app.extensions["assetmap.session_factory"] = lambda: Session(
+        bind=gdb_conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    return app
+
+
+@pytest.fixture
+def gclient(gapp):
+    return gapp.test_client()

@@ -1,0 +1,108 @@
+"""Headless Chromium on the gap map: the tiles draw, the legend follows the layer, a tooltip
+shows an area's figures, and the page works at a phone's width. The app runs in a thread against
+the committed database with real Shropshire assets (``<test db>_browser_gaps``).
+
+Screenshots go to ``ASSETMAP_SCREENSHOT_DIR`` when set (else the test's temporary directory)."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.gaps_fixtures import SHROPSHIRE, gaps_db_url  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def server(gaps_db_url):
+    from assetmap.web import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": gaps_db_url, "SECRET_KEY": "browser-test",
+                      "RATELIMIT_ENABLED": False, "TILE_URL": None})
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    where = os.environ.get("ASSETMAP_SCREENSHOT_DIR")
+    path = Path(where) if where else tmp_path_factory.mktemp("screens")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, url, width=1280):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("body[data-gap-map-ready]", timeout=20_000)
+    return page, problems
+
+
+def test_gap_map_draws_tiles_legend_and_tooltips(server, browser, shots):
+    page, problems = open_page(browser, f"{server}/plan?lad={SHROPSHIRE}&category=library")
+    assert page.locator(".gap-table tbody tr").count() == 20
+    assert page.locator(".leaflet-tile-container canvas").count() > 0
+    assert page.locator(".gap-legend").inner_text().startswith("Gap (need minus provision)")
+    assert page.locator(".leaflet-marker-icon, path.leaflet-interactive").count() > 0  # the libraries
+
+    # a tooltip with the area's figures, as text
+    box = page.locator(".map-pane .folium-map").bounding_box()
+    tooltip = page.locator(".gap-tooltip")
+    for dx, dy in [(0.5, 0.5), (0.45, 0.55), (0.55, 0.45), (0.4, 0.6), (0.6, 0.4)]:
+        page.mouse.move(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
+        page.wait_for_timeout(200)
+        if tooltip.count():
+            break
+    assert tooltip.count() == 1
+    text_ = tooltip.inner_text()
+    assert "Shropshire" in text_ and "Provision" in text_ and "per 1,000 people" in text_ and "Gap" in text_
+    page.screenshot(path=str(shots / "gaps-shropshire-1280.png"))
+
+    # switch to the bivariate layer: the legend becomes the 3x3 grid
+    page.mouse.move(box["x"] + box["width"] - 20, box["y"] + 20)
+    page.locator(".leaflet-control-layers").hover()
+    page.get_by_label("Need and provision together").check()
+    page.wait_for_timeout(300)
+    assert page.locator(".gap-legend .gap-bivariate-grid .gap-swatch").count() == 9
+    page.mouse.move(box["x"] + 5, box["y"] + box["height"] - 5)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shots / "gaps-shropshire-bivariate-1280.png"))
+    assert problems == []
+    page.close()
+
+
+def test_gap_page_on_a_phone_and_with_missing_need_data(server, browser, shots):
+    page, problems = open_page(browser, f"{server}/plan?lad={SHROPSHIRE}&category=youth&layer=need", width=360)
+    assert page.locator(".gap-empty").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
+    # every form control has a label
+    for control in page.locator(".gap-form select, .gap-form input").all():
+        assert page.locator(f"label[for={control.get_attribute('id')}]").count() == 1
+    page.screenshot(path=str(shots / "gaps-empty-360.png"), full_page=True)
+    assert problems == []
+    page.close()

@@ -1,0 +1,327 @@
+"""The gap map page, its exports, the vector tiles, the JSON API and the CLI, on real Shropshire
+libraries, pharmacies and GP practices."""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import struct
+
+import pytest
+from sqlalchemy import text
+
+from assetmap.db import gaps
+from tests.factories import make_asset
+from tests.gaps_fixtures import (  # noqa: F401  (fixtures)
+    OLDHAM, SHROPSHIRE, gapp, gaps_db_url, gclient, gdb, gdb_conn,
+)
+
+QUERY = f"lad={SHROPSHIRE}&category=library&indicator=imd_rank&group=all&radius_m=3000&decay=gaussian"
+
+
+# --- a minimal Mapbox vector tile reader (protobuf wire format) -----------------------------------
+def _varint(buf, i):
+    shift = result = 0
+    while True:
+        b = buf[i]
+        i += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, i
+        shift += 7
+
+
+def _fields(buf):
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _varint(buf, i)
+        elif wire == 1:
+            value, i = buf[i:i + 8], i + 8
+        elif wire == 2:
+            length, i = _varint(buf, i)
+            value, i = buf[i:i + length], i + length
+        elif wire == 5:
+            value, i = buf[i:i + 4], i + 4
+        else:
+            raise ValueError(f"wire type {wire}")
+        yield number, wire, value
+
+
+def _packed(buf):
+    out, i = [], 0
+    while i < len(buf):
+        v, i = _varint(buf, i)
+        out.append(v)
+    return out
+
+
+def _value(buf):
+    for number, _, v in _fields(buf):
+        if number == 1:
+            return v.decode()
+        if number == 2:
+            return struct.unpack("<f", v)[0]
+        if number == 3:
+            return struct.unpack("<d", v)[0]
+        if number in (4, 5):
+            return v
+        if number == 6:
+            return (v >> 1) ^ -(v & 1)
+        if number == 7:
+            return bool(v)
+    return None
+
+
+def decode_mvt(data: bytes) -> dict[str, list[dict]]:
+    """{layer name: [feature properties, with the feature id as ``_id``]} of a vector tile."""
+    layers = {}
+    for number, _, layer in _fields(data):
+        if number != 3:
+            continue
+        name, keys, values, features = None, [], [], []
+        for n, _, v in _fields(layer):
+            if n == 1:
+                name = v.decode()
+            elif n == 2:
+                features.append(v)
+            elif n == 3:
+                keys.append(v.decode())
+            elif n == 4:
+                values.append(_value(v))
+        props = []
+        for feature in features:
+            parts = {n: v for n, _, v in _fields(feature)}
+            tags = _packed(parts.get(2, b""))
+            props.append({"_id": parts.get(1), **{keys[tags[k]]: values[tags[k + 1]] for k in range(0, len(tags), 2)}})
+        layers[name] = props
+    return layers
+
+
+def tile_url(html: str) -> str:
+    return re.search(r"'(/tiles/lsoa/\{z\}/\{x\}/\{y\}\.pbf\?[^']+)'", html).group(1).replace("&amp;", "&")
+
+
+# --- the page --------------------------------------------------------------------------------------
+def test_gap_page_defaults_to_shropshire_with_table_map_and_legend(gclient):
+    response = gclient.get("/plan")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Need and provision:" in html and "in Shropshire" in html
+    # the ranked table: 20 rows with name, code, need, provision, gap and population
+    table = html.split('class="gap-table"')[1].split("</table>")[0]
+    assert table.count("<tr>") == 21
+    assert re.search(r"E010\d{5}", table) and "Shropshire " in table
+    # the map: four layers from vector tiles, a legend control, and the assets on top
+    for layer in ("Gap (need minus provision)", "Need and provision together", "Need", "Provision"):
+        assert f'"{layer}"' in html
+    assert html.count("L.vectorGrid.protobuf(") == 4
+    assert "gap-bivariate-grid" in html and 'id="gap-no-data"' in html
+    assert "L.circleMarker" in html
+    # page weight: the polygons are not in the page
+    assert len(response.data) < 500_000
+    # every script and stylesheet is the app's own
+    assert re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?://[^"]+)"', html) == []
+    for path in set(re.findall(r'(?:src|href)="(/static/vendor/[^"]+)"', html)):
+        r = gclient.get(path)
+        assert r.status_code == 200, path
+        r.close()
+
+
+def test_tiles_carry_the_runs_scores(gclient, gdb):
+    html = gclient.get(f"/plan?{QUERY}").get_data(as_text=True)
+    url = tile_url(html)
+    run_id = int(re.search(r"run=(\d+)", url).group(1))
+    rows = {r["code"]: r for r in gaps.run_scores(gdb, run_id)}
+    # Shropshire at zoom 10 and zoom 7
+    detailed = gclient.get(url.replace("{z}/{x}/{y}", "10/504/334"))
+    assert detailed.status_code == 200 and detailed.mimetype == "application/vnd.mapbox-vector-tile"
+    assert "max-age=86400" in detailed.headers["Cache-Control"]
+    features = decode_mvt(detailed.data)["lsoa"]
+    assert len(features) > 10
+    for f in features:
+        r = rows[f["code"]]
+        assert f["name"] == r["name"] and f["pop"] == round(r["population"])
+        assert f["np"] == pytest.approx(r["need_pct"], abs=0.051) and f["pp"] == pytest.approx(r["provision_pct"], abs=0.051)
+        assert f["gap"] == pytest.approx(r["gap"], abs=0.051) and f["cls"] == r["bivariate_class"]
+        assert f["prov"] == pytest.approx(r["provision"] * 1000, rel=1e-3, abs=1e-12)
+    # the four zoom-8 tiles over Shropshire hold all of it, and only it, with whole percentiles
+    overview = [f for x in (125, 126) for y in (83, 84)
+                for f in decode_mvt(gclient.get(url.replace("{z}/{x}/{y}", f"8/{x}/{y}")).data)["lsoa"]]
+    assert {f["code"] for f in overview} == set(rows)
+    assert set(overview[0]) == {"_id", "code", "np", "pp", "gap", "cls"}
+    assert all(f["np"] == int(f["np"]) and abs(f["np"] - rows[f["code"]]["need_pct"]) <= 0.5 for f in overview)
+    # below zoom 8 features carry the area id, not the code
+    ids = dict(gdb.execute(text("SELECT id, code FROM area WHERE lad_code = :lad AND level = 'lsoa'"),
+                           {"lad": SHROPSHIRE}).all())
+    low = [f for x in (62, 63) for y in (41, 42)
+           for f in decode_mvt(gclient.get(url.replace("{z}/{x}/{y}", f"7/{x}/{y}")).data)["lsoa"]]
+    assert {ids[f["_id"]] for f in low} == set(rows) and "code" not in low[0]
+    # a stale version is not cached; a tile with nothing in it is empty
+    stale = gclient.get(re.sub(r"v=\d+", "v=1", url).replace("{z}/{x}/{y}", "10/504/334"))
+    assert stale.headers["Cache-Control"] == "no-cache"
+    assert gclient.get(url.replace("{z}/{x}/{y}", "10/0/0")).data == b""
+
+
+def test_tile_bad_requests(gclient):
+    assert gclient.get("/tiles/lsoa/3/1/1.pbf").status_code == 400
+    assert gclient.get("/tiles/lsoa/3/1/1.pbf?run=999999").status_code == 404
+    html = gclient.get(f"/plan?{QUERY}").get_data(as_text=True)
+    assert gclient.get(tile_url(html).replace("{z}/{x}/{y}", "3/9/1")).status_code == 400
+
+
+def test_no_data_areas_are_marked_not_zero(gclient, gdb):
+    gdb.execute(text(
+        """
+        DELETE FROM indicator_value v USING area a, indicator i
+        WHERE v.area_id = a.id AND v.indicator_id = i.id AND i.key = 'health_rank' AND a.code IN ('E01028950', 'E01028951')
+        """
+    ))
+    html = gclient.get(f"/plan?lad={SHROPSHIRE}&category=pharmacy&indicator=health_rank").get_data(as_text=True)
+    assert "2 areas have no value for health deprivation and disability (rank)" in html
+    url = tile_url(html)
+    features = {f["code"]: f for x in (125, 126) for y in (83, 84) for f in decode_mvt(
+        gclient.get(url.replace("{z}/{x}/{y}", f"8/{x}/{y}")).data)["lsoa"]}
+    assert "np" not in features["E01028950"] and "gap" not in features["E01028950"]
+    assert features["E01028950"]["cls"] == "no-data"
+    assert "p.np == null ? HATCH" in html  # drawn hatched, not with the lowest colour
+
+
+def test_empty_category_says_so(gclient):
+    response = gclient.get(f"/plan?lad={SHROPSHIRE}&category=youth")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "No published youth club or children" in html and "Provision is zero everywhere" in html
+    rows = gclient.get(f"/api/v1/gaps?lad={SHROPSHIRE}&category=youth").get_json()["rows"]
+    assert {r["provision"] for r in rows} == {0.0}
+
+
+def test_names_are_inert_on_the_map(gclient, gdb):
+    evil = "<script>alert(1)</script> `${alert(2)}` \\u"
+    make_asset(gdb, evil, category="library")
+    html = gclient.get(f"/plan?{QUERY}").get_data(as_text=True)
+    assert "<script>alert(1)" not in html and "${alert(2)}" not in html
+    rows = [row for block in re.findall(r"var data = (\[.*?\]);\n", html) for row in json.loads(block)]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &#96;&#36;{alert(2)}&#96; &#92;u" in [r[2] for r in rows]
+    # tile properties become tooltip text through textContent, never innerHTML
+    script = "".join(re.findall(r"<script[^>]*>(.*?)</script>", html, flags=re.S))
+    assert "textContent" in script and "innerHTML" not in script
+
+
+def test_recompute_shows_on_the_page_at_once(gclient, gdb):
+    first = gclient.get(f"/plan?{QUERY}").get_data(as_text=True)
+    library = make_asset(gdb, "New library at Oswestry", category="library")
+    gaps.recompute_for_asset_change(gdb, library.id)
+    second = gclient.get(f"/plan?{QUERY}").get_data(as_text=True)
+    assert "New library at Oswestry" in second
+    assert re.search(r"run=(\d+)", tile_url(first)).group(1) == re.search(r"run=(\d+)", tile_url(second)).group(1)
+    assert tile_url(first) != tile_url(second)  # a new version: browsers fetch fresh tiles
+
+
+# --- exports ---------------------------------------------------------------------------------------
+def test_csv_export_has_parameters_attribution_and_every_area_ranked(gclient, gdb):
+    response = gclient.get(f"/plan/gaps.csv?{QUERY}")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "gaps-E06000051-library-imd_rank-all-3000m-gaussian.csv" in response.headers["Content-Disposition"]
+    body = response.get_data(as_text=True)
+    comments = [line for line in body.splitlines() if line.startswith("#")]
+    assert "# parameter lad: E06000051" in comments and "# parameter radius_m: 3000.0" in comments
+    assert "# parameter decay: gaussian" in comments and "# parameter indicator: imd_rank" in comments
+    assert any(c.startswith("# attribution: Contains National Statistics data") for c in comments)
+    assert any(c.startswith("# licence: Open Government Licence") for c in comments)
+    rows = list(csv.DictReader(line for line in body.splitlines() if not line.startswith("#")))
+    assert len(rows) == 193
+    gaps_ = [float(r["gap"]) for r in rows]
+    assert gaps_ == sorted(gaps_, reverse=True) and [r["rank"] for r in rows[:3]] == ["1", "2", "3"]
+    run = gaps.ensure_run(gdb, gaps.params_of(gaps.current_runs(gdb, lads=[SHROPSHIRE], categories=["library"])[0]))
+    stored = {r["code"]: r for r in gaps.run_scores(gdb, run["id"])}
+    for r in rows:
+        s = stored[r["code"]]
+        assert float(r["provision"]) == pytest.approx(s["provision"], rel=1e-9)
+        assert float(r["provision_per_1000"]) == pytest.approx(s["provision"] * 1000, rel=1e-9)
+        assert r["bivariate_class"] == s["bivariate_class"] and float(r["need"]) == s["need"]
+
+
+def test_geojson_export_is_the_layer_with_parameters(gclient):
+    response = gclient.get(f"/plan/gaps.geojson?{QUERY}")
+    assert response.status_code == 200 and response.mimetype == "application/geo+json"
+    body = json.loads(response.data)
+    assert body["type"] == "FeatureCollection" and len(body["features"]) == 193
+    assert body["parameters"]["lad"] == SHROPSHIRE and body["parameters"]["category_label"] == "Library"
+    assert body["parameters"]["indicator_direction"].startswith("lower is more need")
+    assert any("Crown copyright" in a for a in body["attribution"]) and body["licence"]
+    f = body["features"][0]
+    assert f["geometry"]["type"] == "MultiPolygon"
+    assert {"code", "name", "population", "need", "need_pct", "provision", "provision_pct", "nearest_m", "gap",
+            "bivariate_class"} <= set(f["properties"])
+
+
+# --- the JSON API ----------------------------------------------------------------------------------
+def test_api_gaps_one_row_per_lsoa(gclient):
+    response = gclient.get(f"/api/v1/gaps?{QUERY.replace('gaussian', 'none')}")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert len(body["rows"]) == 193
+    assert [r["code"] for r in body["rows"]] == sorted(r["code"] for r in body["rows"])
+    assert set(body["rows"][0]) >= {"code", "name", "population", "need", "provision", "gap", "class"}
+    assert body["meta"]["parameters"]["decay"] == "none" and body["meta"]["licence"]
+    assert body["meta"]["attribution"] and "provision" in body["meta"]["fields"]
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_api_indicators_list_keys_labels_and_direction(gclient):
+    body = gclient.get("/api/v1/indicators").get_json()
+    by_key = {i["key"]: i for i in body["indicators"]}
+    assert {"imd_rank", "imd_decile", "income_rank", "health_decile", "living_environment_rank",
+            "population", "share_0_15", "share_60_plus"} <= set(by_key)
+    assert by_key["imd_rank"]["direction"] == "lower is more need"
+    assert by_key["share_60_plus"]["higher_is_more_need"] is True
+    assert body["meta"]["licence"]
+
+
+@pytest.mark.parametrize("query, parameter, allowed", [
+    ("lad=E09999999", "lad", [SHROPSHIRE, OLDHAM, "all"]),
+    ("category=spaceport", "category", ["library", "pharmacy", "gp-practice"]),
+    ("indicator=happiness", "indicator", ["imd_rank", "share_60_plus"]),
+    ("group=teens", "group", ["all", "0-15", "16-59", "60+"]),
+    ("decay=exponential", "decay", ["gaussian", "none"]),
+])
+def test_unknown_values_are_400_listing_the_allowed_ones(gclient, query, parameter, allowed):
+    base = "" if parameter == "category" else "category=library&"
+    for path in ("/api/v1/gaps", "/plan", "/plan/gaps.csv", "/plan/gaps.geojson"):
+        response = gclient.get(f"{path}?{base}{query}")
+        assert response.status_code == 400, path
+        text_ = response.get_data(as_text=True)
+        for value in allowed:
+            assert value in text_, (path, value)
+    error = gclient.get(f"/api/v1/gaps?{base}{query}").get_json()["error"]
+    assert error["parameter"] == parameter and set(allowed) <= set(error["allowed"])
+
+
+@pytest.mark.parametrize("radius", ["abc", "-5", "0", "1e9", "nan", "inf"])
+def test_bad_radius_is_400(gclient, radius):
+    response = gclient.get(f"/api/v1/gaps?category=library&radius_m={radius}")
+    assert response.status_code == 400
+    assert "radius_m must be a number of metres from 100 to 50,000" in response.get_json()["error"]["message"]
+
+
+def test_bad_layer_is_400(gclient):
+    response = gclient.get("/plan?layer=satellite")
+    assert response.status_code == 400 and "bivariate" in response.get_data(as_text=True)
+
+
+# --- the CLI ---------------------------------------------------------------------------------------
+def test_compute_gaps_command_recomputes_with_a_progress_report(gaps_db_url, monkeypatch):
+    from click.testing import CliRunner
+
+    from assetmap.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", gaps_db_url)
+    result = CliRunner().invoke(main, ["compute", "gaps", "--lad", SHROPSHIRE, "--category", "gp-practice"])
+    assert result.exit_code == 0, result.output
+    assert "gap runs computed" in result.output
+    assert f"{SHROPSHIRE} gp-practice r=3000 gaussian: 193 areas" in result.output
+    bad = CliRunner().invoke(main, ["compute", "gaps", "--category", "spaceport"])
+    assert bad.exit_code != 0 and "unknown category 'spaceport'" in bad.output
