@@ -1,0 +1,595 @@
+"""Queries behind an area profile: the area or set of LSOAs, its small areas and their weights,
+the published assets inside it and within reach, indicators of its local authority, published
+assets by quarter from the revision history, checks on a custom area, and towns.
+
+A profile is about a *subject*: an area row (LSOA, MSOA, ward, town, local authority or a saved
+custom area), ``{"kind": "area", "code": ...}``, or a list of LSOAs, ``{"kind": "lsoas",
+"codes": [...]}``, whose outline is their union. Distances are in metres on EPSG:27700.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from assetmap.db import gaps
+from assetmap.domain import profile as domain
+from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY, DEFAULT_INDICATOR
+from assetmap.errors import BadInputError, NotFoundError
+from assetmap.importers.report import ImportReport
+
+#: Largest custom area accepted, in km² (a market town and its hinterland fit many times over;
+#: Shropshire, 3,197 km², does not: its profile is /profile/E06000051).
+MAX_CUSTOM_AREA_KM2 = 2000.0
+#: Most LSOAs in a list profile (/profile/lsoas?codes=...).
+MAX_LSOAS = 500
+#: Quarters shown in "provision over time" (five years).
+MAX_QUARTERS = 20
+#: Catchment used for a category that has none set.
+DEFAULT_CATCHMENT_M = 1600.0
+
+LEVEL_LABELS = {
+    "lsoa": "LSOA", "msoa": "MSOA", "ward": "Ward", "lad": "Local authority", "town": "Town",
+    "custom": "Custom area", "lsoas": "Set of LSOAs",
+}
+
+
+# --- the subject -----------------------------------------------------------------------------
+def _subject_sql(subject: dict) -> tuple[str, dict]:
+    """SQL giving the subject's outline (one row, column ``geom``) and its parameters."""
+    if subject["kind"] == "area":
+        return "SELECT geom FROM area WHERE code = :subject_code", {"subject_code": subject["code"]}
+    if subject["kind"] == "lsoas":
+        return (
+            "SELECT ST_Multi(ST_Union(geom)) AS geom FROM area "
+            "WHERE level = 'lsoa' AND code = ANY(CAST(:subject_codes AS text[]))",
+            {"subject_codes": list(subject["codes"])},
+        )
+    raise ValueError(f"unknown subject kind {subject['kind']!r}")
+
+
+def _with_subject(subject: dict, sql: str, params: dict | None = None):
+    """``sql`` (more CTEs then a SELECT, or a SELECT) after a CTE ``subject`` holding the outline."""
+    geom_sql, subject_params = _subject_sql(subject)
+    joiner = "\n" if sql.lstrip().upper().startswith("SELECT") else ",\n"
+    full = f"WITH subject AS MATERIALIZED ({geom_sql}){joiner}{sql}"
+    return text(full), {**subject_params, **(params or {})}
+
+
+def describe_area(session: Session, code: str) -> dict:
+    """An area to profile: code, name, level, local authority, size, extent and a display outline.
+
+    Raises
+    ------
+    NotFoundError
+        If no area has this code.
+    """
+    row = session.execute(
+        text(
+            """
+            SELECT a.code, a.name, a.level, a.lad_code, a.population, a.source, lad.name AS lad_name,
+                   ST_Area(a.geom::geography) / 1e6 AS area_km2,
+                   ST_XMin(a.geom) AS west, ST_YMin(a.geom) AS south, ST_XMax(a.geom) AS east, ST_YMax(a.geom) AS north
+            FROM area a LEFT JOIN area lad ON lad.code = a.lad_code AND lad.level = 'lad'
+            WHERE a.code = :code AND a.geom IS NOT NULL
+            """
+        ),
+        {"code": code},
+    ).mappings().first()
+    if row is None:
+        raise NotFoundError(f"no area with code {code!r} is loaded; pick one from the profiles page")
+    out = dict(row)
+    out["subject"] = {"kind": "area", "code": code}
+    out["level_label"] = LEVEL_LABELS.get(out["level"], out["level"])
+    return out
+
+
+def describe_lsoas(session: Session, codes: list[str]) -> dict:
+    """A set of LSOAs to profile together, described like :func:`describe_area`.
+
+    Raises
+    ------
+    BadInputError
+        If no code is given, more than :data:`MAX_LSOAS`, or some are not loaded LSOAs (listed).
+    """
+    codes = sorted({c.strip().upper() for c in codes if c and c.strip()})
+    if not codes:
+        raise BadInputError("give LSOA codes, e.g. /profile/lsoas?codes=E01028773,E01028774")
+    if len(codes) > MAX_LSOAS:
+        raise BadInputError(f"{len(codes)} LSOAs given; at most {MAX_LSOAS} can be profiled together")
+    found = session.execute(
+        text("SELECT code FROM area WHERE level = 'lsoa' AND code = ANY(CAST(:codes AS text[])) ORDER BY code"),
+        {"codes": codes},
+    ).scalars().all()
+    unknown = sorted(set(codes) - set(found))
+    if unknown:
+        shown = ", ".join(unknown[:20]) + (f" and {len(unknown) - 20} more" if len(unknown) > 20 else "")
+        raise BadInputError(f"not a loaded LSOA: {shown}")
+    stmt, params = _with_subject(
+        {"kind": "lsoas", "codes": codes},
+        """
+        main_lad AS (
+            SELECT lad_code FROM area WHERE level = 'lsoa' AND code = ANY(CAST(:subject_codes AS text[]))
+            GROUP BY lad_code ORDER BY sum(COALESCE(population, 0)) DESC, lad_code LIMIT 1
+        )
+        SELECT m.lad_code, lad.name AS lad_name, ST_Area(s.geom::geography) / 1e6 AS area_km2,
+               ST_XMin(s.geom) AS west, ST_YMin(s.geom) AS south, ST_XMax(s.geom) AS east, ST_YMax(s.geom) AS north
+        FROM subject s, main_lad m LEFT JOIN area lad ON lad.code = m.lad_code AND lad.level = 'lad'
+        """,
+    )
+    row = dict(session.execute(stmt, params).mappings().one())
+    row.update(
+        code=None, name=f"{len(codes)} LSOA{'' if len(codes) == 1 else 's'}", level="lsoas",
+        level_label=LEVEL_LABELS["lsoas"], population=None, source=None,
+        subject={"kind": "lsoas", "codes": codes},
+    )
+    return row
+
+
+def outline_geojson(session: Session, subject: dict, tolerance_deg: float = 0.0002) -> dict:
+    """The subject's outline, simplified for display, as a GeoJSON geometry."""
+    stmt, params = _with_subject(
+        subject, "SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tol), 6) FROM subject",
+        {"tol": tolerance_deg},
+    )
+    return json.loads(session.execute(stmt, params).scalar_one())
+
+
+# --- its small areas ---------------------------------------------------------------------------
+def profile_lsoas(session: Session, subject: dict, level: str | None = None) -> list[dict]:
+    """The LSOAs a profile counts, with population and shares, by code.
+
+    An LSOA subject counts itself, a list its members and a local authority its own LSOAs, whole
+    (``share`` 1). Any other outline counts the LSOAs it overlaps, with ``share`` = the part of
+    the LSOA's area inside it and ``share_of_area`` = the part of the outline in the LSOA (areas
+    on the ellipsoid). :func:`assetmap.domain.profile.profile_weights` turns these into weights.
+    """
+    if subject["kind"] == "lsoas" or level in ("lsoa", "lad"):
+        where = ("l.code = ANY(CAST(:subject_codes AS text[]))" if subject["kind"] == "lsoas"
+                 else "l.code = :subject_code" if level == "lsoa" else "l.lad_code = :subject_code")
+        stmt, params = _with_subject(
+            subject,
+            f"""
+            SELECT l.code, l.name, l.lad_code, l.population, 1.0 AS share,
+                   ST_Area(l.geom::geography) / NULLIF(ST_Area(s.geom::geography), 0) AS share_of_area
+            FROM subject s JOIN area l ON l.level = 'lsoa' AND {where}
+            ORDER BY l.code
+            """,
+        )
+    else:
+        stmt, params = _with_subject(
+            subject,
+            """
+            sized AS (SELECT geom, ST_Area(geom::geography) AS m2 FROM subject),
+            parts AS (
+                SELECT l.code, l.name, l.lad_code, l.population, ST_Area(l.geom::geography) AS lsoa_m2,
+                       ST_Area(ST_Intersection(l.geom, s.geom)::geography) AS in_m2, s.m2
+                FROM sized s JOIN area l ON l.level = 'lsoa' AND ST_Intersects(l.geom, s.geom)
+            )
+            SELECT code, name, lad_code, population,
+                   LEAST(1.0, in_m2 / NULLIF(lsoa_m2, 0)) AS share, LEAST(1.0, in_m2 / NULLIF(m2, 0)) AS share_of_area
+            FROM parts WHERE in_m2 > 0
+            ORDER BY code
+            """,
+        )
+    return [dict(r) for r in session.execute(stmt, params).mappings()]
+
+
+# --- assets ------------------------------------------------------------------------------------
+_TERMS = f"""
+    terms AS (
+        SELECT id, slug, label, sort_order, COALESCE(catchment_m, {DEFAULT_CATCHMENT_M}) AS radius_m
+        FROM taxonomy_term WHERE vocabulary = 'asset-type'
+    ),
+    projected AS MATERIALIZED (SELECT geom, ST_Transform(geom, 27700) AS g27 FROM subject),
+    near AS MATERIALIZED (
+        -- Published assets within the widest catchment of the outline; the expression matches the
+        -- partial GiST index on published assets' EPSG:27700 position.
+        SELECT a.id, ST_Intersects(a.location, p.geom) AS inside,
+               ST_Distance(ST_Transform(a.location, 27700), p.g27) AS distance_m
+        FROM projected p JOIN asset a
+          ON a.status = 'published' AND a.location IS NOT NULL
+         AND ST_DWithin(ST_Transform(a.location, 27700), p.g27, (SELECT max(radius_m) FROM terms))
+    )
+"""
+
+
+def asset_counts(session: Session, subject: dict) -> list[dict]:
+    """Every asset type with the published assets inside the outline and within reach of it.
+
+    ``within_reach`` counts the assets of the type at most its catchment radius
+    (``taxonomy_term.catchment_m``) from the outline, those inside included; ``nearby`` is the
+    difference. An asset of two types counts under both. By the types' order, then slug.
+    """
+    stmt, params = _with_subject(
+        subject,
+        _TERMS
+        + """,
+        counted AS (
+            SELECT t.id AS term_id, count(*) FILTER (WHERE n.inside) AS inside,
+                   count(*) FILTER (WHERE n.distance_m <= t.radius_m) AS within_reach
+            FROM near n JOIN asset_term x ON x.asset_id = n.id JOIN terms t ON t.id = x.term_id
+            GROUP BY t.id
+        )
+        SELECT t.slug, t.label, t.radius_m, COALESCE(c.inside, 0) AS inside,
+               COALESCE(c.within_reach, 0) AS within_reach,
+               COALESCE(c.within_reach, 0) - COALESCE(c.inside, 0) AS nearby
+        FROM terms t LEFT JOIN counted c ON c.term_id = t.id
+        ORDER BY t.sort_order, t.slug
+        """,
+    )
+    return [dict(r) for r in session.execute(stmt, params).mappings()]
+
+
+def assets_in_reach(session: Session, subject: dict, limit: int = 2000) -> list[dict]:
+    """Published assets inside the outline or within their type's catchment of it, for the list and
+    the map: inside first, then by type order, name and id. ``category`` is the asset's first type."""
+    stmt, params = _with_subject(
+        subject,
+        _TERMS
+        + """
+        SELECT a.id, a.name, a.address, a.postcode, ST_Y(a.location) AS lat, ST_X(a.location) AS lon,
+               n.inside, round(n.distance_m) AS distance_m, t.slug AS category, t.label AS category_label
+        FROM near n JOIN asset a ON a.id = n.id
+        JOIN LATERAL (
+            SELECT tt.slug, tt.label, tt.sort_order, tt.radius_m FROM asset_term x JOIN terms tt ON tt.id = x.term_id
+            WHERE x.asset_id = a.id ORDER BY tt.sort_order LIMIT 1
+        ) t ON true
+        WHERE n.inside OR n.distance_m <= t.radius_m
+        ORDER BY n.inside DESC, t.sort_order, a.name, a.id
+        LIMIT :limit
+        """,
+        {"limit": limit},
+    )
+    return [dict(r) for r in session.execute(stmt, params).mappings()]
+
+
+# --- indicators ---------------------------------------------------------------------------------
+def indicator_values(session: Session, lad_codes: list[str]) -> tuple[list[dict], pd.DataFrame]:
+    """The LSOA indicators of some local authorities: their definitions, and one row per LSOA.
+
+    Returns
+    -------
+    (list of dict, pandas.DataFrame)
+        Indicators at LSOA level (``key``, ``label``, ``unit``, ``higher_is_more_need``) by key;
+        and a frame with ``code``, ``lad_code``, ``population`` and a column per indicator key
+        (NaN where the LSOA has no value), by code.
+    """
+    indicators = [dict(r) for r in session.execute(text(
+        "SELECT id, key, label, unit, higher_is_more_need FROM indicator WHERE area_level = 'lsoa' ORDER BY key"
+    )).mappings()]
+    rows = session.execute(
+        text(
+            """
+            SELECT l.code, l.lad_code, l.population, i.key, v.value
+            FROM area l
+            LEFT JOIN indicator_value v ON v.area_id = l.id
+            LEFT JOIN indicator i ON i.id = v.indicator_id AND i.area_level = 'lsoa'
+            WHERE l.level = 'lsoa' AND l.lad_code = ANY(CAST(:lads AS text[]))
+            ORDER BY l.code, i.key
+            """
+        ),
+        {"lads": lad_codes},
+    ).all()
+    long = pd.DataFrame(rows, columns=["code", "lad_code", "population", "key", "value"])
+    base = long[["code", "lad_code", "population"]].drop_duplicates("code").set_index("code")
+    # The "population" indicator (IoD File 6) is the area's own population column already.
+    wide = long[long["key"].notna() & (long["key"] != "population")].pivot(index="code", columns="key", values="value")
+    frame = base.join(wide).reset_index().sort_values("code", kind="stable")
+    indicators = [i for i in indicators if i["key"] != "population"]
+    for ind in indicators:
+        if ind["key"] not in frame.columns:
+            frame[ind["key"]] = float("nan")
+    return indicators, frame.reset_index(drop=True)
+
+
+# --- provision over time ------------------------------------------------------------------------
+def quarterly_published(session: Session, subject: dict, max_quarters: int = MAX_QUARTERS) -> list[dict]:
+    """Published assets in the outline at the end of each quarter, from the revision history.
+
+    Each revision's ``status_after`` and snapshot location (``[lon, lat]``; the asset's present
+    location when a snapshot has no location key) hold from the revision's time until the
+    asset's next revision. An asset counts in a quarter if at its end it was published and inside
+    the outline; ``added`` and ``removed`` count the changes into and out of that state during
+    the quarter (publication, archiving, moving in or out). Quarters are calendar quarters in
+    Europe/London, from the first such change (at most ``max_quarters`` back) to the present one.
+
+    Returns
+    -------
+    list of dict
+        ``quarter`` (its first day), ``published``, ``added``, ``removed``, oldest first; empty
+        if no asset was ever published there.
+    """
+    stmt, params = _with_subject(
+        subject,
+        """
+        revs AS (
+            SELECT r.id, r.asset_id, r.created_at, r.status_after AS status,
+                   CASE WHEN r.snapshot ? 'location' THEN
+                        CASE WHEN jsonb_typeof(r.snapshot -> 'location') = 'array'
+                             THEN ST_SetSRID(ST_MakePoint((r.snapshot -> 'location' ->> 0)::float8,
+                                                          (r.snapshot -> 'location' ->> 1)::float8), 4326) END
+                   ELSE a.location END AS loc
+            FROM revision r JOIN asset a ON a.id = r.asset_id
+            WHERE r.status_after IS NOT NULL
+        ),
+        candidates AS (
+            SELECT DISTINCT rv.asset_id FROM revs rv, subject s
+            WHERE rv.status = 'published' AND rv.loc && s.geom AND ST_Intersects(rv.loc, s.geom)
+        ),
+        states AS (
+            SELECT rv.asset_id, rv.created_at AS valid_from,
+                   lead(rv.created_at) OVER w AS valid_to,
+                   (rv.status = 'published' AND rv.loc IS NOT NULL AND ST_Intersects(rv.loc, s.geom)) AS counted,
+                   row_number() OVER w AS seq
+            FROM revs rv JOIN candidates c ON c.asset_id = rv.asset_id, subject s
+            WINDOW w AS (PARTITION BY rv.asset_id ORDER BY rv.created_at, rv.id)
+        ),
+        changes AS (
+            SELECT asset_id, valid_from, valid_to, counted,
+                   COALESCE(lag(counted) OVER (PARTITION BY asset_id ORDER BY seq), false) AS counted_before
+            FROM states
+        ),
+        bounds AS (
+            SELECT date_trunc('quarter', min(valid_from) AT TIME ZONE 'Europe/London') AS first,
+                   date_trunc('quarter', now() AT TIME ZONE 'Europe/London') AS last
+            FROM changes WHERE counted
+        ),
+        quarters AS (
+            SELECT q AS quarter, q AT TIME ZONE 'Europe/London' AS q_start,
+                   (q + interval '3 months') AT TIME ZONE 'Europe/London' AS q_end
+            FROM bounds, generate_series(GREATEST(first, last - (:max_quarters - 1) * interval '3 months'),
+                                         last, interval '3 months') AS q
+            WHERE first IS NOT NULL
+        )
+        SELECT q.quarter::date AS quarter,
+               (SELECT count(DISTINCT c.asset_id) FROM changes c
+                 WHERE c.counted AND c.valid_from < q.q_end AND (c.valid_to IS NULL OR c.valid_to >= q.q_end)) AS published,
+               (SELECT count(*) FROM changes c
+                 WHERE c.counted AND NOT c.counted_before AND c.valid_from >= q.q_start AND c.valid_from < q.q_end) AS added,
+               (SELECT count(*) FROM changes c
+                 WHERE NOT c.counted AND c.counted_before AND c.valid_from >= q.q_start AND c.valid_from < q.q_end) AS removed
+        FROM quarters q
+        ORDER BY q.quarter
+        """,
+        {"max_quarters": max_quarters},
+    )
+    return [dict(r) for r in session.execute(stmt, params).mappings()]
+
+
+# --- custom areas ---------------------------------------------------------------------------------
+def check_custom_area(session: Session, geometry: shapely.MultiPolygon) -> dict:
+    """Check a custom outline in the database before it is saved.
+
+    PostGIS's own validity check (the outline is not repaired), a size cap of
+    :data:`MAX_CUSTOM_AREA_KM2`, and that it overlaps loaded LSOAs.
+
+    Returns
+    -------
+    dict
+        ``area_km2``, ``lsoas`` (overlapping LSOAs), ``coverage`` (share of the outline inside
+        loaded LSOAs, 0-1).
+
+    Raises
+    ------
+    BadInputError
+        Invalid (with PostGIS's reason), too large, or outside every loaded area (naming the
+        loaded local authorities).
+    """
+    row = session.execute(
+        text(
+            """
+            WITH g AS (SELECT ST_GeomFromWKB(decode(:wkb, 'hex'), 4326) AS geom)
+            SELECT ST_IsValid(g.geom) AS valid, ST_IsValidReason(g.geom) AS reason,
+                   ST_Area(g.geom::geography) / 1e6 AS area_km2
+            FROM g
+            """
+        ),
+        {"wkb": shapely.to_wkb(geometry, hex=True)},
+    ).mappings().one()
+    if not row["valid"]:
+        raise BadInputError(f"The area's outline is not a valid polygon: {row['reason']}. Redraw it so that its edges do not cross.")
+    if row["area_km2"] > MAX_CUSTOM_AREA_KM2:
+        raise BadInputError(
+            f"The area is {row['area_km2']:,.0f} km²; custom areas of up to {MAX_CUSTOM_AREA_KM2:,.0f} km² can be "
+            "profiled. Draw a smaller area, or open the local authority's own profile."
+        )
+    cover = session.execute(
+        text(
+            """
+            WITH g AS (SELECT ST_GeomFromWKB(decode(:wkb, 'hex'), 4326) AS geom)
+            SELECT count(*) AS lsoas,
+                   COALESCE(sum(ST_Area(ST_Intersection(l.geom, g.geom)::geography)), 0)
+                     / NULLIF(ST_Area((SELECT geom FROM g)::geography), 0) AS coverage
+            FROM g JOIN area l ON l.level = 'lsoa' AND ST_Intersects(l.geom, g.geom)
+            """
+        ),
+        {"wkb": shapely.to_wkb(geometry, hex=True)},
+    ).mappings().one()
+    if not cover["lsoas"] or not cover["coverage"]:
+        loaded = session.execute(text(
+            "SELECT name FROM area WHERE level = 'lad' AND geom IS NOT NULL ORDER BY name"
+        )).scalars().all()
+        where = ", ".join(loaded) if loaded else "none yet"
+        raise BadInputError(
+            f"The area is outside the loaded areas (local authorities loaded: {where}). Draw it over one of them."
+        )
+    return {"area_km2": float(row["area_km2"]), "lsoas": int(cover["lsoas"]), "coverage": min(1.0, float(cover["coverage"]))}
+
+
+def save_custom_area(session: Session, geometry: shapely.MultiPolygon, name: str | None) -> str:
+    """Save a checked custom outline as an area of level ``custom``; returns its code.
+
+    The code is derived from the outline and name, so the same area saved twice is one row (and
+    one link). The local authority is the one holding most of the area's people, and the
+    population is the areal-weighted sum of its LSOAs'.
+    """
+    name = (name or "").strip()[:200] or "Custom area"
+    wkb = shapely.to_wkb(geometry, hex=True, output_dimension=2)
+    code = "custom-" + hashlib.sha256(f"{wkb}|{name}".encode()).hexdigest()[:12]
+    session.execute(
+        text(
+            """
+            INSERT INTO area (code, name, level, geom, source)
+            VALUES (:code, :name, 'custom', ST_Multi(ST_GeomFromWKB(decode(:wkb, 'hex'), 4326)), 'profile')
+            ON CONFLICT (code) DO NOTHING
+            """
+        ),
+        {"code": code, "name": name, "wkb": wkb},
+    )
+    _set_population_and_lad(session, code)
+    return code
+
+
+def _set_population_and_lad(session: Session, code: str) -> None:
+    weights = domain.profile_weights(profile_lsoas(session, {"kind": "area", "code": code}))
+    if weights.empty:
+        return
+    by_lad = weights.groupby("lad_code")["weight"].sum().sort_index()
+    lad = str(by_lad.idxmax()) if by_lad.max() > 0 else str(weights["lad_code"].iloc[0])
+    session.execute(
+        text("UPDATE area SET population = :pop, lad_code = :lad WHERE code = :code"),
+        {"pop": float(weights["weight"].sum()), "lad": lad, "code": code},
+    )
+
+
+# --- towns ------------------------------------------------------------------------------------
+def load_towns(session: Session, towns: list[dict], source: str = "towns.json") -> ImportReport:
+    """Create or update towns (area level ``town``) as the union of their wards.
+
+    ``towns`` come from :func:`assetmap.domain.profile.read_towns`. A town whose wards are not
+    all loaded, or whose ward names differ from the loaded ones, is reported and left out.
+    """
+    report = ImportReport(source=f"towns ({source})")
+    for i, town in enumerate(towns, start=1):
+        report.read += 1
+        codes = [c for c, _ in town["wards"]]
+        loaded = dict(session.execute(
+            text("SELECT code, name FROM area WHERE level = 'ward' AND code = ANY(CAST(:codes AS text[]))"),
+            {"codes": codes},
+        ).all())
+        missing = [c for c in codes if c not in loaded]
+        if missing:
+            report.problem(i, "wards not loaded (import the ward boundaries first)", "wards", ", ".join(missing))
+            continue
+        wrong = [f"{c} is {loaded[c]!r}, not {n!r}" for c, n in town["wards"] if loaded[c] != n]
+        if wrong:
+            report.problem(i, "ward names differ", "wards", "; ".join(wrong))
+            continue
+        result = session.execute(
+            text(
+                """
+                WITH u AS (
+                    SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(geom)), 3)) AS geom
+                    FROM area WHERE level = 'ward' AND code = ANY(CAST(:codes AS text[]))
+                )
+                INSERT INTO area (code, name, level, lad_code, geom, source)
+                SELECT :code, :name, 'town', :lad, u.geom, :source FROM u
+                ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, lad_code = EXCLUDED.lad_code, geom = EXCLUDED.geom
+                WHERE area.level = 'town' AND ((area.name, area.lad_code) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.lad_code)
+                      OR NOT ST_OrderingEquals(area.geom, EXCLUDED.geom))
+                RETURNING (xmax = 0) AS inserted
+                """
+            ),
+            {"codes": codes, "code": town["code"], "name": town["name"], "lad": town["lad_code"], "source": source},
+        ).scalar()
+        if result is None:
+            clash = session.execute(text("SELECT level FROM area WHERE code = :c"), {"c": town["code"]}).scalar()
+            if clash != "town":
+                report.problem(i, f"code already used by an area of level {clash}", "code", town["code"])
+                continue
+            report.unchanged += 1
+        elif result:
+            report.inserted += 1
+        else:
+            report.updated += 1
+        _set_population(session, town["code"])
+    return report
+
+
+def _set_population(session: Session, code: str) -> None:
+    weights = domain.profile_weights(profile_lsoas(session, {"kind": "area", "code": code}))
+    session.execute(
+        text("UPDATE area SET population = :pop WHERE code = :code AND population IS DISTINCT FROM :pop"),
+        {"pop": float(weights["weight"].sum()) if not weights.empty else None, "code": code},
+    )
+
+
+def list_profile_choices(session: Session) -> dict:
+    """What the profiles page offers: towns, local authorities, and wards by local authority."""
+    rows = session.execute(
+        text(
+            """
+            SELECT a.code, a.name, a.level, a.lad_code, COALESCE(lad.name, 'Other') AS lad_name
+            FROM area a LEFT JOIN area lad ON lad.code = a.lad_code AND lad.level = 'lad'
+            WHERE a.level IN ('town', 'lad', 'ward') AND a.geom IS NOT NULL
+            ORDER BY a.level, COALESCE(lad.name, 'Other'), a.name, a.code
+            """
+        )
+    ).mappings()
+    out = {"town": [], "lad": [], "ward": []}
+    for r in rows:
+        out[r["level"]].append(dict(r))
+    return out
+
+
+# --- the whole profile ------------------------------------------------------------------------------
+def build_profile(session: Session, area: dict) -> dict:
+    """Everything a profile page shows, for an area from :func:`describe_area` or :func:`describe_lsoas`."""
+    subject = area["subject"]
+    lsoas = profile_lsoas(session, subject, area["level"])
+    weights_frame = domain.profile_weights(lsoas)
+    weights = weights_frame["weight"] if not weights_frame.empty else pd.Series(dtype=float)
+    lad_code = area.get("lad_code") if area["level"] != "lad" else area["code"]
+    if not lad_code and not weights_frame.empty:
+        lad_code = str(weights_frame.groupby("lad_code")["weight"].sum().idxmax())
+    lad_codes = sorted({lad_code, *weights_frame["lad_code"].dropna().astype(str)}) if lad_code else []
+
+    indicators, values = indicator_values(session, lad_codes) if lad_codes else ([], pd.DataFrame())
+    comparison = domain.compare_indicators(indicators, values, weights, lad_code) if lad_code else []
+    return {
+        "area": area,
+        "lad_code": lad_code,
+        "lsoas": weights_frame.reset_index().to_dict("records"),
+        "population": float(weights.sum()) if len(weights) else None,
+        "assets": asset_counts(session, subject),
+        "asset_list": assets_in_reach(session, subject),
+        "indicators": comparison,
+        "radar": domain.radar_axes(comparison),
+        "gaps": gaps_by_category(session, weights),
+        "quarters": domain.quarter_rows(quarterly_published(session, subject)),
+        "outline": domain.display_outline(outline_geojson(session, subject)),
+    }
+
+
+def gaps_by_category(session: Session, weights: pd.Series) -> dict:
+    """Need, provision and gap by asset type for the profile's LSOAs, from the gap analysis.
+
+    Per LSOA the scores are the gap map's (:func:`assetmap.db.gaps.scores_for_areas`: stored
+    runs with the default parameters, each type's catchment, computed and stored first when there
+    is none); the profile's figures are their weighted means
+    (:func:`assetmap.domain.profile.aggregate_gaps`). A type with no published places gets a
+    message instead of figures.
+    """
+    if weights.empty:
+        return {"rows": [], "indicator": None, "method": None}
+    options = gaps.gap_options(session)
+    codes = sorted(weights.index)
+    rows = []
+    for cat in options["categories"]:
+        row = {"slug": cat["slug"], "label": cat["label"], "radius_m": cat["catchment_m"], "published": cat["published"]}
+        if not cat["published"]:
+            row["message"] = "No published places of this type: no provision anywhere."
+        else:
+            scores = gaps.scores_for_areas(session, codes, cat["slug"])
+            per_lsoa = pd.DataFrame(scores, columns=["code", "need_pct", "provision_pct", "gap", "run_id"]).set_index("code")
+            row.update(domain.aggregate_gaps(per_lsoa.astype({"need_pct": float, "provision_pct": float, "gap": float}),
+                                             weights))
+            row["run_ids"] = sorted({int(r) for r in per_lsoa["run_id"]})
+        rows.append(row)
+    indicator = next((i["label"] for i in options["indicators"] if i["key"] == DEFAULT_INDICATOR), DEFAULT_INDICATOR)
+    return {"rows": rows, "indicator": indicator, "method": DECAYS[DEFAULT_DECAY]}

@@ -1,0 +1,139 @@
+"""Area profiles: an LSOA, a set of LSOAs, a ward, MSOA, town, local authority, or an area drawn
+on the map or uploaded as GeoJSON. Printable (print styles in static/css/app.css)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from assetmap import charts
+from assetmap.db import areas, catalogue, profiles
+from assetmap.domain import profile as domain
+from assetmap.errors import BadInputError
+from assetmap.maps.offline import render_parts
+from assetmap.maps.profile_map import build_draw_map, build_profile_map
+from assetmap.web.db import get_session
+from assetmap.web.extensions import limiter
+
+bp = Blueprint("profiles", __name__)
+
+
+@bp.record_once
+def _defaults(state) -> None:
+    state.app.config.setdefault("ASSETMAP_PROFILE_SAVE_LIMIT", "60 per hour")
+
+
+def _vendor_url(path: str) -> str:
+    return url_for("vendor.vendor_file", filename=path)
+
+
+@bp.route("/profile")
+def index():
+    session = get_session()
+    return render_template("profiles/index.html", choices=profiles.list_profile_choices(session))
+
+
+@bp.route("/profile/pick")
+def pick():
+    """The index page's forms: a code chosen from a list or typed in."""
+    code = (request.args.get("code") or "").strip()
+    if not code:
+        return redirect(url_for("profiles.index"))
+    codes = [c for c in code.replace(";", ",").replace(" ", ",").split(",") if c]
+    if len(codes) > 1:
+        return redirect(url_for("profiles.lsoas", codes=",".join(codes)))
+    return redirect(url_for("profiles.area_profile", code=codes[0]))
+
+
+@bp.route("/profile/lsoas")
+def lsoas():
+    session = get_session()
+    codes = (request.args.get("codes") or "").replace(" ", ",").split(",")
+    profile = profiles.build_profile(session, profiles.describe_lsoas(session, codes))
+    session.commit()  # gap runs computed for this profile are kept for the next
+    return _render_profile(profile)
+
+
+@bp.route("/profile/custom", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["ASSETMAP_PROFILE_SAVE_LIMIT"], methods=["POST"])
+def custom():
+    session = get_session()
+    if request.method == "GET":
+        return _render_custom_form(session)
+    upload = request.files.get("file")
+    data = upload.read(domain.MAX_UPLOAD_BYTES + 1) if upload and upload.filename else request.form.get("geojson", "")
+    try:
+        geometry = domain.parse_custom_area(data)
+        profiles.check_custom_area(session, geometry)
+    except BadInputError as exc:
+        return _render_custom_form(session, error=exc.message), 400
+    code = profiles.save_custom_area(session, geometry, request.form.get("name"))
+    session.commit()
+    return redirect(url_for("profiles.area_profile", code=code), code=303)
+
+
+@bp.route("/profile/<code>")
+def area_profile(code: str):
+    session = get_session()
+    profile = profiles.build_profile(session, profiles.describe_area(session, code))
+    session.commit()  # gap runs computed for this profile are kept for the next
+    return _render_profile(profile)
+
+
+def _render_custom_form(session, error: str | None = None):
+    authorities = areas.list_local_authorities(session)
+    outlines = [{"name": a["name"], "geometry": areas.area_outline_geojson(session, a["code"], 0.002)}
+                for a in authorities]
+    default = next((c for c in current_app.config["DEFAULT_AREAS"] if c in {a["code"] for a in authorities}), None)
+    bounds = None
+    if default:
+        a = areas.get_area(session, default)
+        bounds = (a["west"], a["south"], a["east"], a["north"])
+    m, drawn_name = build_draw_map(bounds, outlines, tile_url=current_app.config["TILE_URL"],
+                                   attribution=current_app.config["TILE_ATTRIBUTION"])
+    return render_template(
+        "profiles/custom.html",
+        map_parts=render_parts(m, _vendor_url, with_bootstrap=False),
+        map_name=m.get_name(),
+        drawn_name=drawn_name,
+        error=error,
+        geojson=request.form.get("geojson", "") if request.method == "POST" else "",
+        name=request.form.get("name", "") if request.method == "POST" else "",
+        max_km2=profiles.MAX_CUSTOM_AREA_KM2,
+        max_mb=domain.MAX_UPLOAD_BYTES // 1024 // 1024,
+    )
+
+
+def _render_profile(profile: dict):
+    area = profile["area"]
+    sources = catalogue.data_sources(get_session())
+    m = build_profile_map(
+        profile["outline"],
+        profile["asset_list"],
+        (area["west"], area["south"], area["east"], area["north"]),
+        tile_url=current_app.config["TILE_URL"],
+        attribution=current_app.config["TILE_ATTRIBUTION"],
+        data_attribution="Data: " + "; ".join(s["publisher"] or s["title"] for s in sources),
+    )
+    lad_name = area.get("lad_name") or profile["lad_code"]
+    radar = None
+    if len(profile["radar"]) >= 3:
+        radar = charts.radar_svg(
+            profile["radar"],
+            title=f"Need in {area['name']} against the {lad_name} average",
+            series_label=area["name"], reference_label=f"{lad_name} average", chart_id="need-radar",
+        )
+    quarters = charts.bar_svg(
+        [{"label": q["label"], "value": q["published"]} for q in profile["quarters"]],
+        title=f"Published places in {area['name']} at the end of each quarter",
+        value_label="published places", chart_id="quarters-chart",
+    ) if profile["quarters"] else None
+    return render_template(
+        "profiles/profile.html",
+        profile=profile,
+        area=area,
+        lad_name=lad_name,
+        radar_svg=radar,
+        quarters_svg=quarters,
+        map_parts=render_parts(m, _vendor_url, with_bootstrap=False),
+        sources=sources,
+        last_change=catalogue.last_asset_change(get_session()),
+    )

@@ -1,0 +1,89 @@
+"""Shared helpers of the area profile tests: real Shropshire libraries, pharmacies and GP
+practices, the project's towns, Oswestry's LSOAs worked out independently from the published
+boundary files, and a committed database for the browser test."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+import pytest
+from shapely import union_all
+from shapely.geometry import shape
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from assetmap.config import PROJECT_DIR
+from assetmap.db.engine import drop_database, get_engine, session_scope
+
+SHROPSHIRE = "E06000051"
+ASSET_FILES = [
+    ("libraries", "assets/libraries_england_2023.csv"),
+    ("nhsbsa-pharmacies", "assets/consol_pharmacy_list_202324q3.csv"),
+    ("epraccur", "assets/epraccur_2023-12.csv"),
+]
+
+
+def import_shropshire_assets(session, data_dir) -> dict:
+    """Libraries, pharmacies and GP practices with SY, TF or WV postcodes, published, with the
+    project's importer; returns the number inserted by format."""
+    from assetmap.importers.assets import import_assets
+
+    inserted = {}
+    for fmt, path in ASSET_FILES:
+        report = import_assets(session, data_dir / path, fmt, publish=True, only_postcode_areas=["SY", "TF", "WV"])
+        assert report.inserted > 10, report.summary()
+        inserted[fmt] = report.inserted
+    return inserted
+
+
+def load_project_towns(session):
+    from assetmap.db.profiles import load_towns
+    from assetmap.domain.profile import read_towns
+
+    return load_towns(session, read_towns(json.loads((PROJECT_DIR / "data" / "towns.json").read_text())))
+
+
+@lru_cache(maxsize=4)
+def _features(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)["features"]
+
+
+def ward_union(data_dir, prefix: str, lad_file: str = "wards_E06000051_shropshire.geojson"):
+    """The union of the wards whose name starts with ``prefix``, read from the published file."""
+    feats = _features(str(data_dir / "boundaries" / lad_file))
+    return union_all([shape(f["geometry"]) for f in feats if f["properties"]["WD13NM"].startswith(prefix)])
+
+
+def lsoa_shapes(data_dir, lad_file: str = "lsoa11_E06000051_shropshire.geojson") -> dict:
+    """code → shapely polygon of every LSOA in the published file."""
+    return {f["properties"]["LSOA11CD"]: shape(f["geometry"]) for f in _features(str(data_dir / "boundaries" / lad_file))}
+
+
+def oswestry_lsoas(data_dir) -> list[str]:
+    """Oswestry's LSOAs: those with more than half their area inside the three Oswestry wards
+    (East, South, West), worked out with shapely from the boundary files."""
+    town = ward_union(data_dir, "Oswestry")
+    return sorted(code for code, g in lsoa_shapes(data_dir).items() if g.intersection(town).area / g.area > 0.5)
+
+
+@pytest.fixture(scope="session")
+def browser_db_url(db_url, data_dir) -> str:
+    """A committed database of its own, cloned from the reference template, with Shropshire's
+    libraries, pharmacies and GP practices and the project's towns: a server thread uses its own
+    connections, which would not see a test's rolled-back transaction."""
+    target = make_url(db_url)
+    template = f"{target.database}_template"
+    url = target.set(database=f"{target.database}_browser_profile").render_as_string(hide_password=False)
+    drop_database(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{make_url(url).database}" TEMPLATE "{template}"'))
+    admin.dispose()
+    with session_scope(url) as session:
+        import_shropshire_assets(session, data_dir)
+        report = load_project_towns(session)
+        assert report.ok, report.summary()
+    yield url
+    get_engine(url).dispose()
+    drop_database(url)

@@ -1,0 +1,141 @@
+"""Area profiles in headless Chromium, against a server thread and a committed database with
+Shropshire's real libraries, pharmacies and GP practices: the profile of Oswestry's LSOAs at
+desktop and phone widths and as printed, and a custom area drawn with the map's polygon tool."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.profile_fixtures import browser_db_url, oswestry_lsoas  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def server(browser_db_url):  # noqa: F811
+    from assetmap.web import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": browser_db_url, "SECRET_KEY": "test",
+                      "RATELIMIT_ENABLED": False, "TILE_URL": None, "TILE_ATTRIBUTION": None})  # nothing from outside
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    where = Path(os.environ.get("ASSETMAP_SCREENSHOTS", tmp_path))
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
+def _page(browser, width: int):
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    page = ctx.new_page()
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    return ctx, page, problems
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_profile_of_oswestrys_lsoas_on_screen_and_in_print(server, browser, data_dir, shots, width):
+    codes = oswestry_lsoas(data_dir)
+    ctx, page, problems = _page(browser, width)
+    page.goto(f"{server}/profile/lsoas?codes={','.join(codes)}", wait_until="networkidle")
+
+    assert page.get_by_role("heading", level=1).inner_text().startswith("10 LSOAs")
+    radar = page.get_by_role("img", name="Need in 10 LSOAs against the Shropshire average")
+    assert radar.is_visible()
+    assert radar.bounding_box()["width"] > min(300, width - 40)
+    library = page.get_by_role("row", name=re.compile(r"^Library"))
+    assert library.first.is_visible()
+    assert page.locator(".map-pane .leaflet-container").is_visible()
+    inside = page.locator("#assets-heading ~ .split .asset-list > li").count()
+    assert inside >= 6
+    assert page.locator(".leaflet-control-layers").get_by_text(f"Inside the area ({inside})").count() == 1
+    assert page.locator(".leaflet-marker-icon, path.leaflet-interactive").count() >= 2  # clusters or markers
+    assert page.get_by_role("button", name="Print this profile").is_visible()  # shown by the script
+    # Nothing wider than the screen: tables scroll inside their own boxes.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(shots / f"profile_oswestry_lsoas_{width}.png"), full_page=True)
+
+    page.emulate_media(media="print")
+    assert not page.locator(".map-pane").is_visible()
+    assert not page.locator(".site-header").is_visible()
+    assert not page.get_by_role("button", name="Print this profile").is_visible()
+    assert page.get_by_text(re.compile(r"^Printed from http")).is_visible()
+    assert radar.is_visible() and page.get_by_role("table", name="Need, provision and gap by type for 10 LSOAs").is_visible()
+    page.screenshot(path=str(shots / f"profile_oswestry_lsoas_{width}_print.png"), full_page=True)
+    assert problems == []
+    ctx.close()
+
+
+def test_an_area_drawn_on_the_map_is_profiled(server, browser, shots):
+    ctx, page, problems = _page(browser, 1280)
+    page.goto(f"{server}/profile/custom", wait_until="networkidle")
+    page.locator(".leaflet-draw-draw-polygon").click()
+    box = page.locator(".map-pane .leaflet-container").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    corners = [(cx - 60, cy - 50), (cx + 70, cy - 40), (cx + 50, cy + 60), (cx - 40, cy + 50)]
+    for x, y in [*corners, corners[0]]:  # closing the ring finishes the shape
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.up()
+        page.wait_for_timeout(300)  # apart, so that Leaflet.draw does not take two clicks as a double click
+
+    field = page.get_by_label("Outline as GeoJSON")
+    geometry = json.loads(field.input_value())
+    assert geometry["type"] == "Polygon" and len(geometry["coordinates"][0]) == 5
+    assert "Area drawn (4 corners)" in page.locator("#draw-status").inner_text()
+    page.get_by_label("Name of the area").fill("Drawn in the test")
+    page.screenshot(path=str(shots / "profile_custom_drawn_1280.png"))
+    page.get_by_role("button", name="Show the profile").click()
+    page.wait_for_url(re.compile(r"/profile/custom-[0-9a-f]{12}$"))
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Drawn in the test")
+    assert page.get_by_role("heading", name=re.compile("^Places inside Drawn in the test")).is_visible()
+    assert problems == []
+    ctx.close()
+
+
+def test_a_bow_tie_is_refused_with_the_reason_on_the_form(server, browser, shots):
+    ctx, page, problems = _page(browser, 360)
+    page.goto(f"{server}/profile/custom", wait_until="networkidle")
+    bow_tie = {"type": "Polygon", "coordinates": [[[-3.06, 52.85], [-3.04, 52.87], [-3.04, 52.85], [-3.06, 52.87], [-3.06, 52.85]]]}
+    page.get_by_label("Outline as GeoJSON").fill(json.dumps(bow_tie))
+    page.get_by_role("button", name="Show the profile").click()
+    page.wait_for_load_state("networkidle")
+    alert = page.get_by_role("alert")
+    assert "Self-intersection at -3.05, 52.86" in alert.inner_text()
+    assert page.get_by_label("Outline as GeoJSON").input_value() == json.dumps(bow_tie)  # kept for correcting
+    # and shown on the map, which zooms to it
+    map_name = page.locator("[data-draw-map]").get_attribute("data-draw-map")
+    assert page.evaluate(f"window[{json.dumps(map_name)}].getZoom()") >= 13
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(shots / "profile_custom_error_360.png"), full_page=True)
+    # The 400 of the refused form is the only failure the console reports.
+    assert [p for p in problems if "400" not in p] == []
+    ctx.close()
