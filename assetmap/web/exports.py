@@ -1,0 +1,156 @@
+"""Downloads of an area's published assets: CSV, GeoJSON and Open Referral UK JSON, each with the
+attribution of the data sources and the moment it was made."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response
+
+from assetmap.db import areas, catalogue
+from assetmap.db import oruk as queries
+from assetmap.domain import oruk
+from assetmap.domain.tabular import hours_text
+from assetmap.errors import BadInputError
+from assetmap.importers import oruk as oruk_import
+from assetmap.importers import tabular as tabular_import
+from assetmap.web.db import get_session
+
+bp = Blueprint("exports", __name__, url_prefix="/exports")
+
+#: The CSV's columns, in order; the bulk upload reads this header back without any mapping.
+CSV_COLUMNS = (
+    "id", "name", "category", "other_categories", "description", "organisation", "address", "town", "postcode",
+    "latitude", "longitude", "phone", "email", "website", "opening_hours", "opening_hours_note", "cost", "is_free",
+    "age_groups", "accessibility", "access", "eligibility", "last_verified", "last_modified", "oruk_service_id",
+    "source", "attribution", "exported_at",
+)
+
+
+def _area(code: str) -> dict:
+    area = areas.get_area(get_session(), code)
+    if area["level"] not in ("lad", "lsoa"):
+        raise BadInputError(f"{code} is a {area['level']}; exports are by local authority or LSOA")
+    return area
+
+
+def _stamp() -> tuple[datetime, str]:
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    return now, now.isoformat().replace("+00:00", "Z")
+
+
+def _attribution_by_source(sources: list[dict]) -> dict[str, str]:
+    """Dataset attribution for each asset ``source`` value (formats name their dataset)."""
+    by_key = {s["key"]: s["attribution"] for s in sources if s.get("attribution")}
+    try:
+        from assetmap.importers.assets import FORMATS
+    except ImportError:  # the official-list importer is optional here
+        FORMATS = {}
+    out = dict(by_key)
+    for fmt, spec in FORMATS.items():
+        if spec.dataset_key in by_key:
+            out[fmt] = by_key[spec.dataset_key]
+    for source, key in ((oruk_import.SOURCE, oruk_import.DATASET_KEY), (tabular_import.SOURCE, tabular_import.DATASET_KEY)):
+        if key in by_key:
+            out[source] = by_key[key]
+    return out
+
+
+def _sources(session) -> list[dict]:
+    return catalogue.data_sources(session)
+
+
+def _download(body: str, mimetype: str, filename: str, stamp: str, attribution: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["X-Exported-At"] = stamp
+    # HTTP headers are Latin-1 at best: the full text is in the file itself.
+    response.headers["X-Attribution"] = attribution.replace("\u00a9", "(c)").encode("ascii", "replace").decode()[:1000]
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _csv_row(asset: dict, attribution: str, stamp: str) -> list:
+    asset_types = [t["label"] for t in asset["terms"] if t["vocabulary"] == "asset-type"]
+    org = asset.get("organisation") or {}
+    verified = asset.get("last_verified_at")
+    return [
+        str(asset["uuid"]), asset["name"], asset.get("category") or "",
+        "; ".join(t for t in asset_types if t != asset.get("category_label")),
+        asset.get("description") or "", org.get("name") or "", asset.get("address") or "", asset.get("town") or "",
+        asset.get("postcode") or "",
+        "" if asset.get("lat") is None else f"{asset['lat']:.6f}",
+        "" if asset.get("lon") is None else f"{asset['lon']:.6f}",
+        asset.get("phone") or "", asset.get("email") or "", asset.get("url") or "",
+        hours_text(asset.get("opening_hours")), asset.get("opening_hours_note") or "", asset.get("cost") or "",
+        {True: "yes", False: "no"}.get(asset.get("is_free"), ""),
+        "; ".join(asset.get("age_groups") or ()), "; ".join(asset.get("accessibility") or ()),
+        "; ".join(asset.get("access_modes") or ()), asset.get("eligibility_note") or "",
+        verified.date().isoformat() if verified else "",
+        asset["updated_at"].astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        str(asset["service_id"]), asset.get("source") or "", attribution, stamp,
+    ]
+
+
+@bp.get("/areas/<code>/assets.csv")
+def assets_csv(code: str):
+    area = _area(code)
+    session = get_session()
+    sources = _sources(session)
+    meta = oruk.attribution(sources)
+    by_source = _attribution_by_source(sources)
+    _, stamp = _stamp()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for asset in queries.assets_in_area(session, area["code"]):
+        writer.writerow(_csv_row(asset, by_source.get(asset.get("source") or "", meta["attribution"]), stamp))
+    # A BOM so that spreadsheet programs read the file as UTF-8.
+    return _download("\ufeff" + out.getvalue(), "text/csv", f"assets-{area['code']}-{stamp[:10]}.csv", stamp,
+                     meta["attribution"])
+
+
+@bp.get("/areas/<code>/assets.geojson")
+def assets_geojson(code: str):
+    area = _area(code)
+    session = get_session()
+    sources = _sources(session)
+    meta = oruk.attribution(sources)
+    by_source = _attribution_by_source(sources)
+    _, stamp = _stamp()
+    features = []
+    for asset in queries.assets_in_area(session, area["code"]):
+        row = dict(zip(CSV_COLUMNS, _csv_row(asset, by_source.get(asset.get("source") or "", meta["attribution"]),
+                                             stamp)))
+        for key in ("latitude", "longitude", "exported_at"):
+            row.pop(key)
+        features.append({
+            "type": "Feature",
+            "id": str(asset["uuid"]),
+            "geometry": None if asset.get("lon") is None else {
+                "type": "Point", "coordinates": [round(asset["lon"], 6), round(asset["lat"], 6)]},
+            "properties": {k: v for k, v in row.items() if v != ""},
+        })
+    body = {
+        "type": "FeatureCollection",
+        "name": f"assets-{area['code']}",
+        "metadata": {"area": {"code": area["code"], "name": area["name"]}, "exported_at": stamp, **meta},
+        "features": features,
+    }
+    return _download(json.dumps(body, ensure_ascii=False), "application/geo+json",
+                     f"assets-{area['code']}-{stamp[:10]}.geojson", stamp, meta["attribution"])
+
+
+@bp.get("/areas/<code>/assets.oruk.json")
+def assets_oruk(code: str):
+    area = _area(code)
+    session = get_session()
+    meta = oruk.attribution(_sources(session))
+    _, stamp = _stamp()
+    services = [oruk.service_json(group) for group in queries.services_in_area(session, area["code"])]
+    body = oruk.page(services, len(services), 1, max(len(services), 1))
+    body["meta"] = {**meta, "area": {"code": area["code"], "name": area["name"]}, "exported_at": stamp}
+    return _download(json.dumps(body, ensure_ascii=False), "application/json",
+                     f"assets-{area['code']}-{stamp[:10]}.oruk.json", stamp, meta["attribution"])
