@@ -266,5 +266,128 @@ def restore_cmd(path, yes):
     click.echo(f"restored {path}")
 
 
+# --- accounts and reminders (contribute/moderate) ----------------------------------------------
+@main.group("user", cls=Group)
+def user_group():
+    """Accounts: volunteer, moderator, planner, admin."""
+
+
+@user_group.command("create")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(["volunteer", "moderator", "planner", "admin"]), default="moderator",
+              show_default=True)
+@click.option("--name", default=None)
+@click.option("--password", default=None, help="Asked for (hidden) when not given; at least 10 characters.")
+def user_create(email, role, name, password):
+    """Create an account (the first admin, say: --role admin)."""
+    from assetmap.db.engine import session_scope
+    from assetmap.db.users import create_user
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with session_scope(config.database_url()) as session:
+        user = create_user(session, email, password, role, name)
+    click.echo(f"created {user['role']} {user['email']} (id {user['id']})")
+
+
+@main.group("remind", cls=Group)
+def remind_group():
+    """Reminder emails."""
+
+
+@remind_group.command("stale")
+@click.option("--dry-run", is_flag=True, help="Say who would get which reminder; send nothing.")
+@click.option("--all-sources", is_flag=True,
+              help="Also assets from imported lists (default: only those volunteers added through the website).")
+def remind_stale(dry_run, all_sources):
+    """Email the contacts of assets not checked for ASSETMAP_STALE_MONTHS months (first, reminder,
+    urgent; ASSETMAP_REMINDER_INTERVAL_DAYS apart) through the ASSETMAP_SMTP_* server. Exit 1 if
+    some could not be sent."""
+    from assetmap.db.engine import session_scope
+    from assetmap.mail import MailSettings, send_stale_reminders
+
+    settings = MailSettings.from_env()
+    try:
+        with session_scope(config.database_url()) as session:
+            report = send_stale_reminders(session, settings, sources=None if all_sources else ["web"], dry_run=dry_run)
+    except OSError as exc:
+        _fail(f"cannot reach the mail server {settings.host}:{settings.port}: {exc}")
+    if dry_run:
+        for asset_id, stage, email in report.sent:
+            click.echo(f"would send {stage} about asset {asset_id} to {email}")
+    click.echo(report.summary())
+    if not report.ok:
+        sys.exit(1)
+
+
+# --- towns (profile engineer) -----------------------------------------------------------------
+@import_.command("towns")
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+def import_towns_cmd(path):
+    """Towns as named sets of wards (default: the project's data/towns.json). Load the ward
+    boundaries first; a town whose wards are missing is reported."""
+    import json
+
+    from assetmap.db.engine import session_scope
+    from assetmap.db.profiles import load_towns
+    from assetmap.domain.profile import read_towns
+
+    path = path or config.PROJECT_DIR / "data" / "towns.json"
+    try:
+        towns = read_towns(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        _fail(f"{path}: {exc}")
+    with session_scope(config.database_url()) as session:
+        report = load_towns(session, towns, source=Path(path).name)
+    click.echo(report.summary())
+    _exit_for(report)
+
+
+# --- gaps (gaps engineer) -------------------------------------------------------------------------
+@main.group("compute", cls=Group)
+def compute():
+    """Derived results kept in the database."""
+
+
+@compute.command("gaps")
+@click.option("--lad", "lads", multiple=True,
+              help="Local authority code, or 'all' for every loaded LSOA (repeatable; default: the default "
+                   "areas, plus 'all' when England is loaded).")
+@click.option("--category", "categories", multiple=True, help="Asset-type slug (repeatable; default: every type).")
+@click.option("--indicator", default="imd_rank", show_default=True, help="Need indicator of the default runs.")
+@click.option("--group", default="all", show_default=True, help="Population group: all, 0-15, 16-59, 60+.")
+@click.option("--decay", default="gaussian", show_default=True, help="gaussian (E2SFCA) or none (2SFCA).")
+@click.option("--radius", "radius_m", type=float, default=None, help="Catchment in metres (default: the category's).")
+def compute_gaps_cmd(lads, categories, indicator, group, decay, radius_m):
+    """Recompute gap scores: every stored run (of these areas and categories) and the default ones.
+
+    Refreshes the LSOA population points and tile shapes first (where boundaries changed), then
+    computes each run in its own transaction.
+    """
+    from assetmap.db import gaps
+    from assetmap.db.engine import session_scope
+
+    url = config.database_url()
+    started = time.monotonic()
+    with session_scope(url) as session:
+        done = gaps.refresh_area_geometry(session, check_changed=True)
+        click.echo(f"LSOA points refreshed: {done['points']}, tile shapes: {done['tiles']}")
+        todo = gaps.runs_to_compute(session, lads=lads, categories=categories,
+                                    default_lads=config.load_config()["DEFAULT_AREAS"], indicator=indicator,
+                                    group=group, decay=decay, radius_m=radius_m)
+    bar = _progress(total=len(todo), desc="gap runs")
+    for params in todo:
+        with session_scope(url) as session:
+            run = gaps.ensure_run(session, params, refresh=True)
+        bar.set_postfix_str(f"{params.lad} {params.category}", refresh=False)
+        bar.update(1)
+        summary = run["summary"]
+        if not sys.stderr.isatty():
+            click.echo(f"  {params.lad} {params.category} r={params.radius_m:g} {params.decay}: "
+                       f"{summary['areas']} areas, {summary['supply']} assets counted")
+    bar.close()
+    click.echo(f"{len(todo)} gap runs computed in {time.monotonic() - started:.1f} s")
+
+
 if __name__ == "__main__":
     main()

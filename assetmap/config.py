@@ -64,7 +64,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # Entries not verified for this long are "stale": moderators see them, the finder sinks them.
+        "ASSETMAP_STALE_MONTHS": int(env.get("ASSETMAP_STALE_MONTHS") or 12),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Only for load benchmarks from one address; never off in production.
+        "RATELIMIT_ENABLED": env.get("ASSETMAP_RATELIMIT", "on") != "off",
     }
     if env.get("DATABASE_URL"):
         config["SQLALCHEMY_DATABASE_URI"] = database_url()

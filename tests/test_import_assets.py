@@ -414,7 +414,7 @@ def test_category_is_required_when_the_file_name_does_not_tell(db_session, tmp_p
 
 def test_formats_name_their_datasets():
     datasets = json.loads((PROJECT_DIR / "data" / "datasets.json").read_text())["datasets"]
-    assert set(FORMATS) == {"libraries", "nhsbsa-pharmacies", "epraccur", "givefood", "geojson"}
+    assert set(FORMATS) == {"libraries", "nhsbsa-pharmacies", "epraccur", "givefood", "geojson", "oruk"}
     assert all(spec.dataset_key in datasets and spec.description for spec in FORMATS.values())
 
 

@@ -280,3 +280,224 @@ class ImportRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     report: Mapped[dict | None] = mapped_column(JSONB)
+
+
+class ChangeRequest(Base):
+    """Something a volunteer sent for review: a new asset, a suggested change, or a problem report.
+
+    ``payload`` holds the proposed asset fields in the normal form of
+    :mod:`assetmap.domain.revisions`; ``base_version`` is the asset's version it was based on.
+    """
+
+    __tablename__ = "change_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # new, change, problem
+    payload: Mapped[dict | None] = mapped_column(JSONB)
+    base_version: Mapped[int | None] = mapped_column(Integer)
+    problem_type: Mapped[str | None] = mapped_column(String(20))  # closed, wrong_details, wrong_place, other
+    comment: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending", server_default="pending")
+    submitter_email: Mapped[str | None] = mapped_column(String(254))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('new', 'change', 'problem')", name="ck_change_request_kind"),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="ck_change_request_status"),
+        CheckConstraint(
+            "problem_type IS NULL OR problem_type IN ('closed', 'wrong_details', 'wrong_place', 'other')",
+            name="ck_change_request_problem_type",
+        ),
+        Index("ix_change_request_status", "status", "created_at"),
+        Index("ix_change_request_asset", "asset_id"),
+    )
+
+
+class AssetReminder(Base):
+    """A reminder email sent to an asset's contact to check its details (stage first/reminder/urgent)."""
+
+    __tablename__ = "asset_reminder"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id"))
+    stage: Mapped[str] = mapped_column(String(10))
+    email: Mapped[str] = mapped_column(String(254))
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("stage IN ('first', 'reminder', 'urgent')", name="ck_asset_reminder_stage"),
+        Index("ix_asset_reminder_asset", "asset_id", "sent_at"),
+    )
+
+
+class OrukServiceAtLocation(Base):
+    """Open Referral UK ids of an asset imported from a feed (one HSDS service at one location).
+
+    Assets without a row take their ids from ``asset.uuid`` (see :mod:`assetmap.domain.oruk`).
+    """
+
+    __tablename__ = "oruk_service_at_location"
+
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True)
+    service_uuid: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    uuid: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    location_uuid: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+
+    __table_args__ = (
+        UniqueConstraint("uuid", name="uq_oruk_service_at_location_uuid"),
+        Index("ix_oruk_sal_service", "service_uuid"),
+        Index("ix_oruk_sal_location", "location_uuid"),
+    )
+
+
+class OrukTaxonomy(Base):
+    """A vocabulary imported from an Open Referral UK feed, with the publisher's taxonomy id."""
+
+    __tablename__ = "oruk_taxonomy"
+
+    vocabulary: Mapped[str] = mapped_column(String(50), primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    uri: Mapped[str | None] = mapped_column(String(500))
+    version: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (UniqueConstraint("uuid", name="uq_oruk_taxonomy_uuid"),)
+
+
+class BulkUpload(Base):
+    """A spreadsheet or GeoJSON a planner uploaded: its parsed rows, the column mapping chosen,
+    the check before committing, and the progress and outcome of the commit."""
+
+    __tablename__ = "bulk_upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    file_name: Mapped[str] = mapped_column(String(300))
+    file_format: Mapped[str] = mapped_column(String(10))  # csv, xlsx, geojson
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    encoding: Mapped[str | None] = mapped_column(String(30))
+    source_key: Mapped[str] = mapped_column(String(60))  # scopes the rows' ids: "<source_key>/<id>"
+    header: Mapped[list] = mapped_column(JSONB)
+    # [[line, [cell, ...], why the row cannot be read whole or None], ...]; loaded only when used.
+    rows: Mapped[list] = mapped_column(JSONB, deferred=True)
+    file_notes: Mapped[list] = mapped_column(JSONB, default=list)
+    mapping: Mapped[dict | None] = mapped_column(JSONB)
+    options: Mapped[dict | None] = mapped_column(JSONB)
+    state: Mapped[str] = mapped_column(String(20), default="uploaded")
+    check_report: Mapped[dict | None] = mapped_column(JSONB)
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    import_run_id: Mapped[int | None] = mapped_column(ForeignKey("import_run.id"))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("state IN ('uploaded', 'checked', 'committing', 'committed', 'failed')", name="ck_bulk_upload_state"),
+        Index("ix_bulk_upload_user", "user_id", "created_at"),
+    )
+
+
+class GapRun(Base):
+    """One gap analysis: its parameters, and whether it is the current one for them.
+
+    ``params`` holds ``lad`` (a local authority code, or ``"all"``), ``category`` (asset-type
+    slug), ``indicator``, ``group``, ``radius_m`` and ``decay``. ``box_xmin..box_ymax`` bound, in
+    EPSG:27700, where an asset counts for the run (NULL: anywhere). See :mod:`assetmap.db.gaps`.
+    """
+
+    __tablename__ = "gap_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    params: Mapped[dict] = mapped_column(JSONB)
+    term_id: Mapped[int] = mapped_column(ForeignKey("taxonomy_term.id", ondelete="CASCADE"))
+    lad_code: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), default="current", server_default="current")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    box_xmin: Mapped[float | None] = mapped_column(Float)
+    box_ymin: Mapped[float | None] = mapped_column(Float)
+    box_xmax: Mapped[float | None] = mapped_column(Float)
+    box_ymax: Mapped[float | None] = mapped_column(Float)
+    summary: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'current', 'superseded', 'failed')", name="ck_gap_run_status"),
+        Index("uq_gap_run_current_params", "params", unique=True, postgresql_where="status = 'current'"),
+        Index("ix_gap_run_term", "term_id", "status"),
+    )
+
+
+class GapScore(Base):
+    """Provision (access) and gap of one area in one run: the access score and the gap score
+    share their key and are always read together, so they are one row."""
+
+    __tablename__ = "gap_score"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("gap_run.id", ondelete="CASCADE"), primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="CASCADE"), primary_key=True)
+    term_id: Mapped[int] = mapped_column(Integer)
+    population: Mapped[float | None] = mapped_column(Float)
+    provision: Mapped[float] = mapped_column(Float)  # raw (E)2SFCA score per person
+    nearest_m: Mapped[float | None] = mapped_column(Float)
+    need_value: Mapped[float | None] = mapped_column(Float)
+    need_pct: Mapped[float | None] = mapped_column(Float)
+    provision_pct: Mapped[float | None] = mapped_column(Float)
+    gap: Mapped[float | None] = mapped_column(Float)
+    bivariate_class: Mapped[str] = mapped_column("class", String(40))
+
+    __table_args__ = (Index("ix_gap_score_area", "area_id", "term_id"),)
+
+
+class GapSupply(Base):
+    """An asset a run counted, with the position (EPSG:27700) and capacity it had then."""
+
+    __tablename__ = "gap_supply"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("gap_run.id", ondelete="CASCADE"), primary_key=True)
+    asset_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    capacity: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_gap_supply_asset", "asset_id"),)
+
+
+class AreaPoint(Base):
+    """An area's population point: ``ST_PointOnSurface`` of its polygon in EPSG:27700.
+    ``geom_md5`` is the hash of the polygon it was made from (refreshed when that changes)."""
+
+    __tablename__ = "area_point"
+
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="CASCADE"), primary_key=True)
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    pt = mapped_column(Geometry("POINT", srid=27700, spatial_index=False))
+    geom_md5: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (Index("ix_area_point_pt", "pt", postgresql_using="gist"),)
+
+
+class AreaTileGeom(Base):
+    """An area's outline in EPSG:3857, generalised for low, middle and high zooms (vector tiles)."""
+
+    __tablename__ = "area_tile_geom"
+
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="CASCADE"), primary_key=True)
+    geom_lo = mapped_column(Geometry(srid=3857, spatial_index=False))
+    geom_mid = mapped_column(Geometry(srid=3857, spatial_index=False))
+    geom_hi = mapped_column(Geometry(srid=3857, spatial_index=False))
+    geom_md5: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (
+        Index("ix_area_tile_geom_lo", "geom_lo", postgresql_using="gist"),
+        Index("ix_area_tile_geom_mid", "geom_mid", postgresql_using="gist"),
+        Index("ix_area_tile_geom_hi", "geom_hi", postgresql_using="gist"),
+    )

@@ -117,6 +117,12 @@ FORMATS: dict[str, FormatSpec] = {
         (*_BASE_FIELDS, "phone", "email", "url", "opening_hours", "opening_hours_note"),
         _read_geojson,
     ),
+    # Open Referral UK has its own importer (services, locations, schedules, taxonomies).
+    "oruk": FormatSpec(
+        "oruk-import",
+        "Open Referral UK v3 JSON: a file or folder of full services or saved /services pages",
+        None, (), None,
+    ),
 }
 
 # Column lengths of the asset table (longer values would abort the whole import).
@@ -162,6 +168,10 @@ def import_assets(
     if spec is None:
         raise BadInputError(f"unknown asset format {fmt!r}; choose one of: {', '.join(sorted(FORMATS))}")
     path = Path(path)
+    if fmt == "oruk":
+        from assetmap.importers.oruk import import_oruk
+
+        return import_oruk(session, path, publish=publish, progress=progress, category=category)
     if not path.is_file():
         raise ImportFileError(f"file not found: {path}")
     slug = category or spec.category or ((_layer(path) or (None,))[0])

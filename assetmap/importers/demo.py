@@ -7,8 +7,11 @@ are skipped, so a second run is fast.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Iterator
+
+from assetmap.config import PROJECT_DIR
 
 from assetmap.errors import ImportFileError
 from assetmap.importers.runner import run_import
@@ -84,6 +87,34 @@ def load_demo(url: str, data_dir: Path, scope: str = "england", progress=silent_
         path = a / "greater_manchester" / f"{layer}.geojson"
         yield step("assets:geojson", "gm-data-lab", path,
                    lambda s, p: import_assets(s, p, "geojson", publish=True, progress=progress))
+
+    yield step("towns", None, PROJECT_DIR / "data" / "towns.json", _load_towns)
+    yield from _precompute_gaps(url, [SHROPSHIRE, OLDHAM], progress)
+
+
+def _load_towns(session, path):
+    from assetmap.db.profiles import load_towns
+    from assetmap.domain.profile import read_towns
+
+    return load_towns(session, read_towns(json.loads(path.read_text(encoding="utf-8"))), source=path.name)
+
+
+def _precompute_gaps(url: str, lads: list[str], progress) -> Iterator[str]:
+    """The default gap run of every category for the areas shown first, so the first planner to
+    open the gap map does not wait. Runs already stored are kept (a second demo is fast)."""
+    from assetmap.db import gaps
+    from assetmap.db.engine import session_scope
+
+    with session_scope(url) as session:
+        gaps.refresh_area_geometry(session, check_changed=False)
+        todo = gaps.runs_to_compute(session, lads=lads)
+    bar = progress(total=len(todo), desc="gap runs")
+    for params in todo:
+        with session_scope(url) as session:
+            gaps.ensure_run(session, params)
+        bar.update(1)
+    bar.close()
+    yield f"gap runs ready: {len(todo)} (default runs for {', '.join(lads)})"
 
 
 def _dataset_key(fmt: str) -> str:

@@ -25,14 +25,32 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
 
     from assetmap.web import db, errors, extensions, health, public, security, vendor
+    from assetmap.web import auth, contribute, moderate
 
     security.init_app(app)
     extensions.init_app(app)
     db.init_app(app)
     errors.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(vendor.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(contribute.bp)
+    app.register_blueprint(moderate.bp)
+    from assetmap.web import exports, openapi, oruk, upload  # noqa: E402  (oruk engineer)
+    app.register_blueprint(oruk.bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(exports.bp)
+    app.register_blueprint(upload.bp)
+    from assetmap.web import api, finder  # noqa: E402  (finder engineer)
+    app.register_blueprint(finder.bp)
+    app.register_blueprint(api.bp)
+    from assetmap.web import profiles  # noqa: E402  (profile engineer)
+    app.register_blueprint(profiles.bp)
+    from assetmap.web import api_gaps, plan  # noqa: E402  (gaps engineer)
+    app.register_blueprint(plan.bp)
+    app.register_blueprint(api_gaps.bp)
 
     @app.context_processor
     def _data_sources():
