@@ -12,9 +12,12 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from assetmap.config import data_dir
+
 PROJECT = Path(__file__).resolve().parent.parent
 ORUK_DATA = PROJECT / "tests" / "data" / "oruk"
-SPEC_DIR = Path(os.environ.get("ASSETMAP_ORUK_SPEC", PROJECT.parent / "shared" / "specs" / "oruk-v3")).resolve()
+# The specs sit beside the open data in shared/ (ASSETMAP_DATA_DIR points at shared/data).
+SPEC_DIR = Path(os.environ.get("ASSETMAP_ORUK_SPEC", data_dir().parent / "specs" / "oruk-v3")).resolve()
 
 
 def spec_dir() -> Path:
