@@ -7,10 +7,9 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from assetmap.db.engine import drop_database, get_engine, session_scope
+from tests.live import clone_template
 
 LONDON = ZoneInfo("Europe/London")
 PHARMACIES = "assets/consol_pharmacy_list_202324q3.csv"
@@ -48,14 +47,7 @@ def browser_db_url(db_url, data_dir) -> str:
     """A database of its own, cloned from the reference template, with Shropshire's pharmacies
     imported and committed: a server thread uses its own connections, which would not see the
     rolled-back transaction of the ``client`` fixture."""
-    target = make_url(db_url)
-    template = f"{target.database}_template"
-    url = target.set(database=f"{target.database}_browser_finder").render_as_string(hide_password=False)
-    drop_database(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{make_url(url).database}" TEMPLATE "{template}"'))
-    admin.dispose()
+    url = clone_template(db_url, "browser_finder")
     with session_scope(url) as session:
         import_pharmacies(session, data_dir)
     yield url

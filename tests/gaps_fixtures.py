@@ -10,10 +10,10 @@ on it (``gdb``), and the browser test serves it from a real server.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from tests.live import clone_template  # noqa: F401  (used by other fixtures too)
 from assetmap.db.engine import drop_database, get_engine, session_scope
 
 SHROPSHIRE, OLDHAM = "E06000051", "E08000004"
@@ -21,19 +21,6 @@ AROUND_SHROPSHIRE = ["SY", "TF", "WV", "LD", "DY"]
 LIBRARIES = "libraries_england_2023.csv"
 PHARMACIES = "consol_pharmacy_list_202324q3.csv"
 EPRACCUR = "epraccur_2023-12.csv"
-
-
-def clone_template(db_url: str, suffix: str) -> str:
-    """A new database cloned from the session database's template; returns its URL."""
-    target = make_url(db_url)
-    name = f"{target.database}_{suffix}"
-    url = target.set(database=name).render_as_string(hide_password=False)
-    drop_database(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{target.database}_template"'))
-    admin.dispose()
-    return url
 
 
 def import_shropshire_assets(session: Session, data_dir) -> dict:

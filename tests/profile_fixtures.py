@@ -9,11 +9,10 @@ from functools import lru_cache
 import pytest
 from shapely import union_all
 from shapely.geometry import shape
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from assetmap.config import PROJECT_DIR
 from assetmap.db.engine import drop_database, get_engine, session_scope
+from tests.live import clone_template
 
 SHROPSHIRE = "E06000051"
 ASSET_FILES = [
@@ -72,14 +71,7 @@ def browser_db_url(db_url, data_dir) -> str:
     """A committed database of its own, cloned from the reference template, with Shropshire's
     libraries, pharmacies and GP practices and the project's towns: a server thread uses its own
     connections, which would not see a test's rolled-back transaction."""
-    target = make_url(db_url)
-    template = f"{target.database}_template"
-    url = target.set(database=f"{target.database}_browser_profile").render_as_string(hide_password=False)
-    drop_database(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{make_url(url).database}" TEMPLATE "{template}"'))
-    admin.dispose()
+    url = clone_template(db_url, "browser_profile")
     with session_scope(url) as session:
         import_shropshire_assets(session, data_dir)
         report = load_project_towns(session)

@@ -7,21 +7,17 @@ Screenshots of the form, the queue and the review diff at 360 px and 1280 px go 
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from werkzeug.serving import make_server
+from sqlalchemy import text
 
 from assetmap.db.engine import drop_database, get_engine, session_scope
 from assetmap.db.users import create_user
+from tests.live import CHROMIUM_ARGS, clone_template, live_server
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHROPSHIRE = "E06000051"
 MODERATOR, PASSWORD = "browser-mod@example.org", "a browser test password"
 NAME = "Oswestry Singing for the Brain <b>"
@@ -32,13 +28,7 @@ POSTCODE = "SY11 2AA"
 @pytest.fixture(scope="module")
 def browser_db(db_url):
     """A committed clone of the reference-data template, ``<test db>_browser_contribute``."""
-    base = make_url(db_url)
-    url = base.set(database=f"{base.database}_browser_contribute").render_as_string(hide_password=False)
-    drop_database(url)
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{make_url(url).database}" TEMPLATE "{base.database}_template"'))
-    admin.dispose()
+    url = clone_template(db_url, "browser_contribute")
     with session_scope(url) as session:
         create_user(session, MODERATOR, PASSWORD, "moderator", "Browser Moderator")
         # Already on the map, 30 m or so from the postcode: the form should say so.
@@ -53,16 +43,9 @@ def browser_db(db_url):
 
 @pytest.fixture(scope="module")
 def server(browser_db):
-    from assetmap.web import create_app
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": browser_db, "SECRET_KEY": "browser-test", "RATELIMIT_ENABLED": False,
-                      "TILE_URL": None})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
+    with live_server({"SQLALCHEMY_DATABASE_URI": browser_db, "SECRET_KEY": "browser-test", "RATELIMIT_ENABLED": False,
+                      "TILE_URL": None}) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -4,36 +4,26 @@ refused and allowed; tick places into a printable list; phone and desktop screen
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
 from assetmap.db.engine import session_scope
 from tests.finder_fixtures import WEDNESDAY_NOON, browser_db_url, fixed_clock, haversine_m  # noqa: F401
+from tests.live import CHROMIUM_ARGS, live_server
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 POSTCODE = "SY11 1QD"
 
 
 @pytest.fixture(scope="module")
 def server(browser_db_url):  # noqa: F811
-    from assetmap.web import create_app
-
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": browser_db_url, "SECRET_KEY": "test",
+    with live_server({"TESTING": True, "SQLALCHEMY_DATABASE_URI": browser_db_url, "SECRET_KEY": "test",
                       "RATELIMIT_ENABLED": False, "FINDER_CLOCK": fixed_clock(WEDNESDAY_NOON),
-                      "TILE_URL": None, "TILE_ATTRIBUTION": None})  # no base map: nothing from outside
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
+                      "TILE_URL": None, "TILE_ATTRIBUTION": None}) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

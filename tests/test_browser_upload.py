@@ -8,22 +8,18 @@ Screenshots of the error report and the import report at 360 px and 1280 px go t
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from werkzeug.serving import make_server
+from sqlalchemy import text
 
 from assetmap.db.engine import drop_database, get_engine, session_scope
 from assetmap.db.users import create_user
 from tests.oruk_fixtures import PROJECT
+from tests.live import CHROMIUM_ARGS, clone_template, live_server
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ADMIN, PASSWORD = "browser-admin@example.org", "a browser test password"
 MESSY = PROJECT / "tests" / "data" / "upload" / "messy_warm_spaces.csv"
 
@@ -31,13 +27,7 @@ MESSY = PROJECT / "tests" / "data" / "upload" / "messy_warm_spaces.csv"
 @pytest.fixture(scope="module")
 def browser_db(db_url):
     """A committed clone of the reference-data template, ``<test db>_browser_oruk``."""
-    base = make_url(db_url)
-    url = base.set(database=f"{base.database}_browser_oruk").render_as_string(hide_password=False)
-    drop_database(url)
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{make_url(url).database}" TEMPLATE "{base.database}_template"'))
-    admin.dispose()
+    url = clone_template(db_url, "browser_oruk")
     with session_scope(url) as session:
         create_user(session, ADMIN, PASSWORD, "admin", "Browser Admin")
     yield url
@@ -47,16 +37,9 @@ def browser_db(db_url):
 
 @pytest.fixture(scope="module")
 def server(browser_db):
-    from assetmap.web import create_app
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": browser_db, "SECRET_KEY": "browser-test", "RATELIMIT_ENABLED": False,
-                      "TILE_URL": None, "ASSETMAP_UPLOAD_IN_BACKGROUND": True})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
+    with live_server({"SQLALCHEMY_DATABASE_URI": browser_db, "SECRET_KEY": "browser-test", "RATELIMIT_ENABLED": False,
+                      "TILE_URL": None, "ASSETMAP_UPLOAD_IN_BACKGROUND": True}) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

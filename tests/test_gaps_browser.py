@@ -6,32 +6,22 @@ Screenshots go to ``ASSETMAP_SCREENSHOT_DIR`` when set (else the test's temporar
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.gaps_fixtures import SHROPSHIRE, gaps_db_url  # noqa: F401  (fixture)
+from tests.live import CHROMIUM_ARGS, live_server
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
 def server(gaps_db_url):
-    from assetmap.web import create_app
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": gaps_db_url, "SECRET_KEY": "browser-test",
-                      "RATELIMIT_ENABLED": False, "TILE_URL": None})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
+    with live_server({"SQLALCHEMY_DATABASE_URI": gaps_db_url, "SECRET_KEY": "browser-test",
+                      "RATELIMIT_ENABLED": False, "TILE_URL": None}) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -6,32 +6,22 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.profile_fixtures import browser_db_url, oswestry_lsoas  # noqa: F401
+from tests.live import CHROMIUM_ARGS, live_server
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
 def server(browser_db_url):  # noqa: F811
-    from assetmap.web import create_app
-
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": browser_db_url, "SECRET_KEY": "test",
-                      "RATELIMIT_ENABLED": False, "TILE_URL": None, "TILE_ATTRIBUTION": None})  # nothing from outside
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
+    with live_server({"TESTING": True, "SQLALCHEMY_DATABASE_URI": browser_db_url, "SECRET_KEY": "test",
+                      "RATELIMIT_ENABLED": False, "TILE_URL": None, "TILE_ATTRIBUTION": None}) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
