@@ -44,13 +44,11 @@ def build_area_map(
     *,
     tile_url: str | None,
     attribution: str | None,
-    data_attribution: str = "",
     asset_url=None,
 ) -> folium.Map:
     """``assets`` are dicts with name, lat, lon, category, category_label (sorted by category);
     ``bounds`` is (west, south, east, north); ``asset_url(asset)`` gives each popup's link."""
-    attribution_text = " | ".join(a for a in [attribution, inert(data_attribution)] if a)
-    m = make_map(tile_url=tile_url, attribution=attribution_text or None, control_scale=True)
+    m = make_map(tile_url=tile_url, attribution=attribution, control_scale=True)
     if outline:
         folium.GeoJson(
             {"type": "Feature", "geometry": outline, "properties": {}},

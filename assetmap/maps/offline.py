@@ -36,7 +36,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import folium
-from branca.element import CssLink, Element, Figure, JavascriptLink, Link
+from branca.element import CssLink, Element, Figure, JavascriptLink, Link, MacroElement
+from jinja2 import Template
 from folium.elements import JSCSSMixin
 
 __all__ = [
@@ -346,4 +347,26 @@ def make_map(
             max_zoom=max_zoom,
             control=False,
         ).add_to(m)
+    return m
+
+
+class _Attribution(MacroElement):
+    """Adds a line to the map's attribution control (shown with or without a base map)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text | tojson }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._name = "Attribution"
+        self.text = text
+
+
+def add_attribution(m: folium.Map, text: str) -> folium.Map:
+    """Say on ``m`` itself where its data came from. ``text`` is HTML: pass inert text."""
+    if text:
+        _Attribution(text).add_to(m)
     return m

@@ -6,14 +6,10 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from assetmap.db import areas, catalogue
 from assetmap.errors import BadInputError
 from assetmap.maps.area_map import build_area_map
-from assetmap.maps.offline import render_parts
+from assetmap.web.maps import map_parts
 from assetmap.web.db import get_session
 
 bp = Blueprint("public", __name__)
-
-
-def vendor_url(path: str) -> str:
-    return url_for("vendor.vendor_file", filename=path)
 
 
 @bp.route("/")
@@ -54,8 +50,7 @@ def area(code: str):
         (area["west"], area["south"], area["east"], area["north"]),
         tile_url=current_app.config["TILE_URL"],
         attribution=current_app.config["TILE_ATTRIBUTION"],
-        data_attribution="Data: " + "; ".join(s["publisher"] or s["title"] for s in sources),
-        asset_url=None,
+        asset_url=lambda a: url_for("finder.asset", asset_id=a["id"]),
     )
     return render_template(
         "public/area.html",
@@ -64,7 +59,7 @@ def area(code: str):
         counts=[c for c in counts if c["n"]],
         chosen=set(chosen),
         assets=assets,
-        map_parts=render_parts(m, vendor_url, with_bootstrap=False),
+        map_parts=map_parts(m),
         sources=sources,
         last_change=catalogue.last_asset_change(session),
     )
