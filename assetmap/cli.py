@@ -151,10 +151,27 @@ def import_boundaries_cmd(path, level, lad_code):
 @import_.command("indicators")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--lad", "lad_codes", multiple=True, help="Only these local authorities (repeatable).")
-def import_indicators_cmd(path, lad_codes):
-    """English Indices of Deprivation 2019, File 1, 2 or 6 (CSV as published)."""
+@click.option("--key", default=None, help="Any other CSV keyed by LSOA, MSOA or ward code: the indicator's key.")
+@click.option("--label", default=None, help="Any other CSV: the indicator's name (default: the key).")
+@click.option("--lower-is-more-need", is_flag=True, help="Any other CSV: a lower value means more need.")
+@click.option("--code-column", default=None, help="Any other CSV: the column of area codes (default: found).")
+@click.option("--value-column", default=None, help="Any other CSV: the column of values (default: found).")
+def import_indicators_cmd(path, lad_codes, key, label, lower_is_more_need, code_column, value_column):
+    """English Indices of Deprivation 2019, File 1, 2 or 6 (CSV as published); or any CSV of
+    values keyed by LSOA, MSOA or ward code (then --key is required)."""
     from assetmap.importers.boundaries import derive_lad_geometries
-    from assetmap.importers.indicators import import_iod
+    from assetmap.importers.indicators import import_area_csv, import_iod, is_iod_csv
+
+    if Path(path).exists() and not is_iod_csv(path):
+        if not key:
+            _fail(f"{Path(path).name} is not an IoD 2019 file: give --key (and --label) to import it as an indicator")
+
+        def generic(session, p):
+            return import_area_csv(session, p, key, label or key, not lower_is_more_need,
+                                   code_column=code_column, value_column=value_column)
+
+        _exit_for(_run_import("indicators", None, path, generic))
+        return
 
     def fn(session, p):
         report = import_iod(session, p, lad_codes=list(lad_codes) or None, progress=_progress)

@@ -10,6 +10,8 @@ Public API (used by the plan pages, the JSON API, the CLI and the area profiles)
 - :func:`ensure_run` -- the current run for a :class:`~assetmap.domain.gap_analysis.GapParams`,
   computed and stored first if there is none (``refresh=True`` recomputes it).
 - :func:`run_scores` -- a run's rows, one per LSOA, by code.
+- :func:`aggregate_run` -- a run's rows population-weighted up to wards or MSOAs, with the
+  local authority's line.
 - :func:`scores_for_areas` -- scores of any LSOAs (by code) for one category, across local
   authorities.
 - :func:`run_assets`, :func:`run_bounds` -- what the gap map draws on top and where it looks.
@@ -37,6 +39,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.db import indicators as indicator_values
 from assetmap.domain import gap_analysis
 from assetmap.domain.access import nearest_distance
 from assetmap.domain.gap_analysis import ALL_AREAS, GROUPS, GapParams
@@ -44,6 +47,7 @@ from assetmap.errors import BadInputError
 
 __all__ = [
     "MAX_RUNS",
+    "aggregate_run",
     "ensure_run",
     "gap_geojson_features",
     "gap_options",
@@ -81,8 +85,9 @@ def gap_options(session: Session) -> dict:
         ``lads``: ``[{code, name}]`` of local authorities with LSOAs loaded, by name;
         ``categories``: ``[{id, slug, label, catchment_m, published}]`` of asset types, in the
         taxonomy's order, ``published`` counting published assets with a location;
-        ``indicators``: ``[{key, label, higher_is_more_need, unit, source, year}]`` of LSOA
-        indicators, in import order.
+        ``indicators``: ``[{key, label, higher_is_more_need, unit, source, year, area_level}]``
+        of LSOA indicators and of MSOA and ward indicators (read at each LSOA inside them), in
+        import order.
     """
     lads = session.execute(text(
         """
@@ -105,8 +110,8 @@ def gap_options(session: Session) -> dict:
     )).mappings().all()
     indicators = session.execute(text(
         """
-        SELECT key, label, higher_is_more_need, unit, source, year FROM indicator
-        WHERE area_level = 'lsoa' ORDER BY id
+        SELECT key, label, higher_is_more_need, unit, source, year, area_level FROM indicator
+        WHERE area_level IN ('lsoa', 'msoa', 'ward') ORDER BY id
         """
     )).mappings().all()
     return {"lads": [dict(r) for r in lads], "categories": [dict(r) for r in categories],
@@ -188,7 +193,7 @@ def _term(session: Session, slug: str) -> dict:
 
 def _indicator(session: Session, key: str) -> dict:
     row = session.execute(text(
-        "SELECT id, key, label, higher_is_more_need, unit FROM indicator WHERE key = :key"
+        "SELECT id, key, label, higher_is_more_need, unit, area_level FROM indicator WHERE key = :key"
     ), {"key": key}).mappings().first()
     if row is None:
         raise BadInputError(f"unknown indicator {key!r}")
@@ -273,12 +278,11 @@ def _box_params(box) -> dict:
     return dict(zip(keys, box if box is not None else (None,) * 4, strict=True))
 
 
-def need_series(session: Session, indicator_id: int, area_ids) -> pd.Series:
-    """Indicator values by area id for ``area_ids`` (absent: no data)."""
-    rows = session.execute(text(
-        "SELECT area_id, value FROM indicator_value WHERE indicator_id = :ind AND area_id = ANY(:ids)"
-    ), {"ind": indicator_id, "ids": [int(i) for i in area_ids]}).all()
-    return pd.Series({r[0]: r[1] for r in rows}, dtype=np.float64)
+def need_series(session: Session, indicator_id: int, area_ids, level: str = "lsoa") -> pd.Series:
+    """Indicator values by LSOA id for ``area_ids`` (absent: no data); an indicator kept by MSOA
+    or ward (``level``) is read at each LSOA whose representative point lies inside
+    (:func:`assetmap.db.indicators.lsoa_values`)."""
+    return indicator_values.lsoa_values(session, indicator_id, level, area_ids)
 
 
 # --- runs ------------------------------------------------------------------------------------
@@ -328,7 +332,7 @@ def compute_run(session: Session, params: GapParams) -> dict:
     reported = demand.loc[demand["reported"], "id"]
     frame = gap_analysis.analyse(
         demand, supply, reported=reported,
-        need=need_series(session, indicator["id"], reported),
+        need=need_series(session, indicator["id"], reported, indicator["area_level"]),
         higher_is_more_need=indicator["higher_is_more_need"],
         radius_m=params.radius_m, decay=params.decay, nearest_supply=candidates,
     )
@@ -496,6 +500,85 @@ def top_gaps(session: Session, run_id: int, n: int = 20) -> list[dict]:
         """
     ), {"run": run_id, "n": n}).mappings()
     return [dict(r) for r in rows]
+
+
+_AGGREGATE_COLUMNS = ("population", "need", "need_pct", "provision", "provision_pct")
+
+
+def _run_frame(session: Session, run_id: int) -> pd.DataFrame:
+    rows = session.execute(text(
+        """
+        SELECT s.area_id, s.population, s.need_value, s.need_pct, s.provision, s.provision_pct
+        FROM gap_score s WHERE s.run_id = :run ORDER BY s.area_id
+        """
+    ), {"run": run_id}).all()
+    frame = pd.DataFrame.from_records(list(map(tuple, rows)), columns=["area_id", *_AGGREGATE_COLUMNS])
+    for column in _AGGREGATE_COLUMNS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
+    return frame
+
+
+def _aggregate_rows(aggregated: pd.DataFrame, names: dict[str, str]) -> list[dict]:
+    out = []
+    for code, r in aggregated.iterrows():
+        row = {"code": code, "name": names.get(code, code), "areas": int(r["areas"])}
+        for column in (*_AGGREGATE_COLUMNS, "gap"):
+            v = r[column]
+            row[column] = None if pd.isna(v) else float(v)
+        row["bivariate_class"] = r["bivariate_class"]
+        out.append(row)
+    return out
+
+
+def aggregate_run(session: Session, run: dict, level: str) -> dict:
+    """A run's LSOA scores population-weighted up to wards or MSOAs, and to the whole area.
+
+    Each LSOA belongs to the ward or MSOA its representative point lies in
+    (:func:`assetmap.db.indicators.lsoa_parents`); the weights are the run's population group;
+    the means are :func:`assetmap.domain.gap_analysis.aggregate_scores` (gap and class on the
+    aggregated percentiles).
+
+    Parameters
+    ----------
+    session : Session
+    run : dict
+        A ``gap_run`` row.
+    level : {"lsoa", "ward", "msoa"}
+        ``"lsoa"`` gives the run's rows as they are (:func:`run_scores`).
+
+    Returns
+    -------
+    dict
+        ``rows``: ``[{code, name, areas, population, need, need_pct, provision, provision_pct,
+        gap, bivariate_class}]`` by code; ``unassigned``: LSOAs in no loaded area of that level;
+        ``total``: the same figures over all the run's LSOAs (the local authority's line).
+
+    Raises
+    ------
+    BadInputError
+        For an unknown level (the message lists the allowed ones).
+    """
+    if level not in gap_analysis.AGGREGATE_LEVELS:
+        allowed = list(gap_analysis.AGGREGATE_LEVELS)
+        raise BadInputError(f"unknown level {level!r}; allowed: {', '.join(allowed)}",
+                            details={"parameter": "level", "allowed": allowed})
+    frame = _run_frame(session, run["id"])
+    total = gap_analysis.aggregate_scores(frame, [run["lad_code"]] * len(frame))
+    if run["lad_code"] == ALL_AREAS:
+        names = {ALL_AREAS: "All loaded areas"}
+    else:
+        names = dict(session.execute(text("SELECT code, name FROM area WHERE code = :c"),
+                                     {"c": run["lad_code"]}).all())
+    out = {"total": (_aggregate_rows(total, names) or [None])[0], "unassigned": 0}
+    if level == "lsoa":
+        out["rows"] = [{**r, "areas": 1} for r in run_scores(session, run["id"])]
+        return out
+    parents = indicator_values.lsoa_parents(session, frame["area_id"], level)
+    group = frame["area_id"].map(dict(zip(parents["lsoa_id"], parents["parent_code"])))
+    out["unassigned"] = int(group.isna().sum())
+    aggregated = gap_analysis.aggregate_scores(frame, group.where(group.notna(), None))
+    out["rows"] = _aggregate_rows(aggregated, dict(zip(parents["parent_code"], parents["parent_name"])))
+    return out
 
 
 def scores_for_areas(session: Session, area_codes: Iterable[str], category: str, *,

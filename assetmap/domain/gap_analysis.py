@@ -23,10 +23,18 @@ import numpy as np
 import pandas as pd
 
 from assetmap.domain.access import gaussian_decay, nearest_distance, two_step_fca
-from assetmap.domain.gaps import BIVARIATE_CLASSES, NO_DATA, bivariate_classes, gap, percentile_rank
+from assetmap.domain.gaps import (
+    BIVARIATE_CLASSES,
+    NO_DATA,
+    bivariate_classes,
+    gap,
+    percentile_rank,
+    population_weighted_mean,
+)
 from assetmap.errors import BadInputError
 
 __all__ = [
+    "AGGREGATE_LEVELS",
     "ALL_AREAS",
     "DECAYS",
     "DEFAULT_DECAY",
@@ -34,6 +42,7 @@ __all__ = [
     "GROUPS",
     "GapParams",
     "RANK_DIGITS",
+    "aggregate_scores",
     "analyse",
     "compute_provision",
     "decay_function",
@@ -52,6 +61,8 @@ GROUPS = {
     "16-59": ("pop_16_59", "Adults aged 16-59"),
     "60+": ("pop_60_plus", "People aged 60 and over"),
 }
+#: Levels a run's LSOA rows can be shown at: as they are, or population-weighted by ward or MSOA.
+AGGREGATE_LEVELS = {"lsoa": "LSOA", "ward": "Ward", "msoa": "MSOA"}
 #: Distance decay: "gaussian" is the enhanced 2SFCA (Luo & Qi 2009); "none" the plain 2SFCA.
 DECAYS = {"gaussian": "Gaussian (E2SFCA)", "none": "None (plain 2SFCA)"}
 DEFAULT_DECAY = "gaussian"
@@ -391,3 +402,55 @@ def summarise(rows) -> dict:
         "no_provision": int((numbers("provision").fillna(0) == 0).sum()),
         "classes": classes,
     }
+
+
+def aggregate_scores(rows: pd.DataFrame, groups) -> pd.DataFrame:
+    """LSOA scores population-weighted up to larger areas (wards, MSOAs, the local authority).
+
+    ``need``, ``need_pct``, ``provision`` and ``provision_pct`` are each
+    :func:`~assetmap.domain.gaps.population_weighted_mean` over the group's LSOAs that have a
+    value (no data is left out, never counted as zero); ``population`` is the group's sum. The
+    gap and the bivariate class are then computed on the aggregated percentiles.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        One row per LSOA: ``population, need, need_pct, provision, provision_pct``.
+    groups : pandas.Series or array-like
+        The larger area's code for each row (None: in none, left out).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by group code (sorted): ``areas`` (LSOAs), ``population``, ``need``, ``need_pct``,
+        ``provision``, ``provision_pct``, ``gap``, ``bivariate_class``.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"population": [100.0, 300.0, 200.0], "need": [1.0, 5.0, 9.0],
+    ...                      "need_pct": [100.0, 50.0, 0.0], "provision": [0.0, 0.01, 0.02],
+    ...                      "provision_pct": [0.0, 50.0, 100.0]})
+    >>> out = aggregate_scores(rows, ["W1", "W1", "W2"])
+    >>> out[["areas", "population", "need_pct", "provision_pct", "gap"]].values.tolist()
+    [[2.0, 400.0, 62.5, 37.5, 25.0], [1.0, 200.0, 0.0, 100.0, -100.0]]
+    >>> out["bivariate_class"].tolist()
+    ['mid-need/mid-provision', 'low-need/high-provision']
+    """
+    frame = rows.reset_index(drop=True)
+    group = pd.Series(np.asarray(groups, dtype=object), name="group")
+    if len(group) != len(frame):
+        raise ValueError(f"groups has {len(group)} entries for {len(frame)} rows")
+    weights = pd.to_numeric(frame["population"], errors="coerce").astype(np.float64)
+    weights = weights.where(weights >= 0)
+    out = pd.DataFrame({
+        "areas": group.value_counts(sort=False).astype(np.float64),
+        "population": weights.groupby(group, sort=True).sum(min_count=1),
+    })
+    for column in ("need", "need_pct", "provision", "provision_pct"):
+        values = pd.to_numeric(frame[column], errors="coerce").astype(np.float64).rename(column)
+        out[column] = population_weighted_mean(values, weights, group)
+    out = out.sort_index()
+    out["gap"] = gap(out["need_pct"], out["provision_pct"])
+    out["bivariate_class"] = bivariate_classes(out["need_pct"], out["provision_pct"]).to_numpy()
+    out.index.name = "code"
+    return out

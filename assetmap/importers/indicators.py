@@ -2,13 +2,16 @@
 official headers, thousands separators in numbers. Ranks: 1 = most deprived."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.db.indicators import area_ids_by_code
 from assetmap.errors import ImportFileError
 from assetmap.importers._bulk import copy_into_temp
 from assetmap.importers.report import ImportReport, silent_progress
@@ -74,6 +77,16 @@ FILE6 = [
 
 def _numbers(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series.astype(str).str.replace(",", "", regex=False).str.strip(), errors="coerce")
+
+
+def is_iod_csv(path: Path) -> bool:
+    """Whether the CSV's header names the IoD 2019 LSOA code column (read with either encoding)."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as f:
+            header = f.readline()
+    except OSError:
+        return False
+    return LSOA_CODE in header
 
 
 def read_iod_csv(path: Path) -> tuple[pd.DataFrame, str]:
@@ -216,3 +229,170 @@ def _upsert_indicators(session: Session, specs: list[IndicatorSpec]) -> dict[str
             {"key": spec.key, "label": spec.label, "source": IOD_SOURCE, "hi": spec.higher_is_more_need, "unit": spec.unit},
         ).scalar_one()
     return ids
+
+
+# --- any indicator keyed by LSOA, MSOA or ward code ------------------------------------------
+#: Area levels an uploaded indicator may be keyed by, and what their codes look like.
+AREA_LEVELS = {"lsoa": "LSOA", "msoa": "MSOA", "ward": "ward"}
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
+_CODE = re.compile(r"^[EWSN]\d{8}$")
+
+
+def read_area_csv(path: Path) -> tuple[pd.DataFrame, str]:
+    """Read a CSV as text cells: UTF-8 (with or without a BOM), else Latin-1. Returns the frame
+    and the encoding used."""
+    path = Path(path)
+    if not path.exists():
+        raise ImportFileError(f"file not found: {path}")
+    for encoding in ("utf-8-sig", "latin-1"):
+        try:
+            df = pd.read_csv(path, dtype=str, encoding=encoding, keep_default_na=False, skipinitialspace=True)
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise ImportFileError(f"{path.name} is not a readable CSV: {str(exc).splitlines()[0]}") from None
+        df.columns = [str(c).strip() for c in df.columns]
+        return df, encoding
+    raise ImportFileError(f"{path.name} is not a readable CSV")  # latin-1 decodes any bytes: not reached
+
+
+def _pick_columns(df: pd.DataFrame, name: str, code_column: str | None, value_column: str | None) -> tuple[str, str]:
+    columns = list(df.columns)
+    for given in (code_column, value_column):
+        if given is not None and given not in columns:
+            raise ImportFileError(f"{name}: no column {given!r}; the columns are: {', '.join(columns)}")
+    if code_column is None:
+        # the column where most cells look like a GSS area code (E01..., E02..., E05...)
+        share = {c: df[c].str.strip().str.match(_CODE).mean() if len(df) else 0.0 for c in columns}
+        best = max(columns, key=lambda c: share[c]) if columns else None
+        if best is None or share[best] < 0.5:
+            raise ImportFileError(f"{name}: no column of LSOA, MSOA or ward codes found; name it with code_column")
+        code_column = best
+    if value_column is None:
+        others = [c for c in columns if c != code_column]
+        numeric = {c: _numbers(df[c]).notna().mean() if len(df) else 0.0 for c in others}
+        candidates = [c for c in others if numeric[c] >= 0.5]
+        if len(others) == 1:
+            value_column = others[0]
+        elif len(candidates) == 1:
+            value_column = candidates[0]
+        else:
+            raise ImportFileError(f"{name}: say which column holds the values (value_column); "
+                                  f"the columns are: {', '.join(columns)}")
+    if value_column == code_column:
+        raise ImportFileError(f"{name}: the code and value columns must differ")
+    return code_column, value_column
+
+
+def import_area_csv(session: Session, path: Path, key: str, label: str, higher_is_more_need: bool,
+                    code_column: str | None = None, value_column: str | None = None,
+                    source: str | None = None) -> ImportReport:
+    """Import any indicator from a CSV keyed by LSOA, MSOA or ward code.
+
+    The file may carry a UTF-8 BOM or be Latin-1, and numbers may have thousands separators.
+    Each row is checked: an unknown area code, a code of another level than the file's, a
+    repeated code, or a value that is empty or not a number is reported with its line number
+    (header = line 1) and left out; the other rows go in. The level is the one most known codes
+    have. The indicator then replaces any earlier upload under ``key`` (its values, label and
+    direction), and current gap runs using it are dropped, to be recomputed on the next visit.
+
+    The gap analysis reads an MSOA or ward indicator at each LSOA whose representative point
+    lies in that MSOA or ward (:func:`assetmap.db.indicators.lsoa_values`).
+
+    Parameters
+    ----------
+    session : Session
+    path : Path
+    key : str
+        Identifier for queries: lower case letters, digits and ``_``, 2-60 long, starting with a
+        letter; must not be one of the English Indices of Deprivation's keys.
+    label : str
+        Shown in the need list.
+    higher_is_more_need : bool
+        False when a lower value means more need (a rank where 1 is most deprived).
+    code_column, value_column : str, optional
+        Column names; by default the column of area codes and the one numeric column besides.
+    source : str, optional
+        Where the data came from (default: the file's name).
+
+    Returns
+    -------
+    ImportReport
+        ``read`` rows, ``inserted``/``updated``/``unchanged`` values, ``problems`` by line.
+        ``report.level`` is the area level of the codes (``None`` if no code was known).
+
+    Raises
+    ------
+    ImportFileError
+        An unreadable file, a missing or ambiguous column, a bad key or label, a key held by
+        an IoD indicator, or no row that could be imported.
+    """
+    path = Path(path)
+    key = (key or "").strip()
+    label = (label or "").strip()
+    if not KEY_PATTERN.match(key):
+        raise ImportFileError(f"key {key!r} must be 2-60 lower-case letters, digits or _, starting with a letter")
+    if not label or len(label) > 200:
+        raise ImportFileError("label must be 1-200 characters")
+    existing = session.execute(text("SELECT id, source FROM indicator WHERE key = :key"), {"key": key}).first()
+    if existing is not None and existing[1] == IOD_SOURCE:
+        raise ImportFileError(f"key {key!r} is an English Indices of Deprivation indicator; choose another key")
+
+    df, encoding = read_area_csv(path)
+    code_column, value_column = _pick_columns(df, path.name, code_column, value_column)
+    report = ImportReport(source=f"{label} ({path.name})")
+    report.read = len(df)
+    codes = df[code_column].str.strip().str.upper()
+    raw = df[value_column].str.strip()
+    values = _numbers(raw)
+    known = area_ids_by_code(session, AREA_LEVELS)
+    levels = pd.Series([known[c][1] if c in known else None for c in codes], dtype=object)
+    level = levels.dropna().mode().sort_values().iloc[0] if levels.notna().any() else None
+
+    rows: dict[int, float] = {}
+    for i, (code, value, cell) in enumerate(zip(codes, values, raw, strict=True)):
+        line = i + 2
+        if not code:
+            report.problem(line, "no area code", code_column, code)
+        elif code not in known:
+            report.problem(line, "unknown area code (not a loaded LSOA, MSOA or ward)", code_column, code)
+        elif known[code][1] != level:
+            report.problem(line, f"a {AREA_LEVELS[known[code][1]]} code in a file of {AREA_LEVELS[level]} codes",
+                           code_column, code)
+        elif not cell:
+            report.problem(line, "no value", value_column, cell)
+        elif pd.isna(value) or not np.isfinite(value):
+            report.problem(line, "not a number", value_column, cell)
+        elif known[code][0] in rows:
+            report.problem(line, "area code repeated (the first row is kept)", code_column, code)
+        else:
+            rows[known[code][0]] = float(value)
+    report.level = level
+    report.encoding = "UTF-8" if encoding == "utf-8-sig" else "Latin-1"
+    if not rows:
+        raise ImportFileError(f"{path.name}: no row could be imported. " + "; ".join(str(p) for p in report.problems[:5]))
+
+    indicator_id = session.execute(text(
+        """
+        INSERT INTO indicator (key, label, source, year, higher_is_more_need, unit, area_level)
+        VALUES (:key, :label, :source, NULL, :hi, NULL, :level)
+        ON CONFLICT (key) DO UPDATE SET label = EXCLUDED.label, source = EXCLUDED.source, year = NULL,
+            higher_is_more_need = EXCLUDED.higher_is_more_need, unit = NULL, area_level = EXCLUDED.area_level
+        RETURNING id
+        """
+    ), {"key": key, "label": label, "source": (source or f"Uploaded: {path.name}")[:200],
+        "hi": bool(higher_is_more_need), "level": level}).scalar_one()
+    before = dict(session.execute(text("SELECT area_id, value FROM indicator_value WHERE indicator_id = :i"),
+                                  {"i": indicator_id}).all())
+    report.inserted = sum(1 for a in rows if a not in before)
+    report.updated = sum(1 for a, v in rows.items() if a in before and before[a] != v)
+    report.unchanged = len(rows) - report.inserted - report.updated
+    session.execute(text("DELETE FROM indicator_value WHERE indicator_id = :i"), {"i": indicator_id})
+    copy_into_temp(session, "tmp_area_indicator_value", [("area_id", "int"), ("value", "float8")],
+                   sorted(rows.items()))
+    session.execute(text(
+        "INSERT INTO indicator_value (indicator_id, area_id, value) SELECT :i, area_id, value FROM tmp_area_indicator_value"
+    ), {"i": indicator_id})
+    # runs scored with the old values are stale; the next visit recomputes them
+    session.execute(text("DELETE FROM gap_run WHERE params->>'indicator' = :key"), {"key": key})
+    return report

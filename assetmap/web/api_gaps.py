@@ -1,4 +1,5 @@
-"""The gap analysis as JSON, /api/v1: ``GET /gaps`` (one row per LSOA of a local authority) and
+"""The gap analysis as JSON, /api/v1: ``GET /gaps`` (one row per LSOA of a local authority, or
+with ``level=ward|msoa`` per ward or MSOA, population-weighted) and
 ``GET /indicators`` (the need indicators a query may name). ``GET /categories`` is the finder's
 (:mod:`assetmap.web.api`). Every response carries licence and attribution ``meta``; an unknown
 value is a 400 whose body lists the allowed ones.
@@ -10,7 +11,8 @@ from datetime import datetime, timezone
 from flask import Blueprint, current_app, jsonify, request
 
 from assetmap.db import catalogue, gaps
-from assetmap.domain.gap_analysis import DECAYS, GROUPS
+from assetmap.domain.gap_analysis import AGGREGATE_LEVELS, DECAYS, GROUPS
+from assetmap.errors import BadInputError
 from assetmap.web.db import get_session
 
 bp = Blueprint("api_gaps", __name__, url_prefix="/api/v1")
@@ -46,11 +48,45 @@ def _meta(session, **extra) -> dict:
     }
 
 
+AGGREGATE_FIELDS = {
+    "code": "ward or MSOA code (the LSOAs whose representative point lies inside)",
+    "name": "ward or MSOA name",
+    "areas": "LSOAs in it",
+    "population": "people in the population group, summed over its LSOAs",
+    "need": "population-weighted mean of the LSOAs' indicator values (LSOAs with no data left out)",
+    "need_pct": "population-weighted mean of the LSOAs' need percentiles",
+    "provision": "population-weighted mean of the LSOAs' raw (E)2SFCA scores",
+    "provision_pct": "population-weighted mean of the LSOAs' provision percentiles",
+    "gap": "need_pct - provision_pct (of the aggregated percentiles)",
+    "class": "3x3 bivariate class of the aggregated percentiles, or 'no-data'",
+}
+
+
 @bp.get("/gaps")
 def gap_rows():
     session = get_session()
+    level = (request.args.get("level") or "lsoa").strip()
+    if level not in AGGREGATE_LEVELS:
+        raise BadInputError(f"unknown level {level!r}; allowed: {', '.join(AGGREGATE_LEVELS)}",
+                            details={"parameter": "level", "allowed": list(AGGREGATE_LEVELS)})
     params, _ = gaps.parse_query(session, request.args, current_app.config["DEFAULT_AREAS"])
     run = gaps.ensure_run(session, params)
+    if level != "lsoa":
+        aggregated = gaps.aggregate_run(session, run, level)
+        session.commit()
+        return jsonify({
+            "rows": [{
+                "code": r["code"], "name": r["name"], "areas": r["areas"], "population": r["population"],
+                "need": r["need"], "need_pct": r["need_pct"], "provision": r["provision"],
+                "provision_pct": r["provision_pct"], "gap": r["gap"], "class": r["bivariate_class"],
+            } for r in aggregated["rows"]],
+            "meta": _meta(session, parameters={**params.as_dict(), "level": level}, run={
+                "id": run["id"], "computed_at": run["created_at"].isoformat(),
+                "updated_at": run["updated_at"].isoformat(), "assets_counted": run["summary"].get("supply"),
+            }, fields=AGGREGATE_FIELDS, lsoas_in_no_area=aggregated["unassigned"],
+                method="LSOA scores population-weighted (by the population group) over the LSOAs whose "
+                       "representative point lies in each area", order="code"),
+        })
     rows = gaps.run_scores(session, run["id"])
     session.commit()
     return jsonify({
@@ -75,6 +111,7 @@ def indicators():
             "key": r["key"], "label": r["label"], "unit": r["unit"], "source": r["source"], "year": r["year"],
             "higher_is_more_need": r["higher_is_more_need"],
             "direction": "higher is more need" if r["higher_is_more_need"] else "lower is more need",
+            "area_level": r["area_level"],
         } for r in rows],
         "meta": _meta(session, order="import"),
     })

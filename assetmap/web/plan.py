@@ -2,8 +2,10 @@
 tiles it is drawn from.
 
 ``/plan`` takes the same query as ``/api/v1/gaps`` (``lad, category, indicator, group,
-radius_m, decay``) plus ``layer``; the table of the biggest gaps is the page, the map an
-enhancement. ``/plan/gaps.csv`` and ``/plan/gaps.geojson`` export the run with its parameters
+radius_m, decay``) plus ``layer`` and ``level`` (the second table: wards, MSOAs or every LSOA,
+population-weighted, with the local authority's line); the table of the biggest gaps is the
+page, the map an enhancement. ``/plan/indicators`` lets planners and administrators upload a
+need indicator keyed by LSOA, MSOA or ward code. ``/plan/gaps.csv`` and ``/plan/gaps.geojson`` export the run with its parameters
 and the data's attribution.
 """
 from __future__ import annotations
@@ -11,15 +13,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from datetime import datetime, timezone
+from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.utils import secure_filename
 
 from assetmap.db import catalogue, gaps
-from assetmap.domain.gap_analysis import ALL_AREAS, DECAYS, GROUPS, rank_gaps
-from assetmap.errors import BadInputError, NotFoundError
+from assetmap.domain.gap_analysis import AGGREGATE_LEVELS, ALL_AREAS, DECAYS, GROUPS, rank_gaps
+from assetmap.domain.permissions import role_of
+from assetmap.errors import BadInputError, ImportFileError, NotFoundError
+from assetmap.importers.indicators import import_area_csv
 from assetmap.maps.gap_map import BIVARIATE_COLOURS, LAYERS, LEGEND, build_gap_map
 from assetmap.maps.offline import render_parts
+from assetmap.web.auth import login_manager
 from assetmap.web.db import get_session
 
 bp = Blueprint("plan", __name__)
@@ -81,8 +90,14 @@ def gap_map():
     if layer not in LAYERS:
         raise BadInputError(f"unknown layer {layer!r}; allowed: {', '.join(LAYERS)}",
                             details={"parameter": "layer", "allowed": list(LAYERS)})
+    level = request.args.get("level") or "ward"
+    if level not in AGGREGATE_LEVELS:
+        raise BadInputError(f"unknown level {level!r}; allowed: {', '.join(AGGREGATE_LEVELS)}",
+                            details={"parameter": "level", "allowed": list(AGGREGATE_LEVELS)})
     report, params = _report(top=TOP_N)
     run = report["run"]
+    by_area = gaps.aggregate_run(get_session(), run, level)
+    by_area["rows"].sort(key=lambda r: (r["gap"] is None, -(r["gap"] or 0.0), r["code"]))
     tiles = url_for("plan.lsoa_tile", z=0, x=0, y=0, run=run["id"], v=_version(run))
     tiles = tiles.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
     sources = catalogue.data_sources(get_session())
@@ -92,14 +107,14 @@ def gap_map():
         tile_url=current_app.config["TILE_URL"], attribution=current_app.config["TILE_ATTRIBUTION"],
         data_attribution="Data: " + "; ".join(s["publisher"] or s["title"] for s in sources),
     )
-    query = {**params.as_dict(), "layer": layer}
+    query = {**params.as_dict(), "layer": layer, "level": level}
     return render_template(
         "plan/gaps.html",
         report=report, params=params, query=query, layer=layer, layers=LAYERS,
         top=report["rows"], summary=run["summary"],
         groups=GROUPS, decays=DECAYS, all_areas=ALL_AREAS,
         legend=LEGEND, bivariate_colours=BIVARIATE_COLOURS,
-        export_args=params.as_dict(),
+        export_args=params.as_dict(), level=level, levels=AGGREGATE_LEVELS, by_area=by_area,
         map_parts=render_parts(m, vendor_url, with_bootstrap=False),
         sources=sources,
     )
@@ -183,3 +198,57 @@ def lsoa_tile(z: int, x: int, y: int):
     response.headers["Cache-Control"] = "public, max-age=86400, immutable" if fresh else "no-cache"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+# --- uploading a need indicator ----------------------------------------------------------------
+UPLOAD_ROLES = ("planner", "admin")
+LEVEL_NAMES = {"lsoa": "LSOA", "msoa": "MSOA", "ward": "ward"}
+
+
+def _planners_and_admins_only():
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if role_of(current_user) not in UPLOAD_ROLES:
+        abort(403, "Uploading indicators is for planners and administrators.")
+    return None
+
+
+def _indicator_page(form: dict | None = None, error: str | None = None, result=None, status: int = 200):
+    session = get_session()
+    options = gaps.gap_options(session)
+    loaded = {r["code"] for r in options["lads"]}
+    return render_template("plan/indicators.html", form=form or {}, error=error, result=result,
+                           indicators=options["indicators"], level_names=LEVEL_NAMES,
+                           default_lad=next((c for c in current_app.config["DEFAULT_AREAS"] if c in loaded), None)), status
+
+
+@bp.route("/plan/indicators", methods=["GET", "POST"])
+def indicators():
+    """Upload a need indicator: a CSV with a column of LSOA, MSOA or ward codes and a column of
+    numbers. The report lists each row left out (unknown code, not a number) by line."""
+    denied = _planners_and_admins_only()
+    if denied is not None:
+        return denied
+    if request.method == "GET":
+        return _indicator_page()
+    form = {k: (request.form.get(k) or "").strip() for k in ("key", "label", "direction", "code_column", "value_column")}
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return _indicator_page(form, "Choose a CSV file to upload.", status=400)
+    name = Path(file.filename).name[:200]
+    session = get_session()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / (secure_filename(name) or "upload.csv")
+        file.save(path)
+        try:
+            report = import_area_csv(session, path, form["key"], form["label"],
+                                     higher_is_more_need=form["direction"] != "lower",
+                                     code_column=form["code_column"] or None,
+                                     value_column=form["value_column"] or None,
+                                     source=f"Uploaded by a planner: {name}")
+        except ImportFileError as error:
+            session.rollback()
+            return _indicator_page(form, error.message, status=400)
+    report.source = f"{form['label']} ({name})"
+    session.commit()
+    return _indicator_page(result={"report": report, "key": form["key"], "file": name})
