@@ -22,7 +22,12 @@ Set-up, once (the database is your own, never the demo's)::
 
 then ``.venv/bin/python benchmarks/bench_finder.py`` (it generates the assets on first run, about
 two minutes; later runs reuse them). ``--assets``, ``--clients``, ``--requests`` and ``--seconds``
-change the sizes.
+change the sizes. ``--http-only`` skips the set-up check and part (a). The server runs with the
+production settings (``assetmap/gunicorn_conf.py``: workers, threads; ``--workers`` and
+``--threads`` override them). ``--compare-dir DIR`` also serves another copy of the code (say the
+previous commit, ``git archive HEAD assetmap templates static data | tar -x -C DIR``) with its own
+settings, in the same run and with the same clients, the two taking turns in ``--rounds`` short
+rounds, and prints both: a before/after measured under the same load on the machine.
 """
 from __future__ import annotations
 
@@ -225,15 +230,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(url: str, workers: int) -> tuple[subprocess.Popen, int]:
+def start_gunicorn(url: str, workers: int | None, threads: int | None = None,
+                   code_dir: Path = PROJECT) -> tuple[subprocess.Popen, int]:
+    """gunicorn serving the code in ``code_dir`` with its production settings (``workers`` and
+    ``threads`` override them when given); access log on, written to nowhere."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-" + "x" * 40),
-           "ASSETMAP_ENV": os.environ.get("ASSETMAP_ENV", "production")}
+           "ASSETMAP_ENV": os.environ.get("ASSETMAP_ENV", "production"),
+           "ASSETMAP_INSTANCE_DIR": os.environ.get("ASSETMAP_INSTANCE_DIR", str(PROJECT / "instance")),
+           "PYTHONPATH": str(code_dir)}
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    command = [gunicorn, "-c", str(code_dir / "assetmap" / "gunicorn_conf.py"), "-b", f"127.0.0.1:{port}",
+               "--log-level", "warning"]
+    if workers:
+        command += ["-w", str(workers)]
+    if threads:
+        command += ["--threads", str(threads)]
     proc = subprocess.Popen(
-        [gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-         "assetmap.web:create_app()"],
-        cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        [*command, "assetmap.web:create_app()"],
+        cwd=code_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -299,11 +314,70 @@ def load(port: int, paths: list[str], clients: int, max_requests: int, max_secon
     return {"latencies": latencies, "statuses": statuses, "wall": time.monotonic() - started}
 
 
-def report_load(label: str, result: dict) -> None:
+def _cpu_seconds(pids) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc; 0 for any gone)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _server_pids(proc: subprocess.Popen, url: str) -> tuple[list[int], list[int]]:
+    """The gunicorn master and workers, and the PostgreSQL backends serving this database."""
+    workers = [proc.pid]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == proc.pid:
+                workers.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        backends = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                     "AND pid <> pg_backend_pid()")).scalars().all()
+    engine.dispose()
+    return workers, list(backends)
+
+
+def _measured_load(proc, url, port, paths, clients, max_requests, max_seconds) -> dict:
+    """:func:`load`, plus the CPU seconds used meanwhile by the workers, the database and the clients."""
+    workers, backends = _server_pids(proc, url)
+    before = (_cpu_seconds(workers), _cpu_seconds(backends), time.process_time())
+    result = load(port, paths, clients, max_requests, max_seconds)
+    after = (_cpu_seconds(workers), _cpu_seconds(backends), time.process_time())
+    result["cpu"] = tuple(b - a for a, b in zip(before, after))
+    return result
+
+
+def _merge(results: list[dict]) -> dict:
+    """Several load runs as one: latencies and statuses pooled, wall times added."""
+    statuses: dict = {}
+    for r in results:
+        for k, n in r["statuses"].items():
+            statuses[k] = statuses.get(k, 0) + n
+    cpu = tuple(sum(r["cpu"][i] for r in results) for i in range(3)) if all("cpu" in r for r in results) else None
+    return {"latencies": [x for r in results for x in r["latencies"]], "statuses": statuses,
+            "wall": sum(r["wall"] for r in results), "cpu": cpu}
+
+
+def report_load(label: str, result: dict, clients_n: int) -> None:
     lat = result["latencies"]
     print(f"  {label}: {len(lat)} requests in {result['wall']:.1f} s = {len(lat) / result['wall']:.0f} req/s; "
           f"p50 {_ms(_percentile(lat, 50)):.1f} ms, p95 {_ms(_percentile(lat, 95)):.1f} ms, "
           f"p99 {_ms(_percentile(lat, 99)):.1f} ms, max {_ms(max(lat)):.1f} ms; statuses {result['statuses']}")
+    if result.get("cpu") and lat:
+        n = len(lat)
+        workers, database, clients = (_ms(c / n) for c in result["cpu"])
+        total = workers + database + clients
+        capacity = (os.cpu_count() or 1) * 1000 / total
+        print(f"    CPU a request: gunicorn {workers:.2f} ms + PostgreSQL {database:.2f} ms + the load generator "
+              f"{clients:.2f} ms = {total:.2f} ms; all {os.cpu_count()} CPUs would serve at most {capacity:.0f} req/s, "
+              f"so {clients_n} clients, one request each at a time, wait {_ms(clients_n / capacity):.0f} ms a request "
+              "on average at the least (Little's law)")
 
 
 def main() -> int:
@@ -316,46 +390,73 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--requests", type=int, default=6000, help="HTTP requests at most, per run")
     ap.add_argument("--seconds", type=float, default=60, help="HTTP run time at most, per run")
-    ap.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    ap.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: the production settings')")
+    ap.add_argument("--threads", type=int, default=None, help="threads a worker (default: the production settings')")
+    ap.add_argument("--http-only", action="store_true", help="skip the set-up check and part (a)")
+    ap.add_argument("--compare-dir", type=Path, default=None,
+                    help="also serve the code in this directory (e.g. the previous commit), in the same run")
+    ap.add_argument("--rounds", type=int, default=6, help="turns each server takes with --compare-dir")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
 
     url = config.database_url(args.database)
-    prepare(url, args.assets, args.revision)
+    if not args.http_only:
+        prepare(url, args.assets, args.revision)
     points = sample_postcodes(url, 1000, args.seed)
     random.Random(args.seed).shuffle(points)
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the run (anything else "
           f"running shares them); database {args.database}; {len(points)} random real postcodes as origins")
 
-    print("\n(a) SQL nearest-20 (assetmap.db.finder.search_near, 5 km radius, with details)")
-    sql = bench_sql(url, points, args.repeat, args.baseline_repeat)
-    med, base_med = statistics.median(sql["indexed"]), statistics.median(sql["baseline"])
-    print(f"  with the GiST index: median {_ms(med):.2f} ms, p95 {_ms(_percentile(sql['indexed'], 95)):.2f} ms "
-          f"over {len(sql['indexed'])} queries (mean {statistics.mean(sql['rows']):.1f} rows returned)")
-    print(f"  baseline, the same without the geography index: median {_ms(base_med):.0f} ms over "
-          f"{len(sql['baseline'])} queries")
-    print(f"  ratio: {base_med / med:,.0f}x faster with the index; target median < 5 ms: "
-          f"{'met' if _ms(med) < 5 else 'NOT met'}")
-    print("  EXPLAIN (ANALYZE, BUFFERS) of the statement search_near sends, nearest 20 from", points[0]["postcode"])
-    print("    " + sql["plan"].replace("\n", "\n    "))
-    print("  the same without the geography index (the baseline):")
-    print("    " + sql["base_plan"].replace("\n", "\n    "))
+    if not args.http_only:
+        print("\n(a) SQL nearest-20 (assetmap.db.finder.search_near, 5 km radius, with details)")
+        sql = bench_sql(url, points, args.repeat, args.baseline_repeat)
+        med, base_med = statistics.median(sql["indexed"]), statistics.median(sql["baseline"])
+        print(f"  with the GiST index: median {_ms(med):.2f} ms, p95 {_ms(_percentile(sql['indexed'], 95)):.2f} ms "
+              f"over {len(sql['indexed'])} queries (mean {statistics.mean(sql['rows']):.1f} rows returned)")
+        print(f"  baseline, the same without the geography index: median {_ms(base_med):.0f} ms over "
+              f"{len(sql['baseline'])} queries")
+        print(f"  ratio: {base_med / med:,.0f}x faster with the index; target median < 5 ms: "
+              f"{'met' if _ms(med) < 5 else 'NOT met'}")
+        print("  EXPLAIN (ANALYZE, BUFFERS) of the statement search_near sends, nearest 20 from", points[0]["postcode"])
+        print("    " + sql["plan"].replace("\n", "\n    "))
+        print("  the same without the geography index (the baseline):")
+        print("    " + sql["base_plan"].replace("\n", "\n    "))
 
-    print(f"\n(b) HTTP against gunicorn, {args.workers} sync workers, {args.clients} concurrent clients")
     api_paths = [f"/api/v1/assets?postcode={quote(p['postcode'])}" for p in points]
-    proc, port = start_gunicorn(url, args.workers)
+    servers = [("this tree", PROJECT)]
+    if args.compare_dir:
+        servers.insert(0, (f"compared: {args.compare_dir}", args.compare_dir.resolve()))
+    print(f"\n(b) HTTP against gunicorn with the production settings of each tree's assetmap/gunicorn_conf.py"
+          f"{f', workers {args.workers}' if args.workers else ''}{f', threads {args.threads}' if args.threads else ''};"
+          f" {args.clients} concurrent clients")
+    # With several servers, all run at once and take turns in short rounds (/healthz, then the
+    # API), so that whatever else the machine is doing weighs on each alike.
+    rounds = args.rounds if len(servers) > 1 else 1
+    results = {label: {"health": [], "api": []} for label, _ in servers}
+    procs = []
     try:
-        load(port, api_paths[:50], args.clients, 200, 20)  # warm every worker's connections and plans
-        health = load(port, ["/healthz"], args.clients, args.requests, args.seconds)
-        api = load(port, api_paths, args.clients, args.requests, args.seconds)
+        for label, code_dir in servers:
+            proc, port = start_gunicorn(url, args.workers, args.threads, code_dir)
+            procs.append((label, proc, port))
+            load(port, api_paths[:50], args.clients, 200, 20)  # warm every worker's connections and plans
+        for _ in range(rounds):
+            for label, proc, port in procs:
+                results[label]["health"].append(_measured_load(
+                    proc, url, port, ["/healthz"], args.clients, args.requests // rounds, args.seconds / rounds))
+                results[label]["api"].append(_measured_load(
+                    proc, url, port, api_paths, args.clients, args.requests // rounds, args.seconds / rounds))
     finally:
-        stop(proc)
-    report_load("baseline GET /healthz", health)
-    report_load("GET /api/v1/assets?postcode=...", api)
-    p99, base_p99 = _percentile(api["latencies"], 99), _percentile(health["latencies"], 99)
-    errors = sum(n for s, n in api["statuses"].items() if s != 200)
-    print(f"  ratio: API p99 is {p99 / base_p99:.1f}x the /healthz p99; target p99 < 50 ms: "
-          f"{'met' if _ms(p99) < 50 else 'NOT met'}; non-200 responses: {errors}")
+        for _label, proc, _port in procs:
+            stop(proc)
+    for label, code_dir in servers:
+        health, api = (_merge(results[label][k]) for k in ("health", "api"))
+        print(f"  {label}: {code_dir}" + (f" ({rounds} rounds, taking turns)" if rounds > 1 else ""))
+        report_load("baseline GET /healthz", health, args.clients)
+        report_load("GET /api/v1/assets?postcode=...", api, args.clients)
+        p99, base_p99 = _percentile(api["latencies"], 99), _percentile(health["latencies"], 99)
+        errors = sum(n for s, n in api["statuses"].items() if s != 200)
+        print(f"  ratio: API p99 is {p99 / base_p99:.1f}x the /healthz p99; target p99 < 50 ms: "
+              f"{'met' if _ms(p99) < 50 else 'NOT met'}; non-200 responses: {errors}")
     print(f"  load average after the run: {os.getloadavg()[0]:.1f}")
     return 0
 

@@ -1,8 +1,9 @@
 """Engines and sessions. One engine per URL, cached; pre-ping so a database restart heals."""
 from __future__ import annotations
 
+import select
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
@@ -14,7 +15,35 @@ from assetmap.errors import DatabaseUnavailableError
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, future=True)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, future=True)
+    if engine.dialect.driver == "psycopg":
+        engine.dialect.do_ping = partial(_ping_if_in_doubt, engine.dialect.do_ping)
+    return engine
+
+
+def _ping_if_in_doubt(ping, dbapi_connection) -> bool:
+    """The pool's pre-ping, with a round trip only when the connection may have gone.
+
+    An idle connection that is still open has nothing to read: a server that shuts down, restarts
+    or ends the session sends its error and closes the socket, which makes it readable. So a poll
+    that finds the socket quiet (no round trip, a few µs) stands for a successful ping; anything
+    else (readable, hung up, closed, a bad state) gets the real ping, whose failure makes the
+    pool reconnect as before.
+    """
+    from psycopg import pq
+
+    try:
+        pgconn = dbapi_connection.pgconn
+        if (dbapi_connection.closed or pgconn.status != pq.ConnStatus.OK
+                or pgconn.transaction_status != pq.TransactionStatus.IDLE):
+            return ping(dbapi_connection)
+        poller = select.poll()
+        poller.register(pgconn.socket, select.POLLIN | select.POLLPRI)
+        if poller.poll(0):
+            return ping(dbapi_connection)
+    except Exception:  # noqa: BLE001  (anything odd: ask the server)
+        return ping(dbapi_connection)
+    return True
 
 
 def make_session(url: str) -> Session:
