@@ -18,6 +18,8 @@ def list_local_authorities(session: Session) -> list[dict]:
 
 
 def get_area(session: Session, code: str) -> dict:
+    if "\x00" in code:  # no code holds one, and PostgreSQL refuses NUL in a text parameter
+        raise NotFoundError(f"no area with code {code!r} is loaded")
     row = session.execute(
         text(
             """

@@ -18,7 +18,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from assetmap.db.models import Asset, AssetStatus, ChangeRequest, Revision, TaxonomyTerm
-from assetmap.domain.contribution import ACCESS_MODES, ACCESSIBILITY, AGE_GROUPS
+from assetmap.domain.contribution import (
+    ACCESS_MODES,
+    ACCESSIBILITY,
+    AGE_GROUPS,
+    clean_text,
+)
 from assetmap.domain.revisions import EDITABLE_FIELDS, diff, restorable_values, snapshot
 from assetmap.errors import BadInputError, ConflictError, NotFoundError
 
@@ -173,7 +178,7 @@ def find_duplicates(session: Session, name: str, lon: float, lat: float, *, radi
     "Like" is a trigram similarity of 0.3 or more (pg_trgm), or one name containing the other.
     Most similar first, then nearest.
     """
-    name = (name or "").strip()
+    name = clean_text(name) or ""  # as names are stored: no control characters (PostgreSQL refuses NUL)
     if len(name) < 3:
         return []
     rows = session.execute(text(

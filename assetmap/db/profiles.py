@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from assetmap.db import gaps
 from assetmap.domain import profile as domain
+from assetmap.domain.contribution import clean_text
 from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY, DEFAULT_INDICATOR
 from assetmap.errors import BadInputError, NotFoundError
 from assetmap.importers.report import ImportReport
@@ -68,6 +69,8 @@ def describe_area(session: Session, code: str) -> dict:
     NotFoundError
         If no area has this code.
     """
+    if "\x00" in code:  # no code holds one, and PostgreSQL refuses NUL in a text parameter
+        raise NotFoundError(f"no area with code {code!r} is loaded; pick one from the profiles page")
     row = session.execute(
         text(
             """
@@ -103,7 +106,7 @@ def describe_lsoas(session: Session, codes: list[str]) -> dict:
         raise BadInputError(f"{len(codes)} LSOAs given; at most {MAX_LSOAS} can be profiled together")
     found = session.execute(
         text("SELECT code FROM area WHERE level = 'lsoa' AND code = ANY(CAST(:codes AS text[])) ORDER BY code"),
-        {"codes": codes},
+        {"codes": [c for c in codes if "\x00" not in c]},  # PostgreSQL refuses NUL; such a code is unknown
     ).scalars().all()
     unknown = sorted(set(codes) - set(found))
     if unknown:
@@ -428,7 +431,8 @@ def save_custom_area(session: Session, geometry: shapely.MultiPolygon, name: str
     one link). The local authority is the one holding most of the area's people, and the
     population is the areal-weighted sum of its LSOAs'.
     """
-    name = (name or "").strip()[:200] or "Custom area"
+    # Without control characters, as form text is kept everywhere (PostgreSQL refuses NUL).
+    name = (clean_text(name) or "")[:200] or "Custom area"
     wkb = shapely.to_wkb(geometry, hex=True, output_dimension=2)
     code = "custom-" + hashlib.sha256(f"{wkb}|{name}".encode()).hexdigest()[:12]
     session.execute(

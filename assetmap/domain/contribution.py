@@ -253,8 +253,11 @@ def _url(value: Any, errors: dict[str, str]) -> str | None:
         return None
     if "://" not in url:
         url = "https://" + url
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or "." not in (parts.hostname or "") or " " in url:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a bracketed host that is not an IP address: "https://[x]"
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or "." not in (parts.hostname or "") or " " in url:
         errors["url"] = "Enter a web address like https://www.example.org"
         return None
     if len(url) > MAX_LENGTHS["url"]:
@@ -329,7 +332,8 @@ def validate_asset(raw: Mapping[str, Any], checks: Checks) -> tuple[dict[str, An
     area = clean_text(raw.get("service_area_id"))
     values["service_area_id"] = None
     if area is not None:
-        if not area.isdigit() or int(area) not in checks.service_areas:
+        # isascii: "¹" passes isdigit but not int(); the length keeps int() from refusing a huge number
+        if not (area.isascii() and area.isdigit() and len(area) <= 18) or int(area) not in checks.service_areas:
             errors["service_area_id"] = "Choose an area from the list, or 'Only people who come to this place'"
         else:
             values["service_area_id"] = int(area)

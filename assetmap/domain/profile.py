@@ -131,14 +131,22 @@ def parse_custom_area(text: str | bytes) -> MultiPolygon:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise BadInputError("The file is not GeoJSON text (it is not UTF-8).") from None
-    if len(text.encode("utf-8")) > MAX_UPLOAD_BYTES:
-        raise BadInputError(_too_big(len(text.encode("utf-8"))))
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate: no file or form could have sent it as UTF-8
+        raise BadInputError("The area is not GeoJSON text (it is not UTF-8).") from None
+    if size > MAX_UPLOAD_BYTES:
+        raise BadInputError(_too_big(size))
     if not text.strip():
         raise BadInputError("No area was given: draw one on the map, paste GeoJSON or choose a file.")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInputError(f"The area is not valid GeoJSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    except RecursionError:  # "[[[[..." nested deeper than the parser goes
+        raise BadInputError("The area is not valid GeoJSON: it is nested too deeply.") from None
+    except ValueError:  # a whole number of thousands of digits, more than Python reads
+        raise BadInputError("The area is not valid GeoJSON: it holds a number too long to read.") from None
     if not isinstance(doc, dict) or "type" not in doc:
         raise BadInputError("The area is not GeoJSON: expected an object with a \"type\".")
     _check_crs(doc.get("crs"))
@@ -175,8 +183,9 @@ def _check_crs(crs) -> None:
         return
     name = ""
     if isinstance(crs, dict):
-        props = crs.get("properties") or {}
-        name = str(props.get("name") or props.get("href") or "")
+        props = crs.get("properties")
+        if isinstance(props, dict):
+            name = str(props.get("name") or props.get("href") or "")
     if name.strip().lower() in _WGS84_NAMES:
         return
     if _BNG.search(name):
@@ -184,7 +193,9 @@ def _check_crs(crs) -> None:
             "The file is in British National Grid (EPSG:27700, metres). GeoJSON areas must be in WGS84 "
             "longitude/latitude: re-export it as EPSG:4326 (in QGIS: Export, Save Features As, CRS EPSG:4326)."
         )
-    raise BadInputError(f"The file declares the coordinate system {name or crs!r}; re-export it in WGS84 longitude/latitude (EPSG:4326).")
+    said = name or repr(crs)
+    said = said if len(said) <= 80 else said[:80] + "…"
+    raise BadInputError(f"The file declares the coordinate system {said!r}; re-export it in WGS84 longitude/latitude (EPSG:4326).")
 
 
 def _geometries(doc: dict) -> Iterable[tuple[dict, str]]:
@@ -213,7 +224,8 @@ def _polygon_parts(geom, where: str) -> list[Polygon]:
         )
     try:
         shp = shape(geom)
-    except (ValueError, TypeError, IndexError, KeyError, AttributeError, shapely.errors.GEOSException) as exc:
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError,
+            shapely.errors.GEOSException) as exc:
         raise BadInputError(f"{where.capitalize()} has unreadable coordinates ({exc}).") from None
     if shp.is_empty:
         return []

@@ -206,7 +206,7 @@ class FinderQuery:
         if w is not None:
             if w.kind == "point":
                 args["lat"], args["lon"] = f"{w.lat:.6f}", f"{w.lon:.6f}"
-            elif not api:
+            elif not api and _reads_back(w):
                 args["where"] = w.text or ""
             elif w.kind in ("postcode", "outward"):
                 args["postcode"] = w.text or ""
@@ -229,6 +229,15 @@ class FinderQuery:
         if self.per_page != DEFAULT_PER_PAGE:
             args["per_page"] = str(self.per_page)
         return args
+
+
+def _reads_back(where: Where) -> bool:
+    """Whether the search box reads ``where.text`` as ``where``: ``place=a0`` is a place, but
+    ``a0`` typed in the box is the postcode district A0, so such a link keeps ``place=``."""
+    try:
+        return classify_where(where.text or "") == where
+    except BadInputError:
+        return False
 
 
 Vocabularies = Callable[[str], Mapping[str, str]]
@@ -553,6 +562,10 @@ def parse_ids(values: Sequence[str], *, limit: int = 50) -> list[int]:
     --------
     >>> parse_ids(["3,1", "2", "1"])
     [3, 1, 2]
+    >>> parse_ids(["¹"])
+    Traceback (most recent call last):
+    ...
+    assetmap.errors.BadInputError: ids must be numbers separated by commas, not '¹'
     """
     ids: list[int] = []
     for value in values:
@@ -560,7 +573,8 @@ def parse_ids(values: Sequence[str], *, limit: int = 50) -> list[int]:
             part = part.strip()
             if not part:
                 continue
-            if not part.isdigit() or len(part) > 9:
+            # isascii: "¹" and "١" pass isdigit, and int() refuses the first
+            if not (part.isascii() and part.isdigit()) or len(part) > 9:
                 raise BadInputError(f"ids must be numbers separated by commas, not {part[:20]!r}",
                                     details={"parameter": "ids"})
             if int(part) not in ids:

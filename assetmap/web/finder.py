@@ -139,7 +139,7 @@ def find():
 def _radius_arg() -> int:
     try:
         return int(float(request.args.get("radius_m", DEFAULT_RADIUS_M)))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or "inf"
         return DEFAULT_RADIUS_M
 
 

@@ -38,6 +38,8 @@ def pick():
     if not code:
         return redirect(url_for("profiles.index"))
     codes = [c for c in code.replace(";", ",").replace(" ", ",").split(",") if c]
+    if not codes:  # only separators, like ","
+        return redirect(url_for("profiles.index"))
     if len(codes) > 1:
         return redirect(url_for("profiles.lsoas", codes=",".join(codes)))
     return redirect(url_for("profiles.area_profile", code=codes[0]))
