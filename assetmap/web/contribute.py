@@ -26,7 +26,7 @@ from assetmap.domain.opening_hours import DAY_LABELS, DAYS
 from assetmap.domain.postcodes import normalise_postcode
 from assetmap.domain.revisions import diff
 from assetmap.errors import BadInputError, NotFoundError
-from assetmap.maps.offline import render_parts
+from assetmap.web.maps import map_parts
 from assetmap.maps.pin_map import build_pin_map
 from assetmap.web.auth import current_user_id
 from assetmap.web.contribute_forms import (
@@ -59,9 +59,6 @@ def _submit_limit() -> str:
 # One allowance per address shared by the three kinds of submission.
 submission_limit = limiter.shared_limit(_submit_limit, scope="contribute-submit", methods=["POST"])
 
-
-def vendor_url(path: str) -> str:
-    return url_for("vendor.vendor_file", filename=path)
 
 
 def _bbox_check():
@@ -113,7 +110,7 @@ def pin_map_parts(session, location, area_code: str | None = None) -> dict:
         tile_url=current_app.config["TILE_URL"],
         attribution=current_app.config["TILE_ATTRIBUTION"],
     )
-    return {"parts": render_parts(m, vendor_url, with_bootstrap=False), "name": m.get_name()}
+    return {"parts": map_parts(m), "name": m.get_name()}
 
 
 def _render_form(template: str, form, errors: dict, status: int = 200, **context):

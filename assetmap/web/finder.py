@@ -27,7 +27,7 @@ from assetmap.domain.search import (
 )
 from assetmap.errors import BadInputError, NotFoundError
 from assetmap.maps.finder_map import build_asset_map, build_finder_map
-from assetmap.maps.offline import render_parts
+from assetmap.web.maps import map_parts as embed_map
 from assetmap.web.db import get_session
 
 bp = Blueprint("finder", __name__)
@@ -60,9 +60,6 @@ def vocabularies(session):
 
     return read
 
-
-def _vendor_url(path: str) -> str:
-    return url_for("vendor.vendor_file", filename=path)
 
 
 def _asset_href(item: dict) -> str:
@@ -131,7 +128,7 @@ def find():
             tile_url=current_app.config["TILE_URL"], attribution=current_app.config["TILE_ATTRIBUTION"],
             asset_url=_asset_href, distance_text=describe_distance, first_number=query.offset + 1,
         )
-        map_parts = render_parts(m, _vendor_url, with_bootstrap=False)
+        map_parts = embed_map(m)
     return render_template("finder/find.html", problem=None, query=query, result=result, map_parts=map_parts,
                            radius_m=query.radius_m, **page)
 
@@ -153,7 +150,7 @@ def asset(asset_id: int):
     if item["lat"] is not None:
         m = build_asset_map(item, tile_url=current_app.config["TILE_URL"],
                             attribution=current_app.config["TILE_ATTRIBUTION"])
-        map_parts = render_parts(m, _vendor_url, with_bootstrap=False)
+        map_parts = embed_map(m)
     checked = item["last_verified_at"] or item["created_at"]
     return render_template(
         "finder/asset.html",

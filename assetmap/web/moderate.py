@@ -19,10 +19,10 @@ from assetmap.domain.contribution import PROBLEM_TYPES, validate_asset, validate
 from assetmap.domain.permissions import ROLE_LABELS, ROLES, can_edit, can_manage_users, can_moderate
 from assetmap.domain.revisions import FIELD_LABELS, display_value
 from assetmap.errors import BadInputError, ConflictError
-from assetmap.maps.offline import render_parts
+from assetmap.web.maps import map_parts
 from assetmap.maps.pin_map import build_review_map
 from assetmap.web.auth import login_manager
-from assetmap.web.contribute import checks_for, form_options, pin_map_parts, vendor_url
+from assetmap.web.contribute import checks_for, form_options, pin_map_parts
 from assetmap.web.contribute_forms import (
     ActionForm,
     EditForm,
@@ -102,7 +102,7 @@ def _review_map(item: dict) -> dict:
         tile_url=current_app.config["TILE_URL"],
         attribution=current_app.config["TILE_ATTRIBUTION"],
     )
-    return {"parts": render_parts(m, vendor_url, with_bootstrap=False), "name": m.get_name()}
+    return {"parts": map_parts(m), "name": m.get_name()}
 
 
 def _labels(session, *records) -> dict:

@@ -27,7 +27,7 @@ from assetmap.domain.permissions import role_of
 from assetmap.errors import BadInputError, ImportFileError, NotFoundError
 from assetmap.importers.indicators import import_area_csv
 from assetmap.maps.gap_map import BIVARIATE_COLOURS, LAYERS, LEGEND, build_gap_map
-from assetmap.maps.offline import render_parts
+from assetmap.web.maps import map_parts
 from assetmap.web.auth import login_manager
 from assetmap.web.db import get_session
 
@@ -42,9 +42,6 @@ METHOD = ("Provision: two-step floating catchment (2SFCA, Luo & Wang 2003; with 
           "boundary. Need: the indicator as a percentile over the areas shown (100 = most need). "
           "Gap = need percentile - provision percentile.")
 
-
-def vendor_url(path: str) -> str:
-    return url_for("vendor.vendor_file", filename=path)
 
 
 def _report(with_assets: bool = True, top: int | None = None) -> tuple[dict, object]:
@@ -105,7 +102,6 @@ def gap_map():
         tiles_url=tiles, assets=report["assets"], bounds=report["bounds"],
         category_label=report["category"]["label"], active_layer=layer,
         tile_url=current_app.config["TILE_URL"], attribution=current_app.config["TILE_ATTRIBUTION"],
-        data_attribution="Data: " + "; ".join(s["publisher"] or s["title"] for s in sources),
     )
     query = {**params.as_dict(), "layer": layer, "level": level}
     return render_template(
@@ -115,7 +111,7 @@ def gap_map():
         groups=GROUPS, decays=DECAYS, all_areas=ALL_AREAS,
         legend=LEGEND, bivariate_colours=BIVARIATE_COLOURS,
         export_args=params.as_dict(), level=level, levels=AGGREGATE_LEVELS, by_area=by_area,
-        map_parts=render_parts(m, vendor_url, with_bootstrap=False),
+        map_parts=map_parts(m),
         sources=sources,
     )
 

@@ -8,7 +8,7 @@ from assetmap import charts
 from assetmap.db import areas, catalogue, profiles
 from assetmap.domain import profile as domain
 from assetmap.errors import BadInputError
-from assetmap.maps.offline import render_parts
+from assetmap.web.maps import map_parts
 from assetmap.maps.profile_map import build_draw_map, build_profile_map
 from assetmap.web.db import get_session
 from assetmap.web.extensions import limiter
@@ -20,9 +20,6 @@ bp = Blueprint("profiles", __name__)
 def _defaults(state) -> None:
     state.app.config.setdefault("ASSETMAP_PROFILE_SAVE_LIMIT", "60 per hour")
 
-
-def _vendor_url(path: str) -> str:
-    return url_for("vendor.vendor_file", filename=path)
 
 
 @bp.route("/profile")
@@ -93,7 +90,7 @@ def _render_custom_form(session, error: str | None = None):
                                    attribution=current_app.config["TILE_ATTRIBUTION"])
     return render_template(
         "profiles/custom.html",
-        map_parts=render_parts(m, _vendor_url, with_bootstrap=False),
+        map_parts=map_parts(m),
         map_name=m.get_name(),
         drawn_name=drawn_name,
         error=error,
@@ -113,7 +110,6 @@ def _render_profile(profile: dict):
         (area["west"], area["south"], area["east"], area["north"]),
         tile_url=current_app.config["TILE_URL"],
         attribution=current_app.config["TILE_ATTRIBUTION"],
-        data_attribution="Data: " + "; ".join(s["publisher"] or s["title"] for s in sources),
     )
     lad_name = area.get("lad_name") or profile["lad_code"]
     radar = None
@@ -135,7 +131,7 @@ def _render_profile(profile: dict):
         lad_name=lad_name,
         radar_svg=radar,
         quarters_svg=quarters,
-        map_parts=render_parts(m, _vendor_url, with_bootstrap=False),
+        map_parts=map_parts(m),
         sources=sources,
         last_change=catalogue.last_asset_change(get_session()),
     )
