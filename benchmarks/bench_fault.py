@@ -51,15 +51,20 @@ def prepare(url: str) -> list[str]:
 
 
 def submit(base: str, http: requests.Session, name: str, postcode: str) -> int:
-    page = http.get(f"{base}/contribute", timeout=30)
+    # The production session cookie is Secure; over loopback HTTP we carry it by hand.
+    page = http.get(f"{base}/contribute", timeout=30, headers={"Cookie": http.headers.get("X-Session", "")})
     if page.status_code != 200:
         return page.status_code
+    cookie = page.cookies.get("session") or page.headers.get("Set-Cookie", "").split(";")[0].partition("=")[2]
+    if cookie:
+        http.headers["X-Session"] = f"session={cookie}"
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text) or re.search(
         r'value="([^"]+)"[^>]*name="csrf_token"', page.text)
     data = {"csrf_token": token.group(1), "name": name, "description": "Fault benchmark submission",
             "asset_types": ["community-group"], "postcode": postcode, "is_free": "yes", "not_duplicate": "y",
             "access_modes": ["drop_in"], "submitter_email": "bench@example.org"}
-    response = http.post(f"{base}/contribute", data=data, allow_redirects=False, timeout=30)
+    response = http.post(f"{base}/contribute", data=data, allow_redirects=False, timeout=30,
+                         headers={"Cookie": http.headers.get("X-Session", "")})
     if response.status_code == 302 and "/contribute/thanks" in response.headers.get("Location", ""):
         return 201  # acknowledged: the volunteer was told it was received
     return response.status_code
@@ -78,7 +83,8 @@ def main() -> int:
     postcodes = prepare(url)
     port = free_port()
     os.environ["ASSETMAP_RATELIMIT"] = "off"  # one address sends everything; the limiter would 429 it
-    proc = start_gunicorn(url, port, workers=3)
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / "assetmap-bench-fault-server.log"
+    proc = start_gunicorn(url, port, workers=3, log=log)
     base = f"http://127.0.0.1:{port}"
     acked: list[str] = []
     outcomes: list[tuple[float, int]] = []
@@ -129,6 +135,8 @@ def main() -> int:
     print(f"server errors (500): {by_status.get(500, 0)}; clear 503s: {by_status.get(503, 0)}")
     print(f"after the restart: {sum(1 for s in after if s == 201)} of {len(after)} acknowledged (recovered without a restart: "
           f"{'yes' if after and after.count(201) / len(after) > 0.9 else 'no'})")
+    errors = [line for line in log.read_text().splitlines() if "Traceback" in line or "ERROR" in line]
+    print(f"server log: {log} ({len(errors)} error lines)")
     drop_database(url)
     return 1 if lost or by_status.get(500) else 0
 

@@ -40,3 +40,27 @@ def test_errors_are_json_under_api_and_html_elsewhere(client):
     assert client.get("/api/v1/nothing-here").get_json()["error"]["status"] == 404
     page = client.get("/nothing-here")
     assert page.status_code == 404 and "text/html" in page.content_type
+
+
+def _app_whose_database_is_down(db_url):
+    from sqlalchemy.exc import OperationalError
+
+    from assetmap.web import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "test"})
+
+    def down():
+        raise OperationalError("SELECT 1", {}, Exception("the database system is shutting down"))
+
+    app.add_url_rule("/down", view_func=down)
+    app.add_url_rule("/api/v1/down", view_func=down, endpoint="api_down")
+    return app
+
+
+def test_a_database_outage_is_a_clear_503_with_retry_after_never_a_500(db_url):
+    client = _app_whose_database_is_down(db_url).test_client()
+    page = client.get("/down")
+    assert page.status_code == 503 and page.headers["Retry-After"] == "5"
+    assert "not reachable just now" in page.get_data(as_text=True)
+    api = client.get("/api/v1/down")
+    assert api.status_code == 503 and api.get_json()["error"]["status"] == 503

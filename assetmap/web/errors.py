@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -22,8 +22,10 @@ def _respond(status: int, title: str, message: str, details: dict | None = None)
         body = {"error": {"status": status, "title": title, "message": message}}
         if details:
             body["error"].update(details)
-        return jsonify(body), status
-    return render_template("error.html", status=status, title=title, message=message, details=details or {}), status
+        return make_response(jsonify(body), status)
+    return make_response(
+        render_template("error.html", status=status, title=title, message=message, details=details or {}), status
+    )
 
 
 def init_app(app) -> None:
@@ -39,7 +41,7 @@ def init_app(app) -> None:
     def _db_down(exc):
         log.warning("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
         response = _respond(503, "Service Unavailable", "The database is not reachable just now. Please try again in a moment.")
-        response[0].headers["Retry-After"] = "5"
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.errorhandler(DBAPIError)
