@@ -144,3 +144,20 @@ def runner():
     from click.testing import CliRunner
 
     return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for a module's browser tests."""
+    from tests.live import chromium
+
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where a test's screenshots go: ASSETMAP_SCREENSHOT_DIR to keep them, else a temporary folder."""
+    from tests.live import screenshot_dir
+
+    return screenshot_dir(tmp_path)

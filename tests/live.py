@@ -77,3 +77,12 @@ def screenshot_dir(fallback: Path) -> Path:
     path = Path(os.environ.get("ASSETMAP_SCREENSHOT_DIR") or os.environ.get("ASSETMAP_SCREENSHOTS") or fallback)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def screenshot_widths(page, path: Path, name: str) -> None:
+    """Full-page screenshots at a phone's and a desktop's width (the page is left at 1280)."""
+    for width in (360, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(150)
+        page.screenshot(path=str(path / f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})

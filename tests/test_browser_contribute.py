@@ -6,15 +6,13 @@ Screenshots of the form, the queue and the review diff at 360 px and 1280 px go 
 ``ASSETMAP_SCREENSHOT_DIR`` when set (else the test's temporary directory)."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from assetmap.db.engine import drop_database, get_engine, session_scope
 from assetmap.db.users import create_user
-from tests.live import CHROMIUM_ARGS, clone_template, live_server
+from tests.live import CHROMIUM_ARGS, clone_template, live_server, screenshot_widths
 
 pytestmark = pytest.mark.browser
 
@@ -46,23 +44,6 @@ def server(browser_db):
     with live_server({"SQLALCHEMY_DATABASE_URI": browser_db, "SECRET_KEY": "browser-test", "RATELIMIT_ENABLED": False,
                       "TILE_URL": None}) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    where = os.environ.get("ASSETMAP_SCREENSHOT_DIR")
-    path = Path(where) if where else tmp_path_factory.mktemp("screens")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _widths(page, path: Path, name: str) -> None:
-    """Full-page screenshots at a phone's and a desktop's width (the page is left at 1280)."""
-    for width in (360, 1280):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(150)
-        page.screenshot(path=str(path / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_add_by_map_click_approve_and_see_the_marker(server, shots, browser_db):
@@ -114,7 +95,7 @@ def test_add_by_map_click_approve_and_see_the_marker(server, shots, browser_db):
         page.mouse.up()
         expect(page.locator("#lon")).not_to_have_value(f"{lon:.6f}")
         lat, lon = float(page.input_value("#lat")), float(page.input_value("#lon"))
-        _widths(page, shots, "contribute-form")
+        screenshot_widths(page, shots, "contribute-form")
 
         # Sent: the server finds the same likely duplicate and asks before accepting it.
         page.get_by_role("button", name="Send for review").last.click()
@@ -131,12 +112,12 @@ def test_add_by_map_click_approve_and_see_the_marker(server, shots, browser_db):
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url("**/moderate")
         assert NAME in page.inner_text("main")
-        _widths(page, shots, "moderate-queue")
+        screenshot_widths(page, shots, "moderate-queue")
         page.get_by_role("link", name=f"Review {NAME}").click()
         page.wait_for_selector("table.diff")
         assert "14:00–15:30" in page.inner_text("table.diff")
         assert page.locator(".review-map path.leaflet-interactive").count() == 1  # where they put it
-        _widths(page, shots, "moderate-review")
+        screenshot_widths(page, shots, "moderate-review")
         page.get_by_role("button", name="Approve and publish").click()
         page.wait_for_url("**/moderate")
         assert "is on the map now" in page.inner_text("main")

@@ -3,15 +3,13 @@ Shropshire's real pharmacies: type a postcode, see the nearest pharmacy first; u
 refused and allowed; tick places into a printable list; phone and desktop screenshots."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from assetmap.db.engine import session_scope
 from tests.finder_fixtures import WEDNESDAY_NOON, browser_db_url, fixed_clock, haversine_m  # noqa: F401
-from tests.live import CHROMIUM_ARGS, live_server
+from tests.live import live_server
 
 pytestmark = pytest.mark.browser
 
@@ -24,23 +22,6 @@ def server(browser_db_url):  # noqa: F811
                       "RATELIMIT_ENABLED": False, "FINDER_CLOCK": fixed_clock(WEDNESDAY_NOON),
                       "TILE_URL": None, "TILE_ATTRIBUTION": None}) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    where = Path(os.environ.get("ASSETMAP_SCREENSHOTS", tmp_path))
-    where.mkdir(parents=True, exist_ok=True)
-    return where
 
 
 def _nearest_pharmacy(url: str) -> str:

@@ -7,8 +7,6 @@ Screenshots of the error report and the import report at 360 px and 1280 px go t
 ``ASSETMAP_SCREENSHOT_DIR`` when set (else the test's temporary directory)."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -16,7 +14,7 @@ from sqlalchemy import text
 from assetmap.db.engine import drop_database, get_engine, session_scope
 from assetmap.db.users import create_user
 from tests.oruk_fixtures import PROJECT
-from tests.live import CHROMIUM_ARGS, clone_template, live_server
+from tests.live import CHROMIUM_ARGS, clone_template, live_server, screenshot_widths
 
 pytestmark = pytest.mark.browser
 
@@ -40,22 +38,6 @@ def server(browser_db):
     with live_server({"SQLALCHEMY_DATABASE_URI": browser_db, "SECRET_KEY": "browser-test", "RATELIMIT_ENABLED": False,
                       "TILE_URL": None, "ASSETMAP_UPLOAD_IN_BACKGROUND": True}) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    where = os.environ.get("ASSETMAP_SCREENSHOT_DIR")
-    path = Path(where) if where else tmp_path_factory.mktemp("screens")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _widths(page, path: Path, name: str) -> None:
-    for width in (360, 1280):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(150)
-        page.screenshot(path=str(path / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_upload_messy_csv_read_the_errors_and_add_the_good_rows(server, shots, browser_db, tmp_path):
@@ -94,7 +76,7 @@ def test_upload_messy_csv_read_the_errors_and_add_the_good_rows(server, shots, b
         expect(page.get_by_label("Name", exact=True)).to_have_value("Site Name")
         expect(page.get_by_label("Latitude", exact=True)).to_have_value("Lat")
         page.get_by_label("Publish them at once").check()
-        _widths(page, shots, "upload-map")
+        screenshot_widths(page, shots, "upload-map")
         page.get_by_role("button", name="Check every row").click()
 
         expect(page.get_by_role("heading", name="Check before adding")).to_be_visible()
@@ -107,7 +89,7 @@ def test_upload_messy_csv_read_the_errors_and_add_the_good_rows(server, shots, b
         expect(problems_table).to_contain_text("latitude and longitude were the wrong way round; swapped back")
         expect(problems_table).to_contain_text("13 values but the header has 11 columns")
         expect(problems_table.locator("tr.problem-error")).to_have_count(5)
-        _widths(page, shots, "upload-check")
+        screenshot_widths(page, shots, "upload-check")
         page.set_viewport_size({"width": 360, "height": 900})
         problems_table.screenshot(path=str(shots / "upload-check-problems-360.png"))
         page.set_viewport_size({"width": 1280, "height": 900})
@@ -116,7 +98,7 @@ def test_upload_messy_csv_read_the_errors_and_add_the_good_rows(server, shots, b
         expect(page.get_by_role("heading", name="Import report")).to_be_visible(timeout=30_000)
         expect(page.locator(".upload-counts")).to_contain_text("5 added")
         expect(page.get_by_role("table")).to_contain_text("no name")
-        _widths(page, shots, "upload-report")
+        screenshot_widths(page, shots, "upload-report")
         assert not problems, problems
         browser.close()
 

@@ -5,16 +5,13 @@ the committed database with real Shropshire assets (``<test db>_browser_gaps``).
 Screenshots go to ``ASSETMAP_SCREENSHOT_DIR`` when set (else the test's temporary directory)."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 
 from tests.gaps_fixtures import SHROPSHIRE, gaps_db_url  # noqa: F401  (fixture)
-from tests.live import CHROMIUM_ARGS, live_server
+from tests.live import live_server
 
 pytestmark = pytest.mark.browser
-
 
 
 @pytest.fixture(scope="module")
@@ -22,24 +19,6 @@ def server(gaps_db_url):
     with live_server({"SQLALCHEMY_DATABASE_URI": gaps_db_url, "SECRET_KEY": "browser-test",
                       "RATELIMIT_ENABLED": False, "TILE_URL": None}) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    where = os.environ.get("ASSETMAP_SCREENSHOT_DIR")
-    path = Path(where) if where else tmp_path_factory.mktemp("screens")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, url, width=1280):

@@ -4,17 +4,14 @@ desktop and phone widths and as printed, and a custom area drawn with the map's 
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from tests.profile_fixtures import browser_db_url, oswestry_lsoas  # noqa: F401
-from tests.live import CHROMIUM_ARGS, live_server
+from tests.live import live_server
 
 pytestmark = pytest.mark.browser
-
 
 
 @pytest.fixture(scope="module")
@@ -22,23 +19,6 @@ def server(browser_db_url):  # noqa: F811
     with live_server({"TESTING": True, "SQLALCHEMY_DATABASE_URI": browser_db_url, "SECRET_KEY": "test",
                       "RATELIMIT_ENABLED": False, "TILE_URL": None, "TILE_ATTRIBUTION": None}) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    where = Path(os.environ.get("ASSETMAP_SCREENSHOTS", tmp_path))
-    where.mkdir(parents=True, exist_ok=True)
-    return where
 
 
 def _page(browser, width: int):
