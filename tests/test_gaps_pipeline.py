@@ -323,5 +323,21 @@ def test_recompute_after_a_capacity_change_and_a_category_change(gdb):
 def test_recompute_for_an_asset_no_run_counts_is_a_no_op(gdb):
     pending = make_asset(gdb, "Pending library", category="library", status="pending")
     gaps.ensure_run(gdb, params(category="library"))
-    assert gaps.recompute_for_asset_change(gdb, pending.id) == {"runs": [], "areas": 0, "rows": 0}
-    assert gaps.recompute_for_asset_change(gdb, 987654321) == {"runs": [], "areas": 0, "rows": 0}
+    assert gaps.recompute_for_asset_change(gdb, pending.id) == {"runs": [], "areas": 0, "rows": 0, "superseded": []}
+    assert gaps.recompute_for_asset_change(gdb, 987654321) == {"runs": [], "areas": 0, "rows": 0, "superseded": []}
+
+
+def test_an_england_wide_run_is_superseded_and_recomputed_on_its_next_view(gdb):
+    """Re-ranking every LSOA in England for one approval would keep the moderator waiting: the
+    England-wide run is set aside instead, and the next request for it computes a fresh one."""
+    local = gaps.ensure_run(gdb, params(category="library"))
+    england = gaps.ensure_run(gdb, params(category="library", lad="all"))
+    new = make_asset(gdb, "Another community library", lon=-3.0540, lat=52.8600, category="library")
+    result = gaps.recompute_for_asset_change(gdb, new.id)
+    assert result["runs"] == [local["id"]] and result["superseded"] == [england["id"]]
+    assert gaps.find_run(gdb, params(category="library", lad="all")) is None
+    fresh = gaps.ensure_run(gdb, params(category="library", lad="all"))
+    assert fresh["id"] != england["id"]
+    counted = gdb.execute(text("SELECT count(*) FROM gap_supply WHERE run_id = :r AND asset_id = :a"),
+                          {"r": fresh["id"], "a": new.id}).scalar_one()
+    assert counted == 1

@@ -771,7 +771,8 @@ def recompute_for_asset_change(session: Session, asset_id: int) -> dict:
     -------
     dict
         ``{"runs": [run ids updated], "areas": number of LSOA rows whose provision was
-        recomputed, "rows": number of rows written}``.
+        recomputed, "rows": number of rows written, "superseded": [England-wide run ids left to
+        be recomputed on their next view]}``.
     """
     asset = session.execute(text(
         """
@@ -801,7 +802,7 @@ def recompute_for_asset_change(session: Session, asset_id: int) -> dict:
     ), {"id": asset_id, "now": counts_now, "x": asset["x"] if counts_now else None,
         "y": asset["y"] if counts_now else None}).mappings().all()
     if not runs:
-        return {"runs": [], "areas": 0, "rows": 0}
+        return {"runs": [], "areas": 0, "rows": 0, "superseded": []}
     term_ids = {r["term_id"] for r in runs}
     in_category = set(session.execute(text(
         """
@@ -812,7 +813,7 @@ def recompute_for_asset_change(session: Session, asset_id: int) -> dict:
         ) SELECT id FROM up WHERE id = ANY(:terms)
         """
     ), {"id": asset_id, "terms": list(term_ids)}).scalars())
-    updated, areas, written = [], 0, 0
+    updated, superseded, areas, written = [], [], 0, 0
     for run in runs:
         new = None
         if counts_now and run["term_id"] in in_category and (
@@ -822,11 +823,19 @@ def recompute_for_asset_change(session: Session, asset_id: int) -> dict:
         old = (run["old_x"], run["old_y"], run["old_capacity"]) if run["counted"] else None
         if old == new:
             continue
+        if run["lad_code"] == gap_analysis.ALL_AREAS:
+            # An England-wide run re-ranks ~30,000 areas for one asset (about 0.5 s each), which
+            # would keep a moderator waiting; it is superseded instead and the next visitor's
+            # request computes it afresh (ensure_run), so the map is still up to date when seen.
+            superseded.append(run["id"])
+            continue
         n_areas, n_rows = _apply_change(session, run, asset_id, old, new)
         updated.append(run["id"])
         areas += n_areas
         written += n_rows
-    return {"runs": updated, "areas": areas, "rows": written}
+    if superseded:
+        session.execute(text("UPDATE gap_run SET status = 'superseded' WHERE id = ANY(:ids)"), {"ids": superseded})
+    return {"runs": updated, "areas": areas, "rows": written, "superseded": superseded}
 
 
 def _apply_change(session: Session, run: dict, asset_id: int, old, new) -> tuple[int, int]:
