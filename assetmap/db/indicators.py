@@ -21,10 +21,15 @@ PARENT_LEVELS = ("msoa", "ward")
 
 # Every LSOA of :lsoa_ids with the area of :level its representative point lies in.
 _MEMBERSHIP = """
+    WITH parent AS (
+        -- The few wards or MSOAs drive the join, in the points' own CRS, so the GiST index on
+        -- area_point.pt is used (from the points' side, every point would probe every level's shapes).
+        SELECT id, code, name, ST_Transform(geom, 27700) AS geom FROM area WHERE level = :level AND geom IS NOT NULL
+    )
     SELECT DISTINCT ON (p.area_id) p.area_id AS lsoa_id, g.id AS parent_id, g.code AS parent_code,
            g.name AS parent_name
-    FROM area_point p
-    JOIN area g ON g.level = :level AND g.geom IS NOT NULL AND ST_Intersects(g.geom, ST_Transform(p.pt, 4326))
+    FROM parent g
+    JOIN area_point p ON ST_Intersects(g.geom, p.pt)
     WHERE p.area_id = ANY(CAST(:lsoa_ids AS int[]))
     ORDER BY p.area_id, g.code
 """
