@@ -7,6 +7,7 @@ import logging
 from flask import jsonify, make_response, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from assetmap.errors import AssetmapError
 
@@ -31,7 +32,7 @@ def _respond(status: int, title: str, message: str, details: dict | None = None)
 def init_app(app) -> None:
     @app.errorhandler(AssetmapError)
     def _app_error(exc: AssetmapError):
-        return _respond(exc.http_status, type(exc).__name__.replace("Error", "").lower() or "error", exc.message, exc.details)
+        return _respond(exc.http_status, HTTP_STATUS_CODES.get(exc.http_status, "Error"), exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
