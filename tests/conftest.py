@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -103,20 +104,44 @@ def db_url(data_dir) -> str:
     get_engine(url).dispose()
 
 
+@contextmanager
+def rolled_back(url: str):
+    """A connection inside a transaction that is rolled back at the end of the block."""
+    conn = get_engine(url).connect()
+    trans = conn.begin()
+    try:
+        yield conn
+    finally:
+        trans.rollback()
+        conn.close()
+
+
+def savepoint_session(conn) -> Session:
+    """A session on ``conn`` whose commits only release savepoints."""
+    return Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+def app_sharing(url: str, conn, **config):
+    """The Flask app on ``url``, every request's session sharing ``conn``'s transaction."""
+    from assetmap.web import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test",
+                      "RATELIMIT_ENABLED": False, **config})
+    app.extensions["assetmap.session_factory"] = lambda: savepoint_session(conn)
+    return app
+
+
 @pytest.fixture
 def db_conn(db_url):
     """A connection inside a transaction that is rolled back after the test."""
-    conn = get_engine(db_url).connect()
-    trans = conn.begin()
-    yield conn
-    trans.rollback()
-    conn.close()
+    with rolled_back(db_url) as conn:
+        yield conn
 
 
 @pytest.fixture
 def db_session(db_conn) -> Session:
     """A session whose commits only release savepoints: the test's writes vanish afterwards."""
-    session = Session(bind=db_conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = savepoint_session(db_conn)
     yield session
     session.close()
 
@@ -124,14 +149,7 @@ def db_session(db_conn) -> Session:
 @pytest.fixture
 def app(db_url, db_conn):
     """The Flask app, its requests sharing the test's rolled-back transaction."""
-    from assetmap.web import create_app
-
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "test",
-                      "RATELIMIT_ENABLED": False})
-    app.extensions["assetmap.session_factory"] = lambda: Session(
-        bind=db_conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
-    yield app
+    return app_sharing(db_url, db_conn)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from tests.conftest import app_sharing, rolled_back, savepoint_session
 from tests.live import clone_template  # noqa: F401  (used by other fixtures too)
 from assetmap.db.engine import drop_database, get_engine, session_scope
 
@@ -48,17 +49,14 @@ def gaps_db_url(db_url, data_dir):
 
 @pytest.fixture
 def gdb_conn(gaps_db_url):
-    conn = get_engine(gaps_db_url).connect()
-    trans = conn.begin()
-    yield conn
-    trans.rollback()
-    conn.close()
+    with rolled_back(gaps_db_url) as conn:
+        yield conn
 
 
 @pytest.fixture
 def gdb(gdb_conn) -> Session:
     """A session on the assets database whose writes vanish after the test."""
-    session = Session(bind=gdb_conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = savepoint_session(gdb_conn)
     yield session
     session.close()
 
@@ -66,14 +64,7 @@ def gdb(gdb_conn) -> Session:
 @pytest.fixture
 def gapp(gaps_db_url, gdb_conn):
     """The Flask app on the assets database, sharing the test's rolled-back transaction."""
-    from assetmap.web import create_app
-
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": gaps_db_url, "SECRET_KEY": "test",
-                      "RATELIMIT_ENABLED": False})
-    app.extensions["assetmap.session_factory"] = lambda: Session(
-        bind=gdb_conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
-    return app
+    return app_sharing(gaps_db_url, gdb_conn)
 
 
 @pytest.fixture

@@ -94,19 +94,27 @@ def _csv_row(asset: dict, attribution: str, stamp: str) -> list:
     ]
 
 
-@bp.get("/areas/<code>/assets.csv")
-def assets_csv(code: str):
+def _area_rows(code: str) -> tuple[dict, dict, str, list[tuple[dict, list]]]:
+    """The area, its attribution meta, the export time stamp, and each asset with its CSV row:
+    what the CSV and GeoJSON exports share."""
     area = _area(code)
     session = get_session()
     sources = _sources(session)
     meta = oruk.attribution(sources)
     by_source = _attribution_by_source(sources)
     _, stamp = _stamp()
+    rows = [(asset, _csv_row(asset, by_source.get(asset.get("source") or "", meta["attribution"]), stamp))
+            for asset in queries.assets_in_area(session, area["code"])]
+    return area, meta, stamp, rows
+
+
+@bp.get("/areas/<code>/assets.csv")
+def assets_csv(code: str):
+    area, meta, stamp, rows = _area_rows(code)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for asset in queries.assets_in_area(session, area["code"]):
-        writer.writerow(_csv_row(asset, by_source.get(asset.get("source") or "", meta["attribution"]), stamp))
+    writer.writerows(row for _, row in rows)
     # A BOM so that spreadsheet programs read the file as UTF-8.
     return _download("\ufeff" + out.getvalue(), "text/csv", f"assets-{area['code']}-{stamp[:10]}.csv", stamp,
                      meta["attribution"])
@@ -114,16 +122,10 @@ def assets_csv(code: str):
 
 @bp.get("/areas/<code>/assets.geojson")
 def assets_geojson(code: str):
-    area = _area(code)
-    session = get_session()
-    sources = _sources(session)
-    meta = oruk.attribution(sources)
-    by_source = _attribution_by_source(sources)
-    _, stamp = _stamp()
+    area, meta, stamp, rows = _area_rows(code)
     features = []
-    for asset in queries.assets_in_area(session, area["code"]):
-        row = dict(zip(CSV_COLUMNS, _csv_row(asset, by_source.get(asset.get("source") or "", meta["attribution"]),
-                                             stamp)))
+    for asset, values in rows:
+        row = dict(zip(CSV_COLUMNS, values))
         for key in ("latitude", "longitude", "exported_at"):
             row.pop(key)
         features.append({
