@@ -8,9 +8,10 @@ Radius 3 km.
 (a) ``assetmap.domain.access.two_step_fca`` end to end, neighbour search
     included.
 (b) Baseline: the in-reach pairs from one ``cKDTree.sparse_distance_matrix``
-    call (the search (a) also uses, there in chunks on a few threads) as a
-    cost table, then ``access.Access(...).two_stage_fca(max_cost=radius)``
-    for the raw (un-normalised) score.
+    call (what (a) used before its compiled grid pass, and still uses for a
+    decay callable it does not know) as a cost table, then
+    ``access.Access(...).two_stage_fca(max_cost=radius)`` for the raw
+    (un-normalised) score.
 
 Both get the same data and must give the same scores (PySAL's NaN for
 "nothing in reach" is read as 0). The two are run alternately ``--repeat``

@@ -314,11 +314,18 @@ def test_matches_reference(random_data, decay):
     assert_same_scores(ours, reference_fca(demand, supply, 3000, decay=decay))
 
 
+def as_plain_callable(decay):
+    """The same weights through a function two_step_fca does not recognise: the pairs path."""
+    if decay is None:
+        return lambda d: np.ones_like(d)
+    return lambda d: decay(d)
+
+
 @pytest.mark.parametrize(
     "keep_pairs_bytes", [2**30, 40_000, 0], ids=["pairs-kept", "partly-kept", "searched-twice"]
 )
 @pytest.mark.parametrize("decay", [None, gaussian_decay(3000)], ids=["plain", "gaussian"])
-def test_chunked_threaded_path_matches_reference(random_data, monkeypatch, decay, keep_pairs_bytes):
+def test_chunked_threaded_pairs_path_matches_reference(random_data, monkeypatch, decay, keep_pairs_bytes):
     # The random data fit in one chunk; force 125 chunks of 16 demand points
     # on two threads, with step 2 reusing step 1's pairs for all, some or
     # none of them and searching again for the rest.
@@ -328,8 +335,83 @@ def test_chunked_threaded_path_matches_reference(random_data, monkeypatch, decay
     monkeypatch.setattr(access_module, "_WORKERS", 2)
     monkeypatch.setattr(access_module, "_KEEP_PAIRS_BYTES", keep_pairs_bytes)
     demand, supply = random_data
-    ours = two_step_fca(demand, supply, 3000, decay=decay)
+    ours = two_step_fca(demand, supply, 3000, decay=as_plain_callable(decay))
     assert_same_scores(ours, reference_fca(demand, supply, 3000, decay=decay))
+
+
+GRID_DECAYS = [
+    pytest.param(None, id="plain"),
+    pytest.param(step_decay([(800, 1.0), (1600, 0.68), (2400, 0.22)]), id="step"),
+    pytest.param(step_decay([(1500, 1.0), (6000, 0.5)]), id="step-beyond-radius"),
+    pytest.param(gaussian_decay(3000), id="gaussian"),
+    pytest.param(gaussian_decay(1500), id="gaussian-narrower"),
+]
+
+
+@pytest.mark.parametrize("decay", GRID_DECAYS)
+def test_grid_path_matches_pairs_path(random_data, decay):
+    # Two searches written apart (a compiled grid pass, and KD-tree pairs summed by numpy).
+    demand, supply = random_data
+    grid = two_step_fca(demand, supply, 3000, decay=decay)
+    pairs = two_step_fca(demand, supply, 3000, decay=as_plain_callable(decay))
+    assert np.array_equal(grid.to_numpy() > 0, pairs.to_numpy() > 0)
+    assert_same_scores(grid, pairs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("decay", [None, gaussian_decay(3000)], ids=["plain", "gaussian"])
+def test_grid_path_on_threads_gives_the_same_bits(random_data, monkeypatch, decay):
+    import assetmap.domain.access as access_module
+    import assetmap.domain.catchment_grid as grid_module
+
+    demand, supply = random_data
+    one_thread = two_step_fca(demand, supply, 3000, decay=decay)
+    monkeypatch.setattr(grid_module, "_THREADED_FROM", 1)
+    monkeypatch.setattr(access_module, "_WORKERS", 2)
+    threaded = two_step_fca(demand, supply, 3000, decay=decay)
+    assert threaded.to_numpy().tobytes() == one_thread.to_numpy().tobytes()
+
+
+def test_step_bands_are_decided_exactly_on_the_grid_path():
+    # Supply points at exactly 800 m and 1600 m (3-4-5 triangles) and a hair beyond: each
+    # falls in the band the step function gives its sqrt(dx*dx + dy*dy).
+    decay = step_decay([(800, 1.0), (1600, 0.5), (2400, 0.25)])
+    demand, supply = frames(
+        [("a", 1000.0, 2000.0, 1.0)],
+        [("s800", 1480.0, 2640.0, 1.0), ("s800+", 1480.0, 2640.000001, 1.0),
+         ("s1600", 1960.0, 3280.0, 1.0), ("s1600+", 1960.0, 3280.000001, 1.0)],
+    )
+    # one person: each asset's ratio is 1 / w, so the score counts the assets in reach
+    assert two_step_fca(demand, supply, 2400, decay=decay).tolist() == [4.0]
+    d = dense_distances(demand, supply)[0]
+    assert decay(d).tolist() == [1.0, 0.5, 0.5, 0.25]
+
+
+def test_tiny_radius_far_from_the_origin():
+    # Cells a few millimetres wide at OSGB-sized coordinates: the cell width must still cover
+    # the rounding in (x - x0) / cell.
+    rng = np.random.default_rng(3)
+    base = np.array([654_321.123, 312_345.987])
+    xy = base + rng.uniform(-0.02, 0.02, size=(300, 2))
+    demand = pd.DataFrame({"id": range(150), "x": xy[:150, 0], "y": xy[:150, 1], "population": 1.0})
+    supply = pd.DataFrame({"id": range(150), "x": xy[150:, 0], "y": xy[150:, 1], "capacity": 1.0})
+    assert_same_scores(two_step_fca(demand, supply, 0.005), reference_fca(demand, supply, 0.005), rtol=1e-12)
+
+
+def test_radius_wider_than_the_map():
+    demand, supply = frames(HAND_DEMAND, HAND_SUPPLY)
+    # everyone reaches both assets: 5 / 3000 people each
+    assert two_step_fca(demand, supply, 1e9).tolist() == pytest.approx([5 / 3000] * 3, rel=1e-12)
+
+
+def test_squared_reach_is_the_exact_threshold():
+    import math
+
+    from assetmap.domain.catchment_grid import squared_reach
+
+    rng = np.random.default_rng(11)
+    for radius in [0.0, 1.0, 3000.0, 1234.5, 0.1, *rng.uniform(0, 10_000, 200)]:
+        t = squared_reach(radius)
+        assert math.sqrt(t) <= radius < math.sqrt(float(np.nextafter(t, math.inf)))
 
 
 def test_in_reach_is_exactly_sqrt_dx2_dy2_at_most_radius():
