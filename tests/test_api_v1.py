@@ -175,3 +175,32 @@ def test_the_spec_describes_every_parameter_the_parser_takes():
     assert listed == {f"finder_{p.name}" for p in PARAMETERS if not p.page_only}
     features = openapi_components()["parameters"]["finder_accessibility"]["schema"]["items"]["enum"]
     assert features == ["step_free", "hearing_loop", "accessible_toilet"]
+
+
+def test_api_reads_in_autocommit_and_pages_in_a_transaction(db_url):
+    # On a real engine (not the tests' shared transaction): the API's statements run in
+    # autocommit, so no BEGIN or COMMIT round trips; a page's session keeps its transaction.
+    from sqlalchemy import event
+
+    from assetmap.db.engine import get_engine
+    from assetmap.web import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "test"})
+    seen: list[tuple[str, bool]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement.split()[0], conn.connection.driver_connection.autocommit))
+
+    engine = get_engine(db_url)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        client = app.test_client()
+        assert client.get(f"/api/v1/assets?postcode={OSWESTRY}").status_code == 200
+        api = list(seen)
+        seen.clear()
+        assert client.get(f"/find?where={OSWESTRY}").status_code == 200
+        page = list(seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert api and all(autocommit for _, autocommit in api), api
+    assert page and not any(autocommit for _, autocommit in page), page

@@ -4,6 +4,7 @@ Its OpenAPI description is :func:`assetmap.web.openapi_v1.openapi_paths`.
 """
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 
@@ -12,9 +13,12 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from assetmap.db import catalogue, finder
 from assetmap.domain.search import open_now_probe, parse_finder_query, postcode_where
 from assetmap.web.db import get_session
+from assetmap.web.extensions import limiter
 from assetmap.web.finder import current_time, stale_before, vocabularies
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Read-only and public: no per-client limits, so skip the limiter's per-request bookkeeping too.
+limiter.exempt(bp)
 
 
 @bp.after_request
@@ -54,78 +58,29 @@ def _meta(session, at: datetime, **extra) -> dict:
     }
 
 
-def _read_done(session) -> None:
-    """End a view's read-only transaction with a COMMIT. Closing the session would roll it back,
-    and after a ROLLBACK psycopg drops the connection's prepared statements (the rollback may
-    have undone a PREPARE), so its automatic preparing (from a statement's fifth run on a
-    connection) would never start and every search would be parsed and planned afresh: about
-    0.9 ms of PostgreSQL CPU a request."""
-    session.commit()
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _asset_url_prefix() -> str:
     """The asset page's URL less the id (one url_for per response, not one per feature)."""
     return url_for("finder.asset", asset_id=0, _external=True)[:-1]
 
 
-def _feature(item: dict, page_prefix: str) -> dict:
-    geometry = None
-    if item["lat"] is not None:
-        geometry = {"type": "Point", "coordinates": [round(item["lon"], 6), round(item["lat"], 6)]}
-    distance = item.get("distance_m")
-    return {
-        "type": "Feature",
-        "id": item["id"],
-        "geometry": geometry,
-        "properties": {
-            "id": item["id"],
-            "uuid": str(item["uuid"]),
-            "name": item["name"],
-            "description": item["description"],
-            "category": item["category"],
-            "category_label": item["category_label"],
-            "categories": item["categories"],
-            "wellbeing": item["wellbeing"],
-            "organisation": item["organisation"],
-            "address": item["address"],
-            "town": item["town"],
-            "postcode": item["postcode"],
-            "phone": item["phone"],
-            "email": item["email"],
-            "url": item["url"],
-            "opening_hours": item["opening_hours"] if isinstance(item["opening_hours"], dict) else None,
-            "opening_hours_note": item["opening_hours_note"],
-            "open_now": item["open_now"],
-            "cost": item["cost"],
-            "is_free": item["is_free"],
-            "access_modes": item["access_modes"],
-            "age_groups": item["age_groups"],
-            "eligibility_note": item["eligibility_note"],
-            "accessibility": item["accessibility"],
-            "accepting_referrals": item["accepting_referrals"],
-            "service_area": item["service_area"],
-            "last_verified_at": _iso(item["last_verified_at"]),
-            "updated_at": _iso(item["updated_at"]),
-            "stale": item.get("stale"),
-            "distance_m": round(distance, 1) if distance is not None else None,
-            "within_radius": item.get("within_radius"),
-            "page_url": f"{page_prefix}{item['id']}",
-        },
-    }
+def _json_with_features(head: dict, features: list[str], tail: dict):
+    """A JSON object of ``head``'s members, then ``features`` (GeoJSON Feature texts that
+    PostgreSQL wrote, spliced in as they are), then ``tail``'s members."""
+    encode = current_app.json.dumps
+    members = [f"{encode(k)}:{encode(v)}" for k, v in head.items()]
+    members.append(f'"features":[{",".join(features)}]')
+    members += [f"{encode(k)}:{encode(v)}" for k, v in tail.items()]
+    return current_app.response_class("{" + ",".join(members) + "}\n", mimetype="application/json")
 
 
 @bp.get("/assets")
 def assets():
-    session = get_session()
+    session = get_session(read_only=True)
     at = current_time()
     query = parse_finder_query(request.args.to_dict(flat=False), vocabularies(session), api=True)
-    result = finder.find(session, query, open_now_probe(at), stale_before=stale_before(at))
+    result = finder.find(session, query, open_now_probe(at), stale_before=stale_before(at),
+                         features=finder.Features(_asset_url_prefix()))
     total, more = result["total"], result["has_more"]
-    prefix = _asset_url_prefix()
     location = result["location"]
     paging = {
         "page": query.page,
@@ -136,41 +91,35 @@ def assets():
         "next": url_for("api.assets", **query.to_args(page=query.page + 1, api=True)) if more else None,
         "prev": url_for("api.assets", **query.to_args(page=query.page - 1, api=True)) if query.page > 1 else None,
     }
-    body = {
-        "type": "FeatureCollection",
-        "features": [_feature(i, prefix) for i in result["items"]],
-        "meta": _meta(
-            session, at,
-            location=None if location is None else {
-                "kind": location["kind"], "label": location["label"],
-                "lat": round(location["lat"], 6), "lon": round(location["lon"], 6),
-            },
-            radius_m=query.radius_m if location else None,
-            widened=result["widened"],
-            notices=list(query.notices),
-            order="distance" if location else "id",
-            paging=paging,
-        ),
-    }
-    _read_done(session)
-    return jsonify(body)
+    meta = _meta(
+        session, at,
+        location=None if location is None else {
+            "kind": location["kind"], "label": location["label"],
+            "lat": round(location["lat"], 6), "lon": round(location["lon"], 6),
+        },
+        radius_m=query.radius_m if location else None,
+        widened=result["widened"],
+        notices=list(query.notices),
+        order="distance" if location else "id",
+        paging=paging,
+    )
+    return _json_with_features({"type": "FeatureCollection"}, [i["feature"] for i in result["items"]],
+                               {"meta": meta})
 
 
 @bp.get("/assets/<int:asset_id>")
 def asset(asset_id: int):
-    session = get_session()
+    session = get_session(read_only=True)
     at = current_time()
-    item = finder.get_asset(session, asset_id, open_now_probe(at))
-    checked = item["last_verified_at"] or item["created_at"]
-    item["stale"] = checked < stale_before(at)
-    body = {**_feature(item, _asset_url_prefix()), "meta": _meta(session, at)}
-    _read_done(session)
+    item = finder.get_asset(session, asset_id, open_now_probe(at),
+                            finder.Features(_asset_url_prefix(), stale_before=stale_before(at)))
+    body = {**json.loads(item["feature"]), "meta": _meta(session, at)}
     return jsonify(body)
 
 
 @bp.get("/postcodes/<path:postcode>")
 def postcode(postcode: str):
-    session = get_session()
+    session = get_session(read_only=True)
     info = finder.postcode_info(session, postcode_where(postcode))
     body = {
         "kind": info["kind"],
@@ -183,13 +132,11 @@ def postcode(postcode: str):
         "postcodes": info.get("postcodes"),
     }
     body["meta"] = _meta(session, current_time())
-    _read_done(session)
     return jsonify(body)
 
 
 @bp.get("/categories")
 def categories():
-    session = get_session()
+    session = get_session(read_only=True)
     body = {**finder.list_categories(session), "meta": _meta(session, current_time())}
-    _read_done(session)
     return jsonify(body)
