@@ -204,3 +204,10 @@ def test_api_reads_in_autocommit_and_pages_in_a_transaction(db_url):
         event.remove(engine, "before_cursor_execute", record)
     assert api and all(autocommit for _, autocommit in api), api
     assert page and not any(autocommit for _, autocommit in page), page
+
+
+def test_the_api_sets_no_cookie_and_ignores_one(client, wednesday):
+    client.set_cookie("session", "whatever-a-browser-sent")
+    response = client.get("/api/v1/categories")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers

@@ -14,6 +14,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import g, request
+from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 
 _SCRIPT_TAG = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*\bnonce=)", re.IGNORECASE)
@@ -38,8 +39,20 @@ def _tile_origin(tile_url: str | None) -> str:
     return f"{parts.scheme}://{host}"
 
 
+class NoSessionsInTheAPI(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions everywhere but under /api/: the JSON API is public,
+    read-only and stateless, so it neither reads nor sets a session cookie, and skips the
+    signing set-up (~0.15 ms a request, a tenth of a finder search's CPU in the worker)."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def init_app(app) -> None:
     tile_origin = _tile_origin(app.config.get("TILE_URL"))
+    app.session_interface = NoSessionsInTheAPI()
 
     @app.context_processor
     def _nonce():
