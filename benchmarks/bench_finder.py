@@ -8,9 +8,14 @@ Prints, measured in the same run so the figures read as ratios:
     dropped inside a rolled-back transaction, i.e. a sequential scan and a distance sort. And the
     ``EXPLAIN (ANALYZE, BUFFERS)`` plans of both, the first naming the index.
 (b) HTTP ``GET /api/v1/assets?postcode=...`` against gunicorn (``2 * cores + 1`` sync workers on
-    127.0.0.1) from 20 concurrent clients (threads with http.client, bounded in requests and
-    time): p50, p95, p99 and requests per second. Baseline: ``GET /healthz`` with the same clients
-    and server, the floor that the web stack and the load generator themselves set on this machine.
+    127.0.0.1) from 20 concurrent clients: p50, p95, p99 and requests per second, and the CPU a
+    request in the workers, PostgreSQL and the load generator. The clients are wrk's (20
+    connections on 2 threads, for ``--seconds``) when wrk is installed (``apt-get install wrk``),
+    else Python threads with http.client (``--client python``, bounded in requests and time),
+    which take three times the CPU that the server under test then lacks. Baseline:
+    ``GET /healthz`` with the same clients and server, the floor that the web stack and the load
+    generator themselves set on this machine. The machine's speed drifts by half as much again
+    from one minute to the next (the /healthz rate with it): read the API figures beside it.
 
 Targets (issue 3): nearest-20 median < 5 ms; HTTP p99 < 50 ms.
 
