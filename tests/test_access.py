@@ -321,31 +321,18 @@ def as_plain_callable(decay):
     return lambda d: decay(d)
 
 
-@pytest.mark.parametrize(
-    "keep_pairs_bytes", [2**30, 40_000, 0], ids=["pairs-kept", "partly-kept", "searched-twice"]
-)
 @pytest.mark.parametrize("decay", [None, gaussian_decay(3000)], ids=["plain", "gaussian"])
-def test_chunked_threaded_pairs_path_matches_reference(random_data, monkeypatch, decay, keep_pairs_bytes):
-    # The random data fit in one chunk; force 125 chunks of 16 demand points
-    # on two threads, with step 2 reusing step 1's pairs for all, some or
-    # none of them and searching again for the rest.
+def test_chunked_pairs_path_matches_reference(random_data, monkeypatch, decay):
+    # The random data fit in one chunk; force 125 chunks of 16 demand points.
     import assetmap.domain.access as access_module
 
     monkeypatch.setattr(access_module, "_PAIRS_PER_CHUNK", 256)
-    monkeypatch.setattr(access_module, "_WORKERS", 2)
-    monkeypatch.setattr(access_module, "_KEEP_PAIRS_BYTES", keep_pairs_bytes)
     demand, supply = random_data
     ours = two_step_fca(demand, supply, 3000, decay=as_plain_callable(decay))
     assert_same_scores(ours, reference_fca(demand, supply, 3000, decay=decay))
 
 
-GRID_DECAYS = [
-    pytest.param(None, id="plain"),
-    pytest.param(step_decay([(800, 1.0), (1600, 0.68), (2400, 0.22)]), id="step"),
-    pytest.param(step_decay([(1500, 1.0), (6000, 0.5)]), id="step-beyond-radius"),
-    pytest.param(gaussian_decay(3000), id="gaussian"),
-    pytest.param(gaussian_decay(1500), id="gaussian-narrower"),
-]
+GRID_DECAYS = DECAYS[:5]  # None and the step and Gaussian decays: the ones the grid pass runs itself
 
 
 @pytest.mark.parametrize("decay", GRID_DECAYS)

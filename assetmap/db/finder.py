@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from sqlalchemy import text as _text
 from sqlalchemy.orm import Session
@@ -584,21 +585,30 @@ class Features:
     stale_before: datetime | None = None
 
 
-def _columns(probe: OpenNowProbe, features: Features | None, distance: str) -> tuple[str, str, dict]:
-    """The select list, the extra joins and the parameters for rows of details or of features."""
+class _Select(NamedTuple):
+    """What a query of assets selects: columns, the joins they need, their parameters, and the
+    function that turns a fetched row into an item."""
+
+    columns: str
+    joins: str
+    params: dict
+    shape: Callable[[Mapping], dict]
+
+
+def _select(probe: OpenNowProbe, features: Features | None = None, distance: str = "NULL") -> _Select:
+    """Rows of details (the pages) or, given ``features``, of GeoJSON Feature text (the API);
+    ``distance`` is the SQL of each row's distance in metres."""
     params = _probe_params(probe)
     if features is None:
-        return _DETAILS.format(open_state=_OPEN_STATE_SQL), _JOINS, params
+        return _Select(_DETAILS.format(open_state=_OPEN_STATE_SQL), _JOINS, params, _shape)
     params.update({"f_page_prefix": features.page_prefix, "f_within_m": features.within_m,
                    "f_stale_before": features.stale_before})
     columns = "a.id, " + _FEATURE.format(open_state=_OPEN_STATE_SQL, distance=distance)
-    return columns, f"{_JOINS} {_FEATURE_TERMS}", params
+    return _Select(columns, f"{_JOINS} {_FEATURE_TERMS}", params, dict)
 
 
 def _shape(row: Mapping) -> dict:
     item = dict(row)
-    if "feature" in item:
-        return item
     terms = item.pop("terms") or []
     types = [t for t in terms if t["vocabulary"] == "asset-type"]
     item["categories"] = [{"slug": t["slug"], "label": t["label"]} for t in types]
@@ -631,7 +641,7 @@ def search_near(session: Session, origin: Origin, *, radius_m: float, filters: M
     call.
     """
     where, params = filter_clause(filters, probe if open_now else None)
-    columns, joins, column_params = _columns(probe, features, "h.distance_m")
+    select = _select(probe, features, "h.distance_m")
     # The origin once, read through scalar subqueries: the planner takes those as parameters, so
     # the KNN scan of the index still orders by distance from it (a join would not).
     point = "(SELECT g FROM origin)"
@@ -658,16 +668,16 @@ def search_near(session: Session, origin: Origin, *, radius_m: float, filters: M
                 ORDER BY distance_m, id
                 LIMIT :limit OFFSET :offset
             )
-            SELECT {columns}, h.distance_m, ST_Y({point}::geometry) AS origin_lat,
+            SELECT {select.columns}, h.distance_m, ST_Y({point}::geometry) AS origin_lat,
                    ST_X({point}::geometry) AS origin_lon
-            FROM hits h JOIN asset a ON a.id = h.id {joins}
+            FROM hits h JOIN asset a ON a.id = h.id {select.joins}
             ORDER BY h.distance_m, h.id
             """
         ),
-        {**params, **tier[1], **column_params, **origin.params, "radius_m": radius_m,
+        {**params, **tier[1], **select.params, **origin.params, "radius_m": radius_m,
          "reach": offset + limit, "limit": limit, "offset": offset},
     ).mappings().all()  # one fetch of all rows, not one call a row
-    return [_shape(r) for r in rows]
+    return [select.shape(r) for r in rows]
 
 
 def count_near(session: Session, origin: Origin, *, radius_m: float, filters: Mapping,
@@ -695,19 +705,19 @@ def list_assets(session: Session, *, filters: Mapping, probe: OpenNowProbe, open
                 limit: int = 20, offset: int = 0, features: Features | None = None) -> tuple[list[dict], bool]:
     """Published assets matching the filters anywhere, by id, and whether there are more."""
     where, params = filter_clause(filters, probe if open_now else None)
-    columns, joins, column_params = _columns(probe, features, "CAST(NULL AS float)")
+    select = _select(probe, features)
     rows = session.execute(
         text(
             f"""
-            SELECT {columns}, CAST(NULL AS float) AS distance_m
-            FROM asset a {joins}
+            SELECT {select.columns}, CAST(NULL AS float) AS distance_m
+            FROM asset a {select.joins}
             WHERE {_PUBLISHED} AND {where}
             ORDER BY a.id LIMIT :limit OFFSET :offset
             """
         ),
-        {**params, **column_params, "limit": limit + 1, "offset": offset},
+        {**params, **select.params, "limit": limit + 1, "offset": offset},
     ).mappings().all()
-    return [_shape(r) for r in rows[:limit]], len(rows) > limit
+    return [select.shape(r) for r in rows[:limit]], len(rows) > limit
 
 
 def area_services(session: Session, lat: float, lon: float, *, filters: Mapping, probe: OpenNowProbe,
@@ -715,11 +725,11 @@ def area_services(session: Session, lat: float, lon: float, *, filters: Mapping,
     """Published assets whose service area covers the point (a helpline, an outreach service),
     by name; those in ``exclude`` (already listed by distance) left out."""
     where, params = filter_clause(filters, probe if open_now else None)
-    columns, _, column_params = _columns(probe, None, "NULL")
+    select = _select(probe)
     rows = session.execute(
         text(
             f"""
-            SELECT {columns}, CAST(NULL AS float) AS distance_m
+            SELECT {select.columns}, CAST(NULL AS float) AS distance_m
             FROM area sa JOIN asset a ON a.service_area_id = sa.id AND {_PUBLISHED}
             LEFT JOIN organisation o ON o.id = a.organisation_id
             WHERE ST_Covers(sa.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
@@ -728,9 +738,9 @@ def area_services(session: Session, lat: float, lon: float, *, filters: Mapping,
             LIMIT :limit
             """
         ),
-        {**params, **column_params, "lat": lat, "lon": lon, "exclude": list(exclude), "limit": limit},
+        {**params, **select.params, "lat": lat, "lon": lon, "exclude": list(exclude), "limit": limit},
     ).mappings()
-    return [_shape(r) for r in rows]
+    return [select.shape(r) for r in rows]
 
 
 def get_asset(session: Session, asset_id: int, probe: OpenNowProbe, features: Features | None = None) -> dict:
@@ -747,19 +757,19 @@ def get_assets(session: Session, ids: Sequence[int], probe: OpenNowProbe,
     ids = [int(i) for i in ids if 0 < int(i) < 2**31]  # outside a database integer: not an id
     if not ids:
         return []
-    columns, joins, column_params = _columns(probe, features, "CAST(NULL AS float)")
+    select = _select(probe, features)
     rows = session.execute(
         text(
             f"""
-            SELECT {columns}, CAST(NULL AS float) AS distance_m
-            FROM asset a {joins}
+            SELECT {select.columns}, CAST(NULL AS float) AS distance_m
+            FROM asset a {select.joins}
             WHERE a.id = ANY(:ids) AND {_PUBLISHED}
             ORDER BY array_position(CAST(:ids AS int[]), a.id)
             """
         ),
-        {**column_params, "ids": ids},
+        {**select.params, "ids": ids},
     ).mappings()
-    return [_shape(r) for r in rows]
+    return [select.shape(r) for r in rows]
 
 
 # --------------------------------------------------------------------------------------------
@@ -851,6 +861,8 @@ def find(session: Session, query: FinderQuery, probe: OpenNowProbe, *, stale_bef
         tiers = _tiers(stale_before)
         items, more = _page_in_tiers(session, origin, radius_m=query.radius_m, tiers=tiers,
                                      limit=query.per_page, offset=query.offset, **common)
+        if location is None and not items:  # an unknown postcode ends here, with its suggestions
+            location = locate(session, query.where)
         total = query.offset + len(items)
         widened = False
         if query.page == 1 and not more and total < FALLBACK_MIN:
@@ -858,26 +870,19 @@ def find(session: Session, query: FinderQuery, probe: OpenNowProbe, *, stale_bef
                                         limit=FALLBACK_N, offset=0, **common)
             if len(nearest) > len(items):
                 items, widened, more = nearest, True, False
-        if location is None:
-            location = _postcode_location(session, query.where, items)
+        if location is None:  # the postcode's position came back with the results
+            location = {"kind": "postcode", "label": query.where.text, "lat": items[0]["origin_lat"],
+                        "lon": items[0]["origin_lon"]}
         services = []
         if with_area_services:
             services = area_services(session, location["lat"], location["lon"], filters=filters, probe=probe,
                                      open_now=query.open_now, exclude=[i["id"] for i in items])
+    if features is None:  # (features carry these already)
         for item in items:
-            item["within_radius"] = item["distance_m"] <= query.radius_m
-    if features is None:
+            item["within_radius"] = item["distance_m"] <= query.radius_m if query.where else None
         for item in [*items, *services]:
             checked = item["last_verified_at"] or item["created_at"]
             item["stale"] = stale_before is not None and checked < stale_before
     return {"location": location, "items": items, "total": total, "total_is_lower_bound": more,
             "has_more": more, "widened": widened, "area_services": services}
 
-
-def _postcode_location(session: Session, where: Where, items: list[dict]) -> dict:
-    """The location of a postcode searched for: from the results when there are any; else looked
-    up, which raises NotFoundError for an unknown postcode (nothing at all is near one)."""
-    if items:
-        return {"kind": "postcode", "label": where.text, "lat": items[0]["origin_lat"],
-                "lon": items[0]["origin_lon"]}
-    return locate(session, where)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
-
-from assetmap.domain.catchment_grid import Grid, Weights, reach_sums
 
 __all__ = ["GaussianDecay", "StepDecay", "gaussian_decay", "nearest_distance", "step_decay", "two_step_fca"]
 
@@ -33,12 +30,7 @@ _PAIRS_PER_CHUNK = 1 << 17
 #: Demand points sampled to size the chunks.
 _CHUNK_SAMPLE = 1000
 
-#: Step 2 reuses step 1's in-reach pairs until they fill this much memory
-#: (8 bytes a pair, 16 with a decay function) and searches again for the
-#: rest. England at 3 km is about 16 million pairs, 126 MB.
-_KEEP_PAIRS_BYTES = 256 * 2**20
-
-#: Threads for the neighbour searches (they release the GIL).
+#: Threads for the grid passes and the nearest-asset search (they release the GIL).
 _WORKERS = min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 DecayFunction = Callable[[np.ndarray], np.ndarray]
@@ -76,9 +68,10 @@ def two_step_fca(demand, supply, radius_m, decay=None):
     decay : callable, optional
         ``W(d)`` taking a float64 array of distances in metres (all
         ``<= radius_m``) and returning non-negative weights of the same
-        shape, e.g. :func:`step_decay` or :func:`gaussian_decay`. It is
-        called on chunks of pairs, possibly from worker threads, so it must
-        be a pure function of its argument.
+        shape, e.g. :func:`step_decay` or :func:`gaussian_decay` (which
+        run inside the compiled grid pass). Any other is called on chunks
+        of pairs, each chunk twice, so it must be a pure function of its
+        argument.
 
     Returns
     -------
@@ -111,10 +104,9 @@ def two_step_fca(demand, supply, radius_m, decay=None):
     (``benchmarks/bench_gaps.py``). Any other decay callable is applied to
     arrays of in-reach pairs from
     :meth:`scipy.spatial.cKDTree.sparse_distance_matrix`, in chunks of
-    demand on a few threads, summed with :func:`numpy.bincount`; pairs are
-    kept between the two steps up to 256 MB and searched for again beyond
-    that, so memory stays bounded. The two paths give the same scores to
-    rounding (``tests/test_access.py`` checks them against each other).
+    demand (so memory stays bounded), summed with :func:`numpy.bincount`.
+    The two paths give the same scores to rounding (``tests/test_access.py``
+    checks them against each other).
 
     References
     ----------
@@ -394,8 +386,13 @@ def _capacity(supply):
     return capacity
 
 
-def _grid_weights(decay) -> Weights | None:
-    """The compiled loop's form of ``decay``; None for a callable it does not know."""
+def _grid_weights(decay):
+    """The compiled loop's form of ``decay`` (a ``catchment_grid.Weights``); None for a callable
+    it does not know."""
+    # Imported here, not at the top: Numba takes ~0.25 s to import, and the web app imports this
+    # module at start-up in every worker while only the gap pages compute.
+    from assetmap.domain.catchment_grid import Weights
+
     if decay is None:
         return Weights.plain()
     if isinstance(decay, GaussianDecay):
@@ -408,6 +405,8 @@ def _grid_weights(decay) -> Weights | None:
 def _fca_scores_on_grid(demand_xy, supply_xy, population, capacity, radius, weights):
     """Step 1: the (weighted) population in reach of each asset; step 2: the ratios in reach of
     each area. Each is one pass of :func:`~assetmap.domain.catchment_grid.reach_sums`."""
+    from assetmap.domain.catchment_grid import Grid, reach_sums  # (see _grid_weights)
+
     grid = Grid(radius, demand_xy, supply_xy)
     demand_cells, supply_cells = grid.index(demand_xy), grid.index(supply_xy)
     reached = reach_sums(grid, supply_cells, demand_cells, population, weights, workers=_WORKERS)
@@ -417,18 +416,13 @@ def _fca_scores_on_grid(demand_xy, supply_xy, population, capacity, radius, weig
 
 
 def _fca_scores_from_pairs(demand_xy, supply_xy, population, capacity, radius, decay):
-    """Both 2SFCA steps over in-reach pairs, in spatially compact chunks of demand.
+    """Both 2SFCA steps over in-reach pairs from a KD-tree, for a decay callable the grid pass
+    does not know (so rarely needed that it stays plain: one thread, each step searching again).
 
-    Materialising every pair at once (tens of millions for England at 3 km)
-    costs more in memory traffic than the search itself, so demand is split
-    into chunks of about ``_PAIRS_PER_CHUNK`` pairs, in KD-tree leaf order so
-    each chunk is compact. Step 1 finds each chunk's pairs and sums
-    (weighted) population per supply point; step 2 sums the ratios per
-    demand point. Step 2 reuses step 1's pairs, kept as int32 (plus the
-    weights), until they fill ``_KEEP_PAIRS_BYTES``; the chunks beyond are
-    searched again, so memory stays bounded for large radii. The tree search
-    releases the GIL, so chunks run on a small thread pool. Partial sums are
-    combined in chunk order, so results do not depend on thread timing.
+    Demand is taken in chunks of about ``_PAIRS_PER_CHUNK`` pairs, in KD-tree leaf order so each
+    chunk is compact, so memory stays bounded however many pairs there are. Step 1 sums
+    (weighted) population per supply point, step 2 the ratios per demand point, both with
+    :func:`numpy.bincount`.
     """
     supply_tree = cKDTree(supply_xy)
     search = radius * (1.0 + _SEARCH_SLACK)
@@ -436,46 +430,24 @@ def _fca_scores_from_pairs(demand_xy, supply_xy, population, capacity, radius, d
 
     def pairs_in(idx):
         pairs = cKDTree(demand_xy[idx]).sparse_distance_matrix(supply_tree, search, output_type="ndarray")
-        # cKDTree's distance is sqrt(dx*dx + dy*dy) in float64, bit for bit
-        # what we would compute ourselves (tests/test_access.py checks this on
-        # points placed on the boundary), so re-check it rather than recompute.
-        i, j, dist = pairs["i"], pairs["j"], pairs["v"]
-        keep = dist <= radius
-        if not keep.all():
-            i, j, dist = i[keep], j[keep], dist[keep]
-        weight = None if decay is None else _decay_weights(decay, dist)
-        # row in this chunk, row in supply
-        return i.astype(np.int32), j.astype(np.int32), weight
+        # cKDTree's distance is sqrt(dx*dx + dy*dy) in float64, bit for bit what we would
+        # compute ourselves (tests/test_access.py checks this on points placed on the boundary),
+        # so re-check it rather than recompute.
+        keep = pairs["v"] <= radius
+        i, j = pairs["i"][keep], pairs["j"][keep]  # row in this chunk, row in supply
+        return i, j, _decay_weights(decay, pairs["v"][keep])
 
-    def step_one(idx):
-        i, j, weight = pairs = pairs_in(idx)
-        pair_pop = population[idx][i]
-        if weight is not None:
-            pair_pop *= weight
-        return np.bincount(j, weights=pair_pop, minlength=len(supply_xy)), pairs
+    reached = np.zeros(len(supply_xy), dtype=np.float64)
+    for idx in chunks:
+        i, j, weight = pairs_in(idx)
+        reached += np.bincount(j, weights=population[idx][i] * weight, minlength=len(supply_xy))
+    ratio = np.zeros(len(supply_xy), dtype=np.float64)
+    np.divide(capacity, reached, out=ratio, where=reached > 0)
 
-    with ThreadPoolExecutor(max_workers=min(_WORKERS, len(chunks))) as pool:
-        kept = []
-        kept_bytes = 0
-        reached = np.zeros(len(supply_xy), dtype=np.float64)
-        for part, pairs in pool.map(step_one, chunks):
-            reached += part
-            kept_bytes += sum(a.nbytes for a in pairs if a is not None)
-            kept.append(pairs if kept_bytes <= _KEEP_PAIRS_BYTES else None)
-        ratio = np.zeros(len(supply_xy), dtype=np.float64)
-        np.divide(capacity, reached, out=ratio, where=reached > 0)
-
-        def step_two(k):
-            i, j, weight = kept[k] or pairs_in(chunks[k])
-            kept[k] = None  # free as we go
-            pair_ratio = ratio[j]
-            if weight is not None:
-                pair_ratio *= weight
-            return np.bincount(i, weights=pair_ratio, minlength=len(chunks[k]))
-
-        scores = np.zeros(len(demand_xy), dtype=np.float64)
-        for idx, part in zip(chunks, pool.map(step_two, range(len(chunks))), strict=True):
-            scores[idx] = part
+    scores = np.zeros(len(demand_xy), dtype=np.float64)
+    for idx in chunks:
+        i, j, weight = pairs_in(idx)
+        scores[idx] = np.bincount(i, weights=ratio[j] * weight, minlength=len(idx))
     return scores
 
 

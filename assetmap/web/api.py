@@ -13,12 +13,9 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from assetmap.db import catalogue, finder
 from assetmap.domain.search import open_now_probe, parse_finder_query, postcode_where
 from assetmap.web.db import get_session
-from assetmap.web.extensions import limiter
 from assetmap.web.finder import current_time, stale_before, vocabularies
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-# Read-only and public: no per-client limits, so skip the limiter's per-request bookkeeping too.
-limiter.exempt(bp)
 
 
 @bp.after_request

@@ -10,12 +10,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from assetmap.errors import AssetmapError
+from assetmap.web.extensions import API_PATH
 
 log = logging.getLogger(__name__)
 
 
 def wants_json() -> bool:
-    return request.path.startswith(("/api/", "/oruk")) or request.accept_mimetypes.best == "application/json"
+    return request.path.startswith((API_PATH, "/oruk")) or request.accept_mimetypes.best == "application/json"
 
 
 def _respond(status: int, title: str, message: str, details: dict | None = None):
