@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from assetmap import config
-from assetmap.db.engine import drop_database, get_engine, session_scope
+from assetmap.db.engine import dispose_engines, drop_database, get_engine, session_scope
 from assetmap.db.migrate import upgrade
 from assetmap.db.models import BulkUpload
 from assetmap.db.seed import seed_datasets, seed_taxonomy
@@ -151,7 +151,7 @@ def main() -> None:
         print(f"(b) bulk upload of {n:,} CSV rows (check, write, revisions), best of {args.repeat}")
         print(f"    commit {ours:6.2f} s ({n / ours:,.0f} rows/s)   baseline COPY {base:5.2f} s   ratio {ours / base:5.1f}x")
     finally:
-        get_engine(url).dispose()
+        dispose_engines(url)
         drop_database(url)
 
 

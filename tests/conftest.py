@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from assetmap import config
-from assetmap.db.engine import drop_database, get_engine
+from assetmap.db.engine import dispose_engines, drop_database, get_engine
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHROPSHIRE, OLDHAM = "E06000051", "E08000004"
@@ -93,7 +93,7 @@ def db_url(data_dir) -> str:
     if current != fingerprint:
         drop_database(template)
         load_reference_data(template, data_dir)
-        get_engine(template).dispose()
+        dispose_engines(template)
         with admin.connect() as conn:
             conn.execute(text(f'COMMENT ON DATABASE "{make_url(template).database}" IS \'{fingerprint}\''))
     drop_database(url)
@@ -101,7 +101,7 @@ def db_url(data_dir) -> str:
         conn.execute(text(f'CREATE DATABASE "{target.database}" TEMPLATE "{make_url(template).database}"'))
     admin.dispose()
     yield url
-    get_engine(url).dispose()
+    dispose_engines(url)
 
 
 @contextmanager
@@ -128,6 +128,7 @@ def app_sharing(url: str, conn, **config):
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test",
                       "RATELIMIT_ENABLED": False, **config})
     app.extensions["assetmap.session_factory"] = lambda: savepoint_session(conn)
+    app.extensions["assetmap.reader_factory"] = lambda: savepoint_session(conn)
     return app
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from assetmap.db.engine import drop_database, get_engine, session_scope
+from assetmap.db.engine import dispose_engines, drop_database, session_scope
 from tests.live import clone_template
 
 LONDON = ZoneInfo("Europe/London")
@@ -51,5 +51,5 @@ def browser_db_url(db_url, data_dir) -> str:
     with session_scope(url) as session:
         import_pharmacies(session, data_dir)
     yield url
-    get_engine(url).dispose()
+    dispose_engines(url)
     drop_database(url)

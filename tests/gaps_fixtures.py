@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import app_sharing, rolled_back, savepoint_session
 from tests.live import clone_template  # noqa: F401  (used by other fixtures too)
-from assetmap.db.engine import drop_database, get_engine, session_scope
+from assetmap.db.engine import dispose_engines, drop_database, session_scope
 
 SHROPSHIRE, OLDHAM = "E06000051", "E08000004"
 AROUND_SHROPSHIRE = ["SY", "TF", "WV", "LD", "DY"]
@@ -43,7 +43,7 @@ def gaps_db_url(db_url, data_dir):
         import_shropshire_assets(session, data_dir)
         session.execute(text("ANALYZE"))
     yield url
-    get_engine(url).dispose()
+    dispose_engines(url)
     drop_database(url)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
-from assetmap.db.engine import drop_database, get_engine
+from assetmap.db.engine import dispose_engines, drop_database
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -38,7 +38,7 @@ def committed_clone(db_url: str, suffix: str):
     try:
         yield url
     finally:
-        get_engine(url).dispose()
+        dispose_engines(url)
         drop_database(url)
 
 

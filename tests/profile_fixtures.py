@@ -11,7 +11,7 @@ from shapely import union_all
 from shapely.geometry import shape
 
 from assetmap.config import PROJECT_DIR
-from assetmap.db.engine import drop_database, get_engine, session_scope
+from assetmap.db.engine import dispose_engines, drop_database, session_scope
 from tests.live import clone_template
 
 SHROPSHIRE = "E06000051"
@@ -77,5 +77,5 @@ def browser_db_url(db_url, data_dir) -> str:
         report = load_project_towns(session)
         assert report.ok, report.summary()
     yield url
-    get_engine(url).dispose()
+    dispose_engines(url)
     drop_database(url)

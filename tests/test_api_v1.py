@@ -178,11 +178,11 @@ def test_the_spec_describes_every_parameter_the_parser_takes():
 
 
 def test_api_reads_in_autocommit_and_pages_in_a_transaction(db_url):
-    # On a real engine (not the tests' shared transaction): the API's statements run in
+    # On real engines (not the tests' shared transaction): the API reads through a connection in
     # autocommit, so no BEGIN or COMMIT round trips; a page's session keeps its transaction.
     from sqlalchemy import event
 
-    from assetmap.db.engine import get_engine
+    from assetmap.db.engine import get_engine, get_read_engine
     from assetmap.web import create_app
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "test"})
@@ -191,8 +191,9 @@ def test_api_reads_in_autocommit_and_pages_in_a_transaction(db_url):
     def record(conn, cursor, statement, parameters, context, executemany):
         seen.append((statement.split()[0], conn.connection.driver_connection.autocommit))
 
-    engine = get_engine(db_url)
-    event.listen(engine, "before_cursor_execute", record)
+    engines = [get_engine(db_url), get_read_engine(db_url)]
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         client = app.test_client()
         assert client.get(f"/api/v1/assets?postcode={OSWESTRY}").status_code == 200
@@ -201,9 +202,13 @@ def test_api_reads_in_autocommit_and_pages_in_a_transaction(db_url):
         assert client.get(f"/find?where={OSWESTRY}").status_code == 200
         page = list(seen)
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
     assert api and all(autocommit for _, autocommit in api), api
     assert page and not any(autocommit for _, autocommit in page), page
+    # The reading connection went back to its pool as it was: no transaction left open.
+    with get_read_engine(db_url).connect() as conn:
+        assert conn.connection.driver_connection.info.transaction_status.name == "IDLE"
 
 
 def test_the_api_sets_no_cookie_and_ignores_one(client, wednesday):

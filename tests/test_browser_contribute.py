@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from assetmap.db.engine import drop_database, get_engine, session_scope
+from assetmap.db.engine import dispose_engines, drop_database, session_scope
 from assetmap.db.users import create_user
 from tests.live import CHROMIUM_ARGS, clone_template, live_server, screenshot_widths
 
@@ -35,7 +35,7 @@ def browser_db(db_url):
             "SELECT gen_random_uuid(), :name, ST_Translate(location, 0.0003, 0.0001), 'published', 'test', "
             "'{}', '{}', '{}', 1 FROM postcode WHERE postcode = :pc"), {"name": EXISTING, "pc": POSTCODE})
     yield url
-    get_engine(url).dispose()
+    dispose_engines(url)
     drop_database(url)
 
 

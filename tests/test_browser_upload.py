@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from assetmap.db.engine import drop_database, get_engine, session_scope
+from assetmap.db.engine import dispose_engines, drop_database, get_engine, session_scope
 from assetmap.db.users import create_user
 from tests.oruk_fixtures import PROJECT
 from tests.live import CHROMIUM_ARGS, clone_template, live_server, screenshot_widths
@@ -29,7 +29,7 @@ def browser_db(db_url):
     with session_scope(url) as session:
         create_user(session, ADMIN, PASSWORD, "admin", "Browser Admin")
     yield url
-    get_engine(url).dispose()
+    dispose_engines(url)
     drop_database(url)
 
 

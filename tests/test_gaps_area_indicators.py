@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from assetmap.db import gaps
-from assetmap.db.engine import drop_database, get_engine
+from assetmap.db.engine import dispose_engines, drop_database, get_engine
 from assetmap.domain.gap_analysis import GapParams
 from assetmap.errors import ImportFileError
 from assetmap.importers.indicators import import_area_csv
@@ -301,7 +301,7 @@ def test_the_cli_imports_a_ward_csv_and_requires_a_key(db_url, gdb, tmp_path, mo
             )).one()
         assert tuple(row) == ("ward", False, len(expected))
     finally:
-        get_engine(url).dispose()
+        dispose_engines(url)
         drop_database(url)
 
 

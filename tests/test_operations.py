@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from assetmap.cli import main
 from assetmap.db.backup import backup, restore
-from assetmap.db.engine import drop_database, get_engine
+from assetmap.db.engine import dispose_engines, drop_database, get_engine
 
 
 def test_production_refuses_to_start_without_a_secret_key(runner, monkeypatch):
@@ -66,7 +66,7 @@ def test_backup_and_restore_round_trip(db_url, tmp_path):
     counts = "SELECT (SELECT count(*) FROM area), (SELECT count(*) FROM postcode), (SELECT count(*) FROM indicator_value)"
     with get_engine(db_url).connect() as a, get_engine(copy_url).connect() as b:
         assert a.execute(text(counts)).one() == b.execute(text(counts)).one()
-    get_engine(copy_url).dispose()
+    dispose_engines(copy_url)
     drop_database(copy_url)
 
 

@@ -21,6 +21,24 @@ def get_engine(url: str) -> Engine:
     return engine
 
 
+@lru_cache(maxsize=8)
+def get_read_engine(url: str) -> Engine:
+    """An engine whose connections run in autocommit, for requests that only read: each statement
+    is a transaction of its own, so no BEGIN/COMMIT round trips, and nothing to roll back when a
+    connection goes back to the pool (a rollback would also drop psycopg's prepared statements)."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True, pool_size=5, max_overflow=10,
+                           pool_reset_on_return=None)
+    if engine.dialect.driver == "psycopg":
+        engine.dialect.do_ping = partial(_ping_if_in_doubt, engine.dialect.do_ping)
+    return engine
+
+
+def dispose_engines(url: str) -> None:
+    """Close the pooled connections of both engines on ``url`` (before dropping its database)."""
+    get_engine(url).dispose()
+    get_read_engine(url).dispose()
+
+
 def _ping_if_in_doubt(ping, dbapi_connection) -> bool:
     """The pool's pre-ping, with a round trip only when the connection may have gone.
 

@@ -18,11 +18,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url()
 
-    from assetmap.db.engine import get_engine
+    from assetmap.db.engine import get_engine, get_read_engine
 
-    app.extensions["assetmap.session_factory"] = sessionmaker(
-        get_engine(app.config["SQLALCHEMY_DATABASE_URI"]), expire_on_commit=False
-    )
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    app.extensions["assetmap.session_factory"] = sessionmaker(get_engine(url), expire_on_commit=False)
+    app.extensions["assetmap.reader_factory"] = get_read_engine(url).connect
 
     from assetmap.web import db, errors, extensions, health, public, security, vendor
     from assetmap.web import auth, contribute, moderate

@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 
 from assetmap.db import catalogue, finder
 from assetmap.domain.search import open_now_probe, parse_finder_query, postcode_where
-from assetmap.web.db import get_session
+from assetmap.web.db import get_reader
 from assetmap.web.finder import current_time, stale_before, vocabularies
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -72,7 +72,7 @@ def _json_with_features(head: dict, features: list[str], tail: dict):
 
 @bp.get("/assets")
 def assets():
-    session = get_session(read_only=True)
+    session = get_reader()
     at = current_time()
     query = parse_finder_query(request.args.to_dict(flat=False), vocabularies(session), api=True)
     result = finder.find(session, query, open_now_probe(at), stale_before=stale_before(at),
@@ -106,7 +106,7 @@ def assets():
 
 @bp.get("/assets/<int:asset_id>")
 def asset(asset_id: int):
-    session = get_session(read_only=True)
+    session = get_reader()
     at = current_time()
     item = finder.get_asset(session, asset_id, open_now_probe(at),
                             finder.Features(_asset_url_prefix(), stale_before=stale_before(at)))
@@ -116,7 +116,7 @@ def asset(asset_id: int):
 
 @bp.get("/postcodes/<path:postcode>")
 def postcode(postcode: str):
-    session = get_session(read_only=True)
+    session = get_reader()
     info = finder.postcode_info(session, postcode_where(postcode))
     body = {
         "kind": info["kind"],
@@ -134,6 +134,6 @@ def postcode(postcode: str):
 
 @bp.get("/categories")
 def categories():
-    session = get_session(read_only=True)
+    session = get_reader()
     body = {**finder.list_categories(session), "meta": _meta(session, current_time())}
     return jsonify(body)
