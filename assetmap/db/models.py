@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Enum,
+    FetchedValue,
     Float,
     ForeignKey,
     Index,
@@ -154,6 +155,10 @@ class Asset(Base):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    # The GeoJSON Feature's unchanging part, for the API's searches. The database writes it (the
+    # triggers of migration 0007), never Python; deferred, so loading an asset does not read it.
+    feature: Mapped[str] = mapped_column(Text, server_default=FetchedValue(), server_onupdate=FetchedValue(),
+                                         deferred=True)
 
     organisation: Mapped[Organisation | None] = relationship()
     terms: Mapped[list[TaxonomyTerm]] = relationship(secondary=asset_term, order_by="TaxonomyTerm.sort_order")
