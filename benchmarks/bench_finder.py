@@ -7,7 +7,7 @@ Prints, measured in the same run so the figures read as ratios:
     each row as a GeoJSON feature) from random real postcodes; median and p95 in ms. Baseline: the same statement with the geography index
     dropped inside a rolled-back transaction, i.e. a sequential scan and a distance sort. And the
     ``EXPLAIN (ANALYZE, BUFFERS)`` plans of both, the first naming the index.
-(b) HTTP ``GET /api/v1/assets?postcode=...`` against gunicorn (``2 * cores + 1`` sync workers on
+(b) HTTP ``GET /api/v1/assets?postcode=...`` against gunicorn (``cores + 1`` sync workers on
     127.0.0.1) from 20 concurrent clients: p50, p95, p99 and requests per second, and the CPU a
     request in the workers, PostgreSQL and the load generator. The clients are wrk's (20
     connections on 2 threads, for ``--seconds``) when wrk is installed (``apt-get install wrk``),

@@ -36,9 +36,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(url: str, port: int, workers: int, log: Path | None = None) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-" + "x" * 32, "WEB_CONCURRENCY": str(workers),
-           "ASSETMAP_ENV": "production"}
+def start_gunicorn(url: str, port: int, workers: int | None, log: Path | None = None) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-" + "x" * 32, "ASSETMAP_ENV": "production"}
+    if workers:
+        env["WEB_CONCURRENCY"] = str(workers)
     exe = Path(sys.executable).with_name("assetmap")
     out = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen([str(exe), "serve", "--production", "--port", str(port)], env=env,
@@ -77,7 +78,8 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=None,
                     help="Fixed number of clients; default: ramp 1, 2, 4, 8 for 15 s each and run the full "
                          "length at the most that keeps p99 under 200 ms.")
-    ap.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2 + 1)
+    ap.add_argument("--workers", type=int, default=None,
+                    help="gunicorn workers (default: the production settings', assetmap/gunicorn_conf.py)")
     args = ap.parse_args()
     url = database_url()
     postcodes, assets = sample(url)
@@ -108,7 +110,8 @@ def main() -> int:
                 print(f"ramp {n} clients: {step.count / step.elapsed_s:.1f} req/s, p99 {step.pct(99):.0f} ms")
                 if step.pct(99) < 200:
                     clients = n
-        print(f"gunicorn: {args.workers} workers on {os.cpu_count()} CPUs; {clients} clients; loopback only")
+        workers = args.workers or f"{(os.cpu_count() or 1) + 1} (production)"
+        print(f"gunicorn: {workers} workers on {os.cpu_count()} CPUs; {clients} clients; loopback only")
         baseline = loadgen.run(base, lambda rng: ("healthz", "/healthz"), clients, min(15, args.seconds))
         print("baseline /healthz:", baseline.summary())
         result = loadgen.run(base, mixed, clients, args.seconds)
