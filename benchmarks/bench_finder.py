@@ -53,7 +53,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -62,6 +62,7 @@ sys.path.insert(0, str(PROJECT))
 
 from assetmap import config  # noqa: E402
 from assetmap.db import finder, migrate  # noqa: E402
+from assetmap.db.driver import driver_sql  # noqa: E402
 from assetmap.db.engine import get_engine, make_session, session_scope  # noqa: E402
 from assetmap.db.seed import seed_datasets, seed_taxonomy  # noqa: E402
 from assetmap.domain.search import open_now_probe  # noqa: E402
@@ -220,18 +221,20 @@ def bench_sql(url: str, points: list[dict], repeat: int, baseline_repeat: int) -
 
 
 def explain(session, point: dict, probe) -> str:
-    """EXPLAIN (ANALYZE, BUFFERS) of the very statement ``search_near`` sends, caught on its way out."""
+    """EXPLAIN (ANALYZE, BUFFERS) of the very statement ``search_near`` sends, caught on its way
+    to the driver (:mod:`assetmap.db.driver`)."""
     caught = {}
+    send = finder.fetch_all
 
-    def catch(conn, cursor, statement, parameters, context, executemany):
-        caught.setdefault("sql", (statement, parameters))
+    def catch(handle, statement, params):
+        caught.setdefault("sql", (driver_sql(statement), params))
+        return send(handle, statement, params)
 
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", catch)
+    finder.fetch_all = catch
     try:
         api_search(session, point, probe)
     finally:
-        event.remove(engine, "before_cursor_execute", catch)
+        finder.fetch_all = send
     statement, parameters = caught["sql"]
     rows = session.connection().exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement, parameters)
     return "\n".join(r[0] for r in rows)

@@ -36,6 +36,7 @@ from typing import NamedTuple
 from sqlalchemy import text as _text
 from sqlalchemy.orm import Session
 
+from assetmap.db.driver import fetch_all
 from assetmap.domain.search import (
     FALLBACK_MAX_M,
     FALLBACK_MIN,
@@ -627,7 +628,9 @@ def search_near(session: Session, origin: Origin, *, radius_m: float, filters: M
     # the KNN scan of the index still orders by distance from it (a join would not).
     point = "(SELECT g FROM origin)"
     matches = f"""{_PUBLISHED} AND a.location IS NOT NULL AND {where} AND {tier[0]}"""
-    rows = session.execute(
+    # Through the driver: the statement of every API search (see assetmap.db.driver).
+    rows = fetch_all(
+        session,
         text(
             f"""
             WITH origin AS MATERIALIZED (SELECT {origin.sql} AS g), knn AS MATERIALIZED (
@@ -657,7 +660,7 @@ def search_near(session: Session, origin: Origin, *, radius_m: float, filters: M
         ),
         {**params, **tier[1], **select.params, **origin.params, "radius_m": radius_m,
          "reach": offset + limit, "limit": limit, "offset": offset},
-    ).mappings().all()  # one fetch of all rows, not one call a row
+    )
     return [select.shape(r) for r in rows]
 
 
