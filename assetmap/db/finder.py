@@ -522,17 +522,31 @@ _DETAILS = """
 _JOINS = "LEFT JOIN organisation o ON o.id = a.organisation_id LEFT JOIN area sa ON sa.id = a.service_area_id"
 
 # One asset as a GeoJSON Feature (the API's). Its unchanging part is kept ready on the row
-# (``asset.feature``, written by migration 0007's triggers, ending "}}" with the properties
-# object); the properties that depend on the search or the clock are spliced in before those two
-# braces. Writing the whole Feature for every row of every search was half of PostgreSQL's work
-# for a postcode search. {distance} is the row's distance in metres or NULL.
-_FEATURE = """left(a.feature, -2) || ', ' || substr(json_build_object(
+# (``asset.feature``, written by migration 0007's triggers); the properties that depend on the
+# search or the clock come as a JSON object of their own, which :func:`_feature_item` adds to the
+# Feature's properties. Writing the whole Feature for every row of every search was half of
+# PostgreSQL's work for a postcode search; splicing the two texts in SQL (``left(feature, -2)``)
+# cost another tenth of it, counting the characters of every Feature.
+# {distance} is the row's distance in metres or NULL.
+_FEATURE = """a.feature, json_build_object(
     'open_now', {open_state},
     'stale', coalesce(COALESCE(a.last_verified_at, a.created_at) < CAST(:f_stale_before AS timestamptz), false),
     'distance_m', round(CAST({distance} AS numeric), 1),
     'within_radius', CAST({distance} AS float) <= CAST(:f_within_m AS float),
-    'page_url', CAST(:f_page_prefix AS text) || a.id)::text, 2) || '}}' AS feature
+    'page_url', CAST(:f_page_prefix AS text) || a.id)::text AS search_properties
 """
+
+
+def _feature_item(row: Mapping) -> dict:
+    """A row of :data:`_FEATURE` as an item whose ``feature`` is the whole Feature's JSON text.
+
+    The stored Feature ends with its properties object and its own close, ``}}``; the search's
+    properties (``{"open_now" : ..., "page_url" : ...}``) go in before them, as members.
+    """
+    item = dict(row)
+    own = item.pop("search_properties")
+    item["feature"] = f"{item['feature'][:-2]}, {own[1:]}}}"
+    return item
 
 
 @dataclass(frozen=True)
@@ -586,7 +600,7 @@ def _select(probe: OpenNowProbe, features: Features | None = None, distance: str
     params.update({"f_page_prefix": features.page_prefix, "f_within_m": features.within_m,
                    "f_stale_before": features.stale_before})
     columns = "a.id, " + _FEATURE.format(open_state=_OPEN_STATE_SQL, distance=distance)
-    return _Select(columns, "", params, dict)
+    return _Select(columns, "", params, _feature_item)
 
 
 def _shape(row: Mapping) -> dict:

@@ -9,7 +9,7 @@ row of every search (about thirty columns, the asset's types and Five Ways terms
 tables, its organisation's and service area's names) was half the database's work for a postcode
 search. ``asset.feature`` keeps the Feature's unchanging part (geometry and every property but
 those that depend on the search or the clock: ``open_now``, ``stale``, ``distance_m``,
-``within_radius``, ``page_url``), which :mod:`assetmap.db.finder` completes per search.
+``within_radius``, ``page_url``), which :mod:`assetmap.db.finder` adds per search.
 
 Triggers keep it true whichever code writes, importers and moderation alike:
 - a row of ``asset`` inserted or updated has it written by ``asset_feature_fill`` (before the write);
@@ -27,7 +27,7 @@ branch_labels = None
 depends_on = None
 
 # The Feature of an asset row, less its search-dependent properties. It ends with "}}" (the
-# properties object is the last member): the finder splices the rest in before those.
+# properties object is the last member): the finder adds the rest to the properties there.
 FEATURE_FUNCTION = """
 CREATE FUNCTION asset_feature_json(a asset) RETURNS text
 LANGUAGE sql STABLE SET timezone = 'UTC' AS $$
