@@ -177,11 +177,14 @@ def test_the_spec_describes_every_parameter_the_parser_takes():
     assert features == ["step_free", "hearing_loop", "accessible_toilet"]
 
 
-def test_api_reads_in_autocommit_and_pages_in_a_transaction(db_url):
+def test_api_reads_in_autocommit_and_pages_in_a_transaction(db_url, monkeypatch):
     # On real engines (not the tests' shared transaction): the API reads through a connection in
     # autocommit, so no BEGIN or COMMIT round trips; a page's session keeps its transaction.
+    # (The search goes to the driver directly, so it is watched there; the rest through events.)
     from sqlalchemy import event
+    from sqlalchemy.orm import Session
 
+    from assetmap.db import finder
     from assetmap.db.engine import get_engine, get_read_engine
     from assetmap.web import create_app
 
@@ -191,6 +194,14 @@ def test_api_reads_in_autocommit_and_pages_in_a_transaction(db_url):
     def record(conn, cursor, statement, parameters, context, executemany):
         seen.append((statement.split()[0], conn.connection.driver_connection.autocommit))
 
+    send = finder.fetch_all
+
+    def record_search(handle, statement, params):
+        connection = handle.connection() if isinstance(handle, Session) else handle
+        seen.append(("search", connection.connection.driver_connection.autocommit))
+        return send(handle, statement, params)
+
+    monkeypatch.setattr(finder, "fetch_all", record_search)
     engines = [get_engine(db_url), get_read_engine(db_url)]
     for engine in engines:
         event.listen(engine, "before_cursor_execute", record)
@@ -204,8 +215,8 @@ def test_api_reads_in_autocommit_and_pages_in_a_transaction(db_url):
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", record)
-    assert api and all(autocommit for _, autocommit in api), api
-    assert page and not any(autocommit for _, autocommit in page), page
+    assert ("search", True) in api and all(autocommit for _, autocommit in api), api
+    assert ("search", False) in page and not any(autocommit for _, autocommit in page), page
     # The reading connection went back to its pool as it was: no transaction left open.
     with get_read_engine(db_url).connect() as conn:
         assert conn.connection.driver_connection.info.transaction_status.name == "IDLE"

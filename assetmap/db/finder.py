@@ -22,6 +22,10 @@ microseconds a row where the domain's ``is_open`` costs ~170 µs. The two
 agree at every instant, clock changes included: ``tests/test_finder_open_now.py`` compares them on
 real pharmacy timetables over a week and both clock changes. (On malformed stored hours, which
 the domain refuses as a whole, the SQL still reads the periods that make sense.)
+
+Every function takes a session or a SQLAlchemy Core connection (the API reads through one in
+autocommit, :func:`assetmap.web.db.get_reader`): both answer ``execute``. The search itself goes
+through the driver (:mod:`assetmap.db.driver`).
 """
 from __future__ import annotations
 

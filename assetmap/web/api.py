@@ -29,7 +29,7 @@ def _public(response):
 SOURCES_TTL_S = 30.0
 
 
-def _sources(session) -> tuple[str, list[str]]:
+def _sources(db) -> tuple[str, list[str]]:
     """The licence and attribution lines of the imported data, read at most every
     ``ASSETMAP_API_SOURCES_TTL`` seconds (default :data:`SOURCES_TTL_S`; 0: every request) per app."""
     ttl = float(current_app.config.get("ASSETMAP_API_SOURCES_TTL", SOURCES_TTL_S))
@@ -37,7 +37,7 @@ def _sources(session) -> tuple[str, list[str]]:
     now = time.monotonic()
     if cached is not None and now - cached[0] < ttl:
         return cached[1]
-    sources = catalogue.data_sources(session)
+    sources = catalogue.data_sources(db)
     licences = sorted({s["licence"] for s in sources if s["licence"]})
     value = ("; ".join(licences) or "Open Government Licence v3.0",
              [s["attribution"] or s["title"] for s in sources])
@@ -45,8 +45,8 @@ def _sources(session) -> tuple[str, list[str]]:
     return value
 
 
-def _meta(session, at: datetime, **extra) -> dict:
-    licence, attribution = _sources(session)
+def _meta(db, at: datetime, **extra) -> dict:
+    licence, attribution = _sources(db)
     return {
         "licence": licence,
         "attribution": list(attribution),
@@ -72,10 +72,10 @@ def _json_with_features(head: dict, features: list[str], tail: dict):
 
 @bp.get("/assets")
 def assets():
-    session = get_reader()
+    db = get_reader()
     at = current_time()
-    query = parse_finder_query(request.args.to_dict(flat=False), vocabularies(session), api=True)
-    result = finder.find(session, query, open_now_probe(at), stale_before=stale_before(at),
+    query = parse_finder_query(request.args.to_dict(flat=False), vocabularies(db), api=True)
+    result = finder.find(db, query, open_now_probe(at), stale_before=stale_before(at),
                          features=finder.Features(_asset_url_prefix()))
     total, more = result["total"], result["has_more"]
     location = result["location"]
@@ -89,7 +89,7 @@ def assets():
         "prev": url_for("api.assets", **query.to_args(page=query.page - 1, api=True)) if query.page > 1 else None,
     }
     meta = _meta(
-        session, at,
+        db, at,
         location=None if location is None else {
             "kind": location["kind"], "label": location["label"],
             "lat": round(location["lat"], 6), "lon": round(location["lon"], 6),
@@ -106,18 +106,18 @@ def assets():
 
 @bp.get("/assets/<int:asset_id>")
 def asset(asset_id: int):
-    session = get_reader()
+    db = get_reader()
     at = current_time()
-    item = finder.get_asset(session, asset_id, open_now_probe(at),
+    item = finder.get_asset(db, asset_id, open_now_probe(at),
                             finder.Features(_asset_url_prefix(), stale_before=stale_before(at)))
-    body = {**json.loads(item["feature"]), "meta": _meta(session, at)}
+    body = {**json.loads(item["feature"]), "meta": _meta(db, at)}
     return jsonify(body)
 
 
 @bp.get("/postcodes/<path:postcode>")
 def postcode(postcode: str):
-    session = get_reader()
-    info = finder.postcode_info(session, postcode_where(postcode))
+    db = get_reader()
+    info = finder.postcode_info(db, postcode_where(postcode))
     body = {
         "kind": info["kind"],
         "postcode": info.get("postcode"),
@@ -128,12 +128,12 @@ def postcode(postcode: str):
         "ward_code": info.get("ward_code"),
         "postcodes": info.get("postcodes"),
     }
-    body["meta"] = _meta(session, current_time())
+    body["meta"] = _meta(db, current_time())
     return jsonify(body)
 
 
 @bp.get("/categories")
 def categories():
-    session = get_reader()
-    body = {**finder.list_categories(session), "meta": _meta(session, current_time())}
+    db = get_reader()
+    body = {**finder.list_categories(db), "meta": _meta(db, current_time())}
     return jsonify(body)
