@@ -209,3 +209,20 @@ def test_places_at_one_point_page_in_id_order_without_repeats(db_session):
             if not got["has_more"]:
                 break
         assert seen == expected, per_page
+
+
+def test_the_exact_search_runs_only_when_a_group_of_equal_distances_crosses_the_cut(db_session, monkeypatch):
+    same = sorted(make_asset(db_session, f"Service {n}", lon=-3.0500, lat=52.8610).id for n in range(3))
+    nearer = make_asset(db_session, "Nearer", lon=-3.0535, lat=52.8601).id
+    further = make_asset(db_session, "Further", lon=-3.0400, lat=52.8650).id
+    exact_runs = []
+    run_exact = finder._search_near_exact
+    monkeypatch.setattr(finder, "_search_near_exact", lambda *a, **k: exact_runs.append(1) or run_exact(*a, **k))
+
+    def page(per_page: int) -> list[int]:
+        query = _query(db_session, lat=52.86, lon=-3.054, per_page=per_page)
+        return [i["id"] for i in finder.find(db_session, query, PROBE)["items"]]
+
+    assert page(4) == [nearer, *same] and not exact_runs  # the row past the page is further: one scan
+    assert page(2) == [nearer, same[0]] and exact_runs  # the cut falls among the three at one address
+    assert page(5) == [nearer, *same, further]

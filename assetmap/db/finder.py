@@ -633,31 +633,69 @@ def search_near(session: Session, origin: Origin, *, radius_m: float, filters: M
     ``origin_lat``/``origin_lon``. ``tier`` is one more condition on ``asset a`` and its parameters
     (see :func:`find`).
 
-    The nearest ``offset + limit`` come from a KNN scan of the index ordered by distance alone
-    (the planner will not use the index's order when the sort also has a tie-breaker, and sorts
-    every row within the radius instead: thousands in a city). Rows at exactly the distance of the
-    last of them (several services at one address, or at one postcode's position) are then
-    added, so that ordering by (distance, id) and cutting the page gives the same rows on every
-    call.
+    The nearest come from a KNN scan of the index ordered by distance alone (the planner will not
+    use the index's order when the sort also has a tie-breaker, and sorts every row within the
+    radius instead: thousands in a city). The scan takes one row past the page: when that row is
+    further than the page's last, the page holds every row nearer than it, and ordering them by
+    (distance, id) is exact. When the two are at the same distance (several services at one
+    address, or at one postcode's position), a group of equal distances crosses the cut, the scan
+    took some of its rows and not others, and the search runs again with the whole group
+    (:func:`_search_near_exact`), so that paging gives the same rows on every call.
     """
     where, params = filter_clause(filters, probe if open_now else None)
     select = _select(probe, features, "h.distance_m")
-    # The origin once, read through scalar subqueries: the planner takes those as parameters, so
-    # the KNN scan of the index still orders by distance from it (a join would not).
-    point = "(SELECT g FROM origin)"
     matches = f"""{_PUBLISHED} AND a.location IS NOT NULL AND {where} AND {tier[0]}"""
+    values = {**params, **tier[1], **select.params, **origin.params, "radius_m": radius_m,
+              "reach": offset + limit + 1, "limit": limit + 1, "offset": offset}
     # Through the driver: the statement of every API search (see assetmap.db.driver).
     rows = fetch_all(
         session,
         text(
             f"""
-            WITH origin AS MATERIALIZED (SELECT {origin.sql} AS g), knn AS MATERIALIZED (
-                SELECT a.id, a.location::geography <-> {point} AS distance_m
-                FROM asset a
-                WHERE {matches} AND ST_DWithin(a.location::geography, {point}, :radius_m, false)
-                ORDER BY distance_m
-                LIMIT :reach
-            ), edge AS (  -- the cut fell inside a group at one distance: the last two rows share it
+            {_knn(origin, matches)}
+            SELECT {select.columns}, h.distance_m, {_ORIGIN_COLUMNS}
+            FROM (SELECT id, distance_m FROM knn ORDER BY distance_m, id LIMIT :limit OFFSET :offset) h
+            JOIN asset a ON a.id = h.id {select.joins}
+            ORDER BY h.distance_m, h.id
+            """
+        ),
+        values,
+    )
+    if len(rows) > limit and rows[-1]["distance_m"] == rows[-2]["distance_m"]:
+        rows = _search_near_exact(session, origin, matches, select, {**values, "reach": offset + limit,
+                                                                     "limit": limit})
+    return [select.shape(r) for r in rows[:limit]]
+
+
+# The origin once, read through scalar subqueries: the planner takes those as parameters, so the
+# KNN scan of the index still orders by distance from it (a join would not).
+_POINT_OF_ORIGIN = "(SELECT g FROM origin)"
+_ORIGIN_COLUMNS = f"ST_Y({_POINT_OF_ORIGIN}::geometry) AS origin_lat, ST_X({_POINT_OF_ORIGIN}::geometry) AS origin_lon"
+
+
+def _knn(origin: Origin, matches: str) -> str:
+    """The origin, and the ``:reach`` nearest matches by distance alone (``knn``)."""
+    point = _POINT_OF_ORIGIN
+    return f"""
+        WITH origin AS MATERIALIZED (SELECT {origin.sql} AS g), knn AS MATERIALIZED (
+            SELECT a.id, a.location::geography <-> {point} AS distance_m
+            FROM asset a
+            WHERE {matches} AND ST_DWithin(a.location::geography, {point}, :radius_m, false)
+            ORDER BY distance_m
+            LIMIT :reach
+        )"""
+
+
+def _search_near_exact(session: Session, origin: Origin, matches: str, select: _Select, values: Mapping) -> list:
+    """:func:`search_near`'s page when a group of equal distances crosses the cut: the nearest
+    ``:reach``, plus every row at exactly the distance of the last of them, ordered by (distance,
+    id) and cut."""
+    point = _POINT_OF_ORIGIN
+    return fetch_all(
+        session,
+        text(
+            f"""
+            {_knn(origin, matches)}, edge AS (  -- the cut fell inside a group at one distance
                 SELECT m.distance_m FROM (SELECT max(distance_m) AS distance_m, count(*) AS n FROM knn) m
                 WHERE m.n = :reach AND (SELECT count(*) FROM knn k WHERE k.distance_m = m.distance_m) > 1
             ), ties AS (
@@ -670,16 +708,13 @@ def search_near(session: Session, origin: Origin, *, radius_m: float, filters: M
                 ORDER BY distance_m, id
                 LIMIT :limit OFFSET :offset
             )
-            SELECT {select.columns}, h.distance_m, ST_Y({point}::geometry) AS origin_lat,
-                   ST_X({point}::geometry) AS origin_lon
+            SELECT {select.columns}, h.distance_m, {_ORIGIN_COLUMNS}
             FROM hits h JOIN asset a ON a.id = h.id {select.joins}
             ORDER BY h.distance_m, h.id
             """
         ),
-        {**params, **tier[1], **select.params, **origin.params, "radius_m": radius_m,
-         "reach": offset + limit, "limit": limit, "offset": offset},
+        values,
     )
-    return [select.shape(r) for r in rows]
 
 
 def count_near(session: Session, origin: Origin, *, radius_m: float, filters: Mapping,
