@@ -15,10 +15,7 @@ from assetmap.errors import DatabaseUnavailableError
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
-    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, future=True)
-    if engine.dialect.driver == "psycopg":
-        engine.dialect.do_ping = partial(_ping_if_in_doubt, engine.dialect.do_ping)
-    return engine
+    return _make_engine(url)
 
 
 @lru_cache(maxsize=8)
@@ -26,8 +23,11 @@ def get_read_engine(url: str) -> Engine:
     """An engine whose connections run in autocommit, for requests that only read: each statement
     is a transaction of its own, so no BEGIN/COMMIT round trips, and nothing to roll back when a
     connection goes back to the pool (a rollback would also drop psycopg's prepared statements)."""
-    engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True, pool_size=5, max_overflow=10,
-                           pool_reset_on_return=None)
+    return _make_engine(url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
+
+
+def _make_engine(url: str, **options) -> Engine:
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, **options)
     if engine.dialect.driver == "psycopg":
         engine.dialect.do_ping = partial(_ping_if_in_doubt, engine.dialect.do_ping)
     return engine
