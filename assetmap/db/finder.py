@@ -643,25 +643,26 @@ def search_near(session: Session, origin: Origin, *, radius_m: float, filters: M
     (:func:`_search_near_exact`), so that paging gives the same rows on every call.
     """
     where, params = filter_clause(filters, probe if open_now else None)
-    select = _select(probe, features, "h.distance_m")
+    select = _select(probe, features, "a.distance_m")
     matches = f"""{_PUBLISHED} AND a.location IS NOT NULL AND {where} AND {tier[0]}"""
     values = {**params, **tier[1], **select.params, **origin.params, "radius_m": radius_m,
               "reach": offset + limit + 1, "limit": limit + 1, "offset": offset}
-    # Through the driver: the statement of every API search (see assetmap.db.driver).
+    # Through the driver: the statement of every API search (see assetmap.db.driver). The scan
+    # read each row already; the page is selected from its copies rather than from asset again.
     rows = fetch_all(
         session,
         text(
             f"""
-            {_knn(origin, matches)}
-            SELECT {select.columns}, h.distance_m, {_ORIGIN_COLUMNS}
-            FROM (SELECT id, distance_m FROM knn ORDER BY distance_m, id LIMIT :limit OFFSET :offset) h
-            JOIN asset a ON a.id = h.id {select.joins}
-            ORDER BY h.distance_m, h.id
+            {_knn(origin, matches, "a.*, ")}
+            SELECT {select.columns}, a.distance_m, {_ORIGIN_COLUMNS}
+            FROM (SELECT * FROM knn ORDER BY distance_m, id LIMIT :limit OFFSET :offset) a {select.joins}
+            ORDER BY a.distance_m, a.id
             """
         ),
         values,
     )
     if len(rows) > limit and rows[-1]["distance_m"] == rows[-2]["distance_m"]:
+        select = _select(probe, features, "h.distance_m")
         rows = _search_near_exact(session, origin, matches, select, {**values, "reach": offset + limit,
                                                                      "limit": limit})
     return [select.shape(r) for r in rows[:limit]]
@@ -673,12 +674,13 @@ _POINT_OF_ORIGIN = "(SELECT g FROM origin)"
 _ORIGIN_COLUMNS = f"ST_Y({_POINT_OF_ORIGIN}::geometry) AS origin_lat, ST_X({_POINT_OF_ORIGIN}::geometry) AS origin_lon"
 
 
-def _knn(origin: Origin, matches: str) -> str:
-    """The origin, and the ``:reach`` nearest matches by distance alone (``knn``)."""
+def _knn(origin: Origin, matches: str, columns: str = "a.id, ") -> str:
+    """The origin, and the ``:reach`` nearest matches by distance alone (``knn``: ``columns`` and
+    ``distance_m``)."""
     point = _POINT_OF_ORIGIN
     return f"""
         WITH origin AS MATERIALIZED (SELECT {origin.sql} AS g), knn AS MATERIALIZED (
-            SELECT a.id, a.location::geography <-> {point} AS distance_m
+            SELECT {columns}a.location::geography <-> {point} AS distance_m
             FROM asset a
             WHERE {matches} AND ST_DWithin(a.location::geography, {point}, :radius_m, false)
             ORDER BY distance_m
