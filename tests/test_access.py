@@ -401,10 +401,12 @@ def test_squared_reach_is_the_exact_threshold():
         assert math.sqrt(t) <= radius < math.sqrt(float(np.nextafter(t, math.inf)))
 
 
-def test_in_reach_is_exactly_sqrt_dx2_dy2_at_most_radius():
+@pytest.mark.parametrize("path", ["grid", "pairs"])
+def test_in_reach_is_exactly_sqrt_dx2_dy2_at_most_radius(path):
     # 2,000 supply points placed on (and a rounding error either side of) a
     # 1234.5 m circle around one demand point at awkward coordinates: the set
-    # in reach must be exactly the set with sqrt(dx*dx + dy*dy) <= radius.
+    # in reach must be exactly the set with sqrt(dx*dx + dy*dy) <= radius, on the
+    # compiled grid pass and on the KD-tree pairs path (a decay it does not know).
     rng = np.random.default_rng(7)
     centre = np.array([412_345.678, 287_654.321])
     radius = 1234.5
@@ -418,7 +420,8 @@ def test_in_reach_is_exactly_sqrt_dx2_dy2_at_most_radius():
     n_in = int(np.sum(np.sqrt(dx * dx + dy * dy) <= radius))
     assert 0 < n_in < 2000
     # one person, every in-reach asset has ratio 1 -> the score counts them
-    assert two_step_fca(demand, supply, radius).tolist() == [float(n_in)]
+    decay = None if path == "grid" else as_plain_callable(None)
+    assert two_step_fca(demand, supply, radius, decay=decay).tolist() == [float(n_in)]
 
 
 def test_constant_decay_equals_plain(random_data):
