@@ -381,21 +381,21 @@ def compute_gaps_cmd(lads, categories, indicator, group, decay, radius_m):
     Refreshes the LSOA population points and tile shapes first (where boundaries changed), then
     computes each run in its own transaction.
     """
-    from assetmap.db import gaps
+    from assetmap.db import area_geometry, gap_runs
     from assetmap.db.engine import session_scope
 
     url = config.database_url()
     started = time.monotonic()
     with session_scope(url) as session:
-        done = gaps.refresh_area_geometry(session, check_changed=True)
+        done = area_geometry.refresh_area_geometry(session, check_changed=True)
         click.echo(f"LSOA points refreshed: {done['points']}, tile shapes: {done['tiles']}")
-        todo = gaps.runs_to_compute(session, lads=lads, categories=categories,
-                                    default_lads=config.load_config()["DEFAULT_AREAS"], indicator=indicator,
-                                    group=group, decay=decay, radius_m=radius_m)
+        todo = gap_runs.runs_to_compute(session, lads=lads, categories=categories,
+                                        default_lads=config.load_config()["DEFAULT_AREAS"], indicator=indicator,
+                                        group=group, decay=decay, radius_m=radius_m)
     bar = _progress(total=len(todo), desc="gap runs")
     for params in todo:
         with session_scope(url) as session:
-            run = gaps.ensure_run(session, params, refresh=True)
+            run = gap_runs.ensure_run(session, params, refresh=True)
         bar.set_postfix_str(f"{params.lad} {params.category}", refresh=False)
         bar.update(1)
         summary = run["summary"]

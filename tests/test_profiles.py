@@ -201,7 +201,7 @@ def _iod_shropshire(data_dir) -> pd.DataFrame:
 
 
 def test_gap_by_category_is_the_weighted_mean_of_the_gap_analysis_scores(db_session, data_dir, assets):
-    from assetmap.db import gaps
+    from assetmap.db import gap_results
 
     codes = oswestry_lsoas(data_dir)
     profile = profiles.build_profile(db_session, profiles.describe_lsoas(db_session, codes))
@@ -210,7 +210,7 @@ def test_gap_by_category_is_the_weighted_mean_of_the_gap_analysis_scores(db_sess
     population = {lsoa["code"]: lsoa["population"] for lsoa in profile["lsoas"]}
     for slug in ("library", "pharmacy", "gp-practice"):
         row = by_slug[slug]
-        scores = pd.DataFrame(gaps.scores_for_areas(db_session, codes, slug)).set_index("code")
+        scores = pd.DataFrame(gap_results.scores_for_areas(db_session, codes, slug)).set_index("code")
         w = pd.Series(population)[scores.index]
         for col in ("need_pct", "provision_pct", "gap"):
             assert row[col] == pytest.approx(np.average(scores[col], weights=w), rel=1e-9), (slug, col)

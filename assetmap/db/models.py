@@ -414,7 +414,7 @@ class GapRun(Base):
 
     ``params`` holds ``lad`` (a local authority code, or ``"all"``), ``category`` (asset-type
     slug), ``indicator``, ``group``, ``radius_m`` and ``decay``. ``box_xmin..box_ymax`` bound, in
-    EPSG:27700, where an asset counts for the run (NULL: anywhere). See :mod:`assetmap.db.gaps`.
+    EPSG:27700, where an asset counts for the run (NULL: anywhere). See :mod:`assetmap.db.gap_runs`.
     """
 
     __tablename__ = "gap_run"

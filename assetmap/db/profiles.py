@@ -16,7 +16,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from assetmap.db import gaps
+from assetmap.db import gap_options, gap_results
 from assetmap.domain import profile as domain
 from assetmap.domain.contribution import clean_text
 from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY, DEFAULT_INDICATOR
@@ -573,7 +573,7 @@ def build_profile(session: Session, area: dict) -> dict:
 def gaps_by_category(session: Session, weights: pd.Series) -> dict:
     """Need, provision and gap by asset type for the profile's LSOAs, from the gap analysis.
 
-    Per LSOA the scores are the gap map's (:func:`assetmap.db.gaps.scores_for_areas`: stored
+    Per LSOA the scores are the gap map's (:func:`assetmap.db.gap_results.scores_for_areas`: stored
     runs with the default parameters, each type's catchment, computed and stored first when there
     is none); the profile's figures are their weighted means
     (:func:`assetmap.domain.profile.aggregate_gaps`). A type with no published places gets a
@@ -581,7 +581,7 @@ def gaps_by_category(session: Session, weights: pd.Series) -> dict:
     """
     if weights.empty:
         return {"rows": [], "indicator": None, "method": None}
-    options = gaps.gap_options(session)
+    options = gap_options.gap_options(session)
     codes = sorted(weights.index)
     rows = []
     for cat in options["categories"]:
@@ -589,7 +589,7 @@ def gaps_by_category(session: Session, weights: pd.Series) -> dict:
         if not cat["published"]:
             row["message"] = "No published places of this type: no provision anywhere."
         else:
-            scores = gaps.scores_for_areas(session, codes, cat["slug"])
+            scores = gap_results.scores_for_areas(session, codes, cat["slug"])
             per_lsoa = pd.DataFrame(scores, columns=["code", "need_pct", "provision_pct", "gap", "run_id"]).set_index("code")
             row.update(domain.aggregate_gaps(per_lsoa.astype({"need_pct": float, "provision_pct": float, "gap": float}),
                                              weights))
