@@ -343,7 +343,7 @@ class AssetReminder(Base):
 class OrukServiceAtLocation(Base):
     """Open Referral UK ids of an asset imported from a feed (one HSDS service at one location).
 
-    Assets without a row take their ids from ``asset.uuid`` (see :mod:`assetmap.domain.oruk`).
+    Assets without a row take their ids from ``asset.uuid`` (see :func:`assetmap.domain.oruk_common.derived_id`).
     """
 
     __tablename__ = "oruk_service_at_location"

@@ -10,7 +10,8 @@ import copy
 
 from flask import Blueprint, jsonify, render_template, url_for
 
-from assetmap.domain import oruk
+from assetmap.domain import oruk_common, oruk_query
+from assetmap.domain.opening_hours import HSDS_BYDAY
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -152,8 +153,8 @@ def _param(name: str, schema: dict, description: str, where: str = "query", requ
 
 _PAGING = [
     _param("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}, "Page number, from 1."),
-    _param("per_page", {"type": "integer", "minimum": 1, "maximum": oruk.MAX_PER_PAGE,
-                        "default": oruk.DEFAULT_PER_PAGE}, "Items on a page."),
+    _param("per_page", {"type": "integer", "minimum": 1, "maximum": oruk_query.MAX_PER_PAGE,
+                        "default": oruk_query.DEFAULT_PER_PAGE}, "Items on a page."),
 ]
 _FILTERS = [
     _param("search", {"type": "string", "maxLength": 200},
@@ -168,7 +169,7 @@ _FILTERS = [
            "Only services whose lowest age is at least this (no lower limit counts as 0)."),
     _param("maximum_age", {"type": "number", "minimum": 0, "maximum": 150},
            "Only services whose highest age is at most this (services with no upper limit are left out)."),
-    _param("day", {"type": "string", "enum": list(oruk.HSDS_BYDAY.values())}, "Only services open on this day."),
+    _param("day", {"type": "string", "enum": list(HSDS_BYDAY.values())}, "Only services open on this day."),
     _param("start_time", {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"},
            "Only services with a period opening at or after this time (London, HH:MM)."),
     _param("end_time", {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"},
@@ -258,7 +259,7 @@ def build_spec(v1_paths: dict | None = None, v1_components: dict | None = None, 
             "version": "1.0.0",
             "description": (
                 "Community assets as open data. /oruk follows the Open Referral UK profile (v3, HSDS "
-                f"{oruk.HSDS_VERSION}): read-only, no key, CORS open to any origin. Only published entries "
+                f"{oruk_common.HSDS_VERSION}): read-only, no key, CORS open to any origin. Only published entries "
                 "appear. Ids are stable UUIDs. Lists are ordered stably, so paging neither skips nor repeats."
             ),
             "license": {"name": "Open Government Licence v3.0 (data: see each response's meta)",
