@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from typing import Any
 
-from assetmap.domain.opening_hours import OpeningHoursError, WeeklySchedule, from_hsds_schedules, to_hsds_schedules
+from assetmap.domain.opening_hours import OpeningHoursError, WeeklySchedule
+from assetmap.domain.opening_hours_hsds import from_hsds_schedules, to_hsds_schedules
 from assetmap.domain.oruk_common import (
     ACCESSIBILITY_LABELS,
     CHARGES_APPLY,

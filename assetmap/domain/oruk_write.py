@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from assetmap.domain.opening_hours import OpeningHoursError, WeeklySchedule, to_hsds_schedules
+from assetmap.domain.opening_hours import OpeningHoursError, WeeklySchedule
+from assetmap.domain.opening_hours_hsds import to_hsds_schedules
 from assetmap.domain.oruk_common import (
     ACCESSIBILITY_LABELS,
     CHARGES_APPLY,
