@@ -31,6 +31,7 @@ from assetmap.db.models import BulkUpload
 from assetmap.db.seed import seed_datasets, seed_taxonomy
 from assetmap.domain import tabular
 from assetmap.importers import tabular as importer
+from assetmap.importers import upload_files
 from assetmap.importers._bulk import copy_into_temp
 
 
@@ -124,7 +125,7 @@ def main() -> None:
             print(f"    {label:22s} {ours * 1000:8.1f} ms   baseline {base * 1000:6.1f} ms   ratio {ours / base:6.1f}x")
 
         data = csv_bytes(n)
-        parsed = importer.read_upload("bench.csv", data)
+        parsed = upload_files.read_upload("bench.csv", data)
         mapping = tabular.suggest_mapping(parsed.header)
 
         def commit_once():
