@@ -39,8 +39,8 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_access import baseline_kdtree_pysal, timed  # noqa: E402  (reused, not duplicated)
 
-from assetmap import config  # noqa: E402
 from assetmap.db import area_geometry, gap_runs, gaps  # noqa: E402
+from assetmap.db.cluster import database_url  # noqa: E402
 from assetmap.db.engine import get_engine, make_session, session_scope  # noqa: E402
 from assetmap.domain.access import two_step_fca  # noqa: E402
 from assetmap.domain.gap_analysis import GapParams  # noqa: E402
@@ -209,7 +209,7 @@ def main(argv=None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-browser", action="store_true")
     args = parser.parse_args(argv)
-    url = config.database_url(args.database)
+    url = database_url(args.database)
     if make_url(url).database == "assetmap":
         raise SystemExit("refusing to write to the demo database 'assetmap': benchmark a copy (see the docstring)")
     with get_engine(url).connect() as conn:

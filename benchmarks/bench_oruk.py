@@ -24,7 +24,7 @@ import time
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from assetmap import config
+from assetmap.db.cluster import database_url
 from assetmap.db.engine import dispose_engines, drop_database, get_engine, session_scope
 from assetmap.db.migrate import upgrade
 from assetmap.db.models import BulkUpload
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     n = 2_000 if args.small else 20_000
-    url = config.database_url("assetmap_bench_oruk")
+    url = database_url("assetmap_bench_oruk")
     drop_database(url)
     upgrade(url)
     try:

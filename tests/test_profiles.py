@@ -25,6 +25,7 @@ from assetmap.db.models import Revision
 from assetmap.domain import gaps as gap_maths
 from assetmap.domain.profile import parse_custom_area, profile_weights, read_towns
 from assetmap.errors import BadInputError
+from assetmap.importers.towns import load_towns
 from tests.factories import make_asset
 from tests.profile_fixtures import (
     SHROPSHIRE,
@@ -111,7 +112,7 @@ def test_towns_with_missing_or_renamed_wards_are_reported(db_session):
         {"code": "town-nowhere", "name": "Nowhere", "lad_code": SHROPSHIRE, "wards": [["E05999999", "Nowhere"]]},
         {"code": "town-wrong", "name": "Wrong", "lad_code": SHROPSHIRE, "wards": [["E05009282", "Oswestry North"]]},
     ]})
-    report = profiles.load_towns(db_session, towns)
+    report = load_towns(db_session, towns)
     assert [(p.row, p.reason) for p in report.problems] == [
         (1, "wards not loaded (import the ward boundaries first)"), (2, "ward names differ")]
     assert "E05009282 is 'Oswestry East', not 'Oswestry North'" in report.problems[1].value

@@ -21,7 +21,6 @@ from assetmap.domain import profile as domain
 from assetmap.domain.contribution import clean_text
 from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY, DEFAULT_INDICATOR
 from assetmap.errors import BadInputError, NotFoundError
-from assetmap.importers.report import ImportReport
 
 #: Largest custom area accepted, in km² (a market town and its hinterland fit many times over;
 #: Shropshire, 3,197 km², does not: its profile is /profile/E06000051).
@@ -462,57 +461,52 @@ def _set_population_and_lad(session: Session, code: str) -> None:
 
 
 # --- towns ------------------------------------------------------------------------------------
-def load_towns(session: Session, towns: list[dict], source: str = "towns.json") -> ImportReport:
-    """Create or update towns (area level ``town``) as the union of their wards.
+def ward_names(session: Session, codes: list[str]) -> dict[str, str]:
+    """Names of the loaded wards among ``codes``, by code."""
+    return dict(session.execute(
+        text("SELECT code, name FROM area WHERE level = 'ward' AND code = ANY(CAST(:codes AS text[]))"),
+        {"codes": codes},
+    ).all())
 
-    ``towns`` come from :func:`assetmap.domain.profile.read_towns`. A town whose wards are not
-    all loaded, or whose ward names differ from the loaded ones, is reported and left out.
+
+def upsert_town(session: Session, town: dict, source: str) -> str:
+    """Create or update a town (area level ``town``) as the union of its wards, and its population.
+
+    ``town`` is one of :func:`assetmap.domain.profile.read_towns`, its wards already loaded.
+
+    Returns
+    -------
+    str
+        ``"inserted"``, ``"updated"``, ``"unchanged"``, or the level of another area that holds
+        the town's code (then nothing is written).
     """
-    report = ImportReport(source=f"towns ({source})")
-    for i, town in enumerate(towns, start=1):
-        report.read += 1
-        codes = [c for c, _ in town["wards"]]
-        loaded = dict(session.execute(
-            text("SELECT code, name FROM area WHERE level = 'ward' AND code = ANY(CAST(:codes AS text[]))"),
-            {"codes": codes},
-        ).all())
-        missing = [c for c in codes if c not in loaded]
-        if missing:
-            report.problem(i, "wards not loaded (import the ward boundaries first)", "wards", ", ".join(missing))
-            continue
-        wrong = [f"{c} is {loaded[c]!r}, not {n!r}" for c, n in town["wards"] if loaded[c] != n]
-        if wrong:
-            report.problem(i, "ward names differ", "wards", "; ".join(wrong))
-            continue
-        result = session.execute(
-            text(
-                """
-                WITH u AS (
-                    SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(geom)), 3)) AS geom
-                    FROM area WHERE level = 'ward' AND code = ANY(CAST(:codes AS text[]))
-                )
-                INSERT INTO area (code, name, level, lad_code, geom, source)
-                SELECT :code, :name, 'town', :lad, u.geom, :source FROM u
-                ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, lad_code = EXCLUDED.lad_code, geom = EXCLUDED.geom
-                WHERE area.level = 'town' AND ((area.name, area.lad_code) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.lad_code)
-                      OR NOT ST_OrderingEquals(area.geom, EXCLUDED.geom))
-                RETURNING (xmax = 0) AS inserted
-                """
-            ),
-            {"codes": codes, "code": town["code"], "name": town["name"], "lad": town["lad_code"], "source": source},
-        ).scalar()
-        if result is None:
-            clash = session.execute(text("SELECT level FROM area WHERE code = :c"), {"c": town["code"]}).scalar()
-            if clash != "town":
-                report.problem(i, f"code already used by an area of level {clash}", "code", town["code"])
-                continue
-            report.unchanged += 1
-        elif result:
-            report.inserted += 1
-        else:
-            report.updated += 1
-        _set_population(session, town["code"])
-    return report
+    result = session.execute(
+        text(
+            """
+            WITH u AS (
+                SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(geom)), 3)) AS geom
+                FROM area WHERE level = 'ward' AND code = ANY(CAST(:codes AS text[]))
+            )
+            INSERT INTO area (code, name, level, lad_code, geom, source)
+            SELECT :code, :name, 'town', :lad, u.geom, :source FROM u
+            ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, lad_code = EXCLUDED.lad_code, geom = EXCLUDED.geom
+            WHERE area.level = 'town' AND ((area.name, area.lad_code) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.lad_code)
+                  OR NOT ST_OrderingEquals(area.geom, EXCLUDED.geom))
+            RETURNING (xmax = 0) AS inserted
+            """
+        ),
+        {"codes": [c for c, _ in town["wards"]], "code": town["code"], "name": town["name"],
+         "lad": town["lad_code"], "source": source},
+    ).scalar()
+    if result is None:
+        clash = session.execute(text("SELECT level FROM area WHERE code = :c"), {"c": town["code"]}).scalar()
+        if clash != "town":
+            return clash
+        outcome = "unchanged"
+    else:
+        outcome = "inserted" if result else "updated"
+    _set_population(session, town["code"])
+    return outcome
 
 
 def _set_population(session: Session, code: str) -> None:
