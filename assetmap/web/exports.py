@@ -16,6 +16,7 @@ from assetmap.domain.tabular import hours_text
 from assetmap.errors import BadInputError
 from assetmap.importers import oruk as oruk_import
 from assetmap.importers import tabular as tabular_import
+from assetmap.importers.assets import FORMATS
 from assetmap.web.db import get_session
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -44,10 +45,6 @@ def _stamp() -> tuple[datetime, str]:
 def _attribution_by_source(sources: list[dict]) -> dict[str, str]:
     """Dataset attribution for each asset ``source`` value (formats name their dataset)."""
     by_key = {s["key"]: s["attribution"] for s in sources if s.get("attribution")}
-    try:
-        from assetmap.importers.assets import FORMATS
-    except ImportError:  # the official-list importer is optional here
-        FORMATS = {}
     out = dict(by_key)
     for fmt, spec in FORMATS.items():
         if spec.dataset_key in by_key:

@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify, render_template, url_for
 
 from assetmap.domain import oruk_common, oruk_query
 from assetmap.domain.opening_hours import HSDS_BYDAY
+from assetmap.web import openapi_v1
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -230,17 +231,6 @@ def oruk_paths() -> dict:
     }
 
 
-def _v1_parts() -> tuple[dict, dict]:
-    """Paths and component schemas of ``/api/v1``, when the finder API is installed."""
-    try:
-        from assetmap.web import openapi_v1
-    except ImportError:
-        return {}, {}
-    paths = openapi_v1.openapi_paths()
-    components = openapi_v1.openapi_components() if hasattr(openapi_v1, "openapi_components") else {}
-    return paths, components
-
-
 def build_spec(v1_paths: dict | None = None, v1_components: dict | None = None, openapi_url: str | None = None) -> dict:
     """The OpenAPI 3.1 document: ``/oruk`` plus the ``/api/v1`` paths and components given.
 
@@ -274,8 +264,7 @@ def build_spec(v1_paths: dict | None = None, v1_components: dict | None = None, 
 
 @bp.get("/openapi.json")
 def spec():
-    paths, components = _v1_parts()
-    response = jsonify(build_spec(paths, components))
+    response = jsonify(build_spec(openapi_v1.openapi_paths(), openapi_v1.openapi_components()))
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
@@ -298,8 +287,7 @@ def _schema_label(schema: dict) -> str:
 @bp.get("/docs")
 def docs():
     """The API description as a page people can read."""
-    paths, components = _v1_parts()
-    document = build_spec(paths, components)
+    document = build_spec(openapi_v1.openapi_paths(), openapi_v1.openapi_components())
     operations = []
     for path, item in document["paths"].items():
         for method, op in item.items():
