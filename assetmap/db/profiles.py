@@ -277,16 +277,7 @@ def indicator_values(session: Session, lad_codes: list[str]) -> tuple[list[dict]
         ),
         {"lads": lad_codes},
     ).all()
-    long = pd.DataFrame(rows, columns=["code", "lad_code", "population", "key", "value"])
-    base = long[["code", "lad_code", "population"]].drop_duplicates("code").set_index("code")
-    # The "population" indicator (IoD File 6) is the area's own population column already.
-    wide = long[long["key"].notna() & (long["key"] != "population")].pivot(index="code", columns="key", values="value")
-    frame = base.join(wide).reset_index().sort_values("code", kind="stable")
-    indicators = [i for i in indicators if i["key"] != "population"]
-    for ind in indicators:
-        if ind["key"] not in frame.columns:
-            frame[ind["key"]] = float("nan")
-    return indicators, frame.reset_index(drop=True)
+    return domain.indicator_table(indicators, rows)
 
 
 # --- provision over time ------------------------------------------------------------------------
@@ -452,8 +443,7 @@ def _set_population_and_lad(session: Session, code: str) -> None:
     weights = domain.profile_weights(profile_lsoas(session, {"kind": "area", "code": code}))
     if weights.empty:
         return
-    by_lad = weights.groupby("lad_code")["weight"].sum().sort_index()
-    lad = str(by_lad.idxmax()) if by_lad.max() > 0 else str(weights["lad_code"].iloc[0])
+    lad = domain.main_lad(weights) if weights["weight"].sum() > 0 else str(weights["lad_code"].iloc[0])
     session.execute(
         text("UPDATE area SET population = :pop, lad_code = :lad WHERE code = :code"),
         {"pop": float(weights["weight"].sum()), "lad": lad, "code": code},
@@ -544,7 +534,7 @@ def build_profile(session: Session, area: dict) -> dict:
     weights = weights_frame["weight"] if not weights_frame.empty else pd.Series(dtype=float)
     lad_code = area.get("lad_code") if area["level"] != "lad" else area["code"]
     if not lad_code and not weights_frame.empty:
-        lad_code = str(weights_frame.groupby("lad_code")["weight"].sum().idxmax())
+        lad_code = domain.main_lad(weights_frame)
     lad_codes = sorted({lad_code, *weights_frame["lad_code"].dropna().astype(str)}) if lad_code else []
 
     indicators, values = indicator_values(session, lad_codes) if lad_codes else ([], pd.DataFrame())
