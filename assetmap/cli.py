@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from assetmap import config
+from assetmap.db.cluster import database_url
 from assetmap.errors import AssetmapError
 
 
@@ -76,7 +77,7 @@ def db_down():
 @db.command("status")
 def db_status():
     if _external():
-        click.echo("DATABASE_URL is set: " + config.database_url())
+        click.echo("DATABASE_URL is set: " + database_url())
     else:
         click.echo(_cluster().status())
 
@@ -85,7 +86,7 @@ def db_status():
 @click.option("--database", default=None, help="Database name (default: assetmap).")
 def db_url(database):
     """Print the SQLAlchemy URL of the database in use."""
-    click.echo(config.database_url(database))
+    click.echo(database_url(database))
 
 
 @db.command("upgrade")
@@ -105,7 +106,7 @@ def _init():
     from assetmap.db.engine import session_scope
     from assetmap.db.seed import seed_datasets, seed_taxonomy
 
-    url = config.database_url()
+    url = database_url()
     migrate.upgrade(url)
     with session_scope(url) as session:
         terms, datasets = seed_taxonomy(session), seed_datasets(session)
@@ -122,7 +123,7 @@ def _run_import(kind: str, dataset_key: str, path: Path, fn, force: bool = True)
     from assetmap.importers.runner import run_import
 
     started = time.monotonic()
-    report = run_import(config.database_url(), kind, dataset_key, Path(path), fn, force=force)
+    report = run_import(database_url(), kind, dataset_key, Path(path), fn, force=force)
     if report is None:
         click.echo(f"{Path(path).name}: already imported and unchanged (skipped)")
         return None
@@ -229,7 +230,7 @@ def demo(data_dir, scope):
 
     _init()
     started = time.monotonic()
-    for line in load_demo(config.database_url(), data_dir or config.data_dir(), scope=scope, progress=_progress):
+    for line in load_demo(database_url(), data_dir or config.data_dir(), scope=scope, progress=_progress):
         click.echo(line)
     click.echo(f"demo ready in {time.monotonic() - started:.0f} s")
 
@@ -267,7 +268,7 @@ def backup_cmd(path):
     from assetmap.db.backup import backup
 
     path = path or config.instance_dir() / "backups" / f"assetmap-{datetime.now():%Y%m%d-%H%M%S}.dump"
-    click.echo(f"backed up to {backup(config.database_url(), path)}")
+    click.echo(f"backed up to {backup(database_url(), path)}")
 
 
 @main.command("restore")
@@ -278,8 +279,8 @@ def restore_cmd(path, yes):
     from assetmap.db.backup import restore
 
     if not yes:
-        click.confirm(f"Replace everything in {config.database_url()} with {path}?", abort=True)
-    restore(config.database_url(), path)
+        click.confirm(f"Replace everything in {database_url()} with {path}?", abort=True)
+    restore(database_url(), path)
     click.echo(f"restored {path}")
 
 
@@ -302,7 +303,7 @@ def user_create(email, role, name, password):
 
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with session_scope(config.database_url()) as session:
+    with session_scope(database_url()) as session:
         user = create_user(session, email, password, role, name)
     click.echo(f"created {user['role']} {user['email']} (id {user['id']})")
 
@@ -325,7 +326,7 @@ def remind_stale(dry_run, all_sources):
 
     settings = MailSettings.from_env()
     try:
-        with session_scope(config.database_url()) as session:
+        with session_scope(database_url()) as session:
             report = send_stale_reminders(session, settings, sources=None if all_sources else ["web"], dry_run=dry_run)
     except OSError as exc:
         _fail(f"cannot reach the mail server {settings.host}:{settings.port}: {exc}")
@@ -346,15 +347,15 @@ def import_towns_cmd(path):
     import json
 
     from assetmap.db.engine import session_scope
-    from assetmap.db.profiles import load_towns
     from assetmap.domain.profile import read_towns
+    from assetmap.importers.towns import load_towns
 
     path = path or config.PROJECT_DIR / "data" / "towns.json"
     try:
         towns = read_towns(json.loads(Path(path).read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError, AttributeError) as exc:
         _fail(f"{path}: {exc}")
-    with session_scope(config.database_url()) as session:
+    with session_scope(database_url()) as session:
         report = load_towns(session, towns, source=Path(path).name)
     click.echo(report.summary())
     _exit_for(report)
@@ -381,21 +382,21 @@ def compute_gaps_cmd(lads, categories, indicator, group, decay, radius_m):
     Refreshes the LSOA population points and tile shapes first (where boundaries changed), then
     computes each run in its own transaction.
     """
-    from assetmap.db import gaps
+    from assetmap.db import area_geometry, gap_runs
     from assetmap.db.engine import session_scope
 
-    url = config.database_url()
+    url = database_url()
     started = time.monotonic()
     with session_scope(url) as session:
-        done = gaps.refresh_area_geometry(session, check_changed=True)
+        done = area_geometry.refresh_area_geometry(session, check_changed=True)
         click.echo(f"LSOA points refreshed: {done['points']}, tile shapes: {done['tiles']}")
-        todo = gaps.runs_to_compute(session, lads=lads, categories=categories,
-                                    default_lads=config.load_config()["DEFAULT_AREAS"], indicator=indicator,
-                                    group=group, decay=decay, radius_m=radius_m)
+        todo = gap_runs.runs_to_compute(session, lads=lads, categories=categories,
+                                        default_lads=config.load_config()["DEFAULT_AREAS"], indicator=indicator,
+                                        group=group, decay=decay, radius_m=radius_m)
     bar = _progress(total=len(todo), desc="gap runs")
     for params in todo:
         with session_scope(url) as session:
-            run = gaps.ensure_run(session, params, refresh=True)
+            run = gap_runs.ensure_run(session, params, refresh=True)
         bar.set_postfix_str(f"{params.lad} {params.category}", refresh=False)
         bar.update(1)
         summary = run["summary"]

@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from assetmap.errors import AssetmapError
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -18,23 +20,22 @@ def instance_dir() -> Path:
     return Path(os.environ.get("ASSETMAP_INSTANCE_DIR", PROJECT_DIR / "instance")).resolve()
 
 
-def database_url(dbname: str | None = None) -> str:
-    """``DATABASE_URL`` if set, else the project-local cluster's URL."""
+def configured_database_url(dbname: str | None = None) -> str | None:
+    """``DATABASE_URL`` (for the psycopg driver, naming ``dbname`` if given), or None when unset.
+
+    Without it the project-local cluster is used: :func:`assetmap.db.cluster.database_url`
+    resolves that.
+    """
     url = os.environ.get("DATABASE_URL")
-    if url:
-        if url.startswith("postgresql://") or url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        if dbname:
-            from sqlalchemy.engine import make_url
+    if not url:
+        return None
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if dbname:
+        from sqlalchemy.engine import make_url
 
-            url = make_url(url).set(database=dbname).render_as_string(hide_password=False)
-        return url
-    from assetmap.db.cluster import DEFAULT_DB, LocalCluster
-
-    return LocalCluster.default(instance_dir()).url(dbname or DEFAULT_DB)
-
-
-from assetmap.errors import AssetmapError
+        url = make_url(url).set(database=dbname).render_as_string(hide_password=False)
+    return url
 
 
 class ConfigError(AssetmapError):
@@ -71,7 +72,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "RATELIMIT_ENABLED": env.get("ASSETMAP_RATELIMIT", "on") != "off",
     }
     if env.get("DATABASE_URL"):
-        config["SQLALCHEMY_DATABASE_URI"] = database_url()
+        config["SQLALCHEMY_DATABASE_URI"] = configured_database_url()
     if overrides:
         config.update(overrides)
     return config

@@ -60,8 +60,8 @@ from sqlalchemy.pool import NullPool
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from assetmap import config  # noqa: E402
 from assetmap.db import finder, migrate  # noqa: E402
+from assetmap.db.cluster import database_url  # noqa: E402
 from assetmap.db.driver import driver_sql  # noqa: E402
 from assetmap.db.engine import get_engine, make_session, session_scope  # noqa: E402
 from assetmap.db.seed import seed_datasets, seed_taxonomy  # noqa: E402
@@ -487,7 +487,7 @@ def main() -> int:
     if args.seconds is None:
         args.seconds = 15.0 if client == "wrk" else 60.0
 
-    url = config.database_url(args.database)
+    url = database_url(args.database)
     if not args.http_only:
         prepare(url, args.assets, args.revision)
     points = sample_postcodes(url, 1000, args.seed)

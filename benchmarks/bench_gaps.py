@@ -39,8 +39,8 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_access import baseline_kdtree_pysal, timed  # noqa: E402  (reused, not duplicated)
 
-from assetmap import config  # noqa: E402
-from assetmap.db import gaps  # noqa: E402
+from assetmap.db import area_geometry, gap_runs, gaps  # noqa: E402
+from assetmap.db.cluster import database_url  # noqa: E402
 from assetmap.db.engine import get_engine, make_session, session_scope  # noqa: E402
 from assetmap.domain.access import two_step_fca  # noqa: E402
 from assetmap.domain.gap_analysis import GapParams  # noqa: E402
@@ -52,7 +52,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 def england_frames(session, n_supply: int, seed: int = 27700):
     """Real LSOA points and populations; real published assets topped up to ``n_supply``."""
-    gaps.refresh_area_geometry(session, check_changed=False, tiles=False)
+    area_geometry.refresh_area_geometry(session, check_changed=False, tiles=False)
     demand = pd.DataFrame(session.execute(text(
         "SELECT a.code AS id, p.x, p.y, COALESCE(a.population, 0) AS population "
         "FROM area a JOIN area_point p ON p.area_id = a.id WHERE a.level = 'lsoa' ORDER BY a.code"
@@ -100,7 +100,7 @@ def bench_england(url: str, radius: float, repeat: int) -> None:
     session = make_session(url)
     try:
         started = time.perf_counter()
-        computed = gaps.compute_run(session, params)
+        computed = gap_runs.compute_run(session, params)
         print(f"   whole England run from the database (pharmacies, 2 km, E2SFCA; load + compute, no store): "
               f"{time.perf_counter() - started:.2f} s for {len(computed['frame']):,} LSOAs, "
               f"{len(computed['supply']):,} pharmacies")
@@ -121,7 +121,7 @@ def bench_recompute(url: str, repeat: int) -> None:
             if "all" not in lads:  # England runs stored earlier would be updated too
                 session.execute(text("DELETE FROM gap_run WHERE lad_code = 'all'"))
             for p in runs:
-                gaps.ensure_run(session, p)
+                gap_runs.ensure_run(session, p)
             times = []
             for i in range(repeat):
                 lon, lat = -2.7553 + 0.002 * i, 52.7077  # Shrewsbury town centre, a little further each time
@@ -209,7 +209,7 @@ def main(argv=None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-browser", action="store_true")
     args = parser.parse_args(argv)
-    url = config.database_url(args.database)
+    url = database_url(args.database)
     if make_url(url).database == "assetmap":
         raise SystemExit("refusing to write to the demo database 'assetmap': benchmark a copy (see the docstring)")
     with get_engine(url).connect() as conn:

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadgen  # noqa: E402
 
-from assetmap.config import database_url  # noqa: E402
+from assetmap.db.cluster import database_url  # noqa: E402
 
 AREAS = ("E06000051", "E08000004")
 

@@ -29,8 +29,8 @@ from sqlalchemy import text
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from assetmap import config  # noqa: E402
 from assetmap.db import moderation  # noqa: E402
+from assetmap.db.cluster import database_url  # noqa: E402
 from assetmap.db.engine import make_session  # noqa: E402
 
 _NO_BOX = """
@@ -60,7 +60,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--seed", type=int, default=4)
     args = parser.parse_args()
-    session = make_session(config.database_url())
+    session = make_session(database_url())
     session.execute(text("SET TRANSACTION READ ONLY"))
     points = session.execute(text(
         "SELECT name, ST_X(location), ST_Y(location) FROM asset WHERE status = 'published' AND location IS NOT NULL"

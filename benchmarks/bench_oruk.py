@@ -24,13 +24,14 @@ import time
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from assetmap import config
+from assetmap.db.cluster import database_url
 from assetmap.db.engine import dispose_engines, drop_database, get_engine, session_scope
 from assetmap.db.migrate import upgrade
 from assetmap.db.models import BulkUpload
 from assetmap.db.seed import seed_datasets, seed_taxonomy
 from assetmap.domain import tabular
 from assetmap.importers import tabular as importer
+from assetmap.importers import upload_files
 from assetmap.importers._bulk import copy_into_temp
 
 
@@ -97,7 +98,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     n = 2_000 if args.small else 20_000
-    url = config.database_url("assetmap_bench_oruk")
+    url = database_url("assetmap_bench_oruk")
     drop_database(url)
     upgrade(url)
     try:
@@ -124,7 +125,7 @@ def main() -> None:
             print(f"    {label:22s} {ours * 1000:8.1f} ms   baseline {base * 1000:6.1f} ms   ratio {ours / base:6.1f}x")
 
         data = csv_bytes(n)
-        parsed = importer.read_upload("bench.csv", data)
+        parsed = upload_files.read_upload("bench.csv", data)
         mapping = tabular.suggest_mapping(parsed.header)
 
         def commit_once():

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from assetmap import config
+from assetmap.db.cluster import database_url
 from assetmap.db.engine import dispose_engines, drop_database, get_engine
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -41,7 +42,7 @@ def _base_url() -> str:
     if explicit:
         return explicit
     name = os.environ.get("ASSETMAP_TEST_DB", "assetmap_test")
-    return config.database_url(name)
+    return database_url(name)
 
 
 @pytest.fixture(scope="session")

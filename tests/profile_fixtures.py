@@ -36,8 +36,8 @@ def import_shropshire_assets(session, data_dir) -> dict:
 
 
 def load_project_towns(session):
-    from assetmap.db.profiles import load_towns
     from assetmap.domain.profile import read_towns
+    from assetmap.importers.towns import load_towns
 
     return load_towns(session, read_towns(json.loads((PROJECT_DIR / "data" / "towns.json").read_text())))
 

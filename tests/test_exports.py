@@ -13,7 +13,7 @@ from assetmap.db.models import AssetStatus
 from assetmap.db.seed import record_import
 from assetmap.domain import tabular
 from assetmap.importers.report import ImportReport
-from assetmap.importers.tabular import read_upload
+from assetmap.importers.upload_files import read_upload
 from assetmap.web.exports import CSV_COLUMNS
 from tests.factories import make_asset
 from tests.oruk_fixtures import assert_valid

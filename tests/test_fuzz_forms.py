@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 from assetmap.domain import (
     contribution,
     opening_hours,
+    opening_hours_hsds,
+    opening_hours_text,
     postcodes,
     profile,
     search,
@@ -294,12 +296,12 @@ def test_shortlist_ids_round_trip(ids):
 @DOMAIN
 @given(ANY_TEXT | st.none())
 def test_opening_hours_parsers_raise_only_their_error(cell):
-    for parse in (opening_hours.parse_nhsbsa_day, opening_hours.parse_library_day):
+    for parse in (opening_hours_text.parse_nhsbsa_day, opening_hours_text.parse_library_day):
         try:
             parse(cell)
         except OpeningHoursError:
             pass
-    schedule = opening_hours.parse_free_text(cell)  # never raises: None when unsure
+    schedule = opening_hours_text.parse_free_text(cell)  # never raises: None when unsure
     assert schedule is None or WeeklySchedule.from_json(schedule.to_json()) == schedule
 
 
@@ -319,7 +321,7 @@ def test_stored_hours_raise_only_their_error(data):
     ["WEEKLY", "MO,TU", "09:00:00", "23:59:59", "17:30", "25:00:00", "09:00:00Z"])), max_size=3))
 def test_hsds_schedules_raise_only_their_error(rows):
     try:
-        opening_hours.from_hsds_schedules(rows)
+        opening_hours_hsds.from_hsds_schedules(rows)
     except OpeningHoursError:
         pass
 
@@ -329,7 +331,7 @@ def test_hsds_schedules_raise_only_their_error(rows):
 def test_schedules_round_trip_and_answer_at_any_time(schedule, at):
     assert WeeklySchedule.from_json(schedule.to_json()) == schedule
     if all(day is not None for day in schedule.days) and any(schedule.days):
-        assert opening_hours.from_hsds_schedules(opening_hours.to_hsds_schedules(schedule)) == schedule
+        assert opening_hours_hsds.from_hsds_schedules(opening_hours_hsds.to_hsds_schedules(schedule)) == schedule
     known = schedule.to_json()
     if known:
         assert tabular.parse_hours_text(tabular.hours_text(known)) == known
@@ -343,11 +345,11 @@ def test_pharmacy_cells_round_trip(pairs):
     pairs = [(o, c) for o, c in pairs if c != "23:59" and _period_ok(o, c)]
     assume(pairs)
     try:
-        expected = [p.as_pair() for p in opening_hours._merge_periods(Period.from_clock(o, c) for o, c in pairs)]
+        expected = [p.as_pair() for p in opening_hours.merge_periods(Period.from_clock(o, c) for o, c in pairs)]
     except OpeningHoursError:
         return
     cell = ",".join(f"{o}-{c}" for o, c in pairs)
-    assert opening_hours.parse_nhsbsa_day(cell) == [(o, "24:00" if c == "00:00" else c) for o, c in expected]
+    assert opening_hours_text.parse_nhsbsa_day(cell) == [(o, "24:00" if c == "00:00" else c) for o, c in expected]
 
 
 # --------------------------------------------------------------------------------------------

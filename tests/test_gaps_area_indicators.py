@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from assetmap.db import gaps
+from assetmap.db import gap_results, gap_runs
 from assetmap.db.engine import dispose_engines, drop_database, get_engine
 from assetmap.domain.gap_analysis import GapParams
 from assetmap.errors import ImportFileError
@@ -112,7 +112,7 @@ def test_a_gap_run_reads_a_ward_indicator_at_the_lsoas_inside_each_ward(gdb, tmp
     path.write_bytes(data)
     import_area_csv(gdb, path, "alone_65", "People aged 65+ living alone", True)
     params = GapParams(SHROPSHIRE, "library", "alone_65", "all", 3000.0, "gaussian")
-    rows = gaps.run_scores(gdb, gaps.ensure_run(gdb, params)["id"])
+    rows = gap_results.run_scores(gdb, gap_runs.ensure_run(gdb, params)["id"])
     assert len(rows) == 193
 
     # independently: each LSOA's point on surface, tested against the ward polygons in EPSG:27700
@@ -149,8 +149,8 @@ def _independent_membership(session, level: str) -> dict[str, str]:
 
 def test_msoa_aggregation_equals_a_pandas_population_weighted_mean(gdb):
     params = GapParams(SHROPSHIRE, "library", "imd_rank", "all", 3000.0, "gaussian")
-    run = gaps.ensure_run(gdb, params)
-    lsoas = pd.DataFrame(gaps.run_scores(gdb, run["id"]))
+    run = gap_runs.ensure_run(gdb, params)
+    lsoas = pd.DataFrame(gap_results.run_scores(gdb, run["id"]))
     lsoas["msoa"] = lsoas["code"].map(_independent_membership(gdb, "msoa"))
     assert lsoas["msoa"].notna().all()
 
@@ -165,7 +165,7 @@ def test_msoa_aggregation_equals_a_pandas_population_weighted_mean(gdb):
         want[code]["population"] = float(group["population"].sum())
         want[code]["areas"] = len(group)
 
-    got = gaps.aggregate_run(gdb, run, "msoa")
+    got = gap_results.aggregate_run(gdb, run, "msoa")
     assert got["unassigned"] == 0
     assert [r["code"] for r in got["rows"]] == sorted(want) and len(want) == 39
     for r in got["rows"]:

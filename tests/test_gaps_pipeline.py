@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from assetmap.db import gaps
+from assetmap.db import gap_results, gap_runs, gaps
 from assetmap.domain.gap_analysis import GapParams
 from assetmap.domain.gaps import BIVARIATE_CLASSES, NO_DATA, percentile_rank
 from tests.factories import make_asset
@@ -71,8 +71,8 @@ def test_three_areas_by_hand_through_the_whole_pipeline(db_session):
         lon, lat = lonlat(db_session, x, 150000)
         make_asset(db_session, name, lon=lon, lat=lat, category="library", capacity=capacity)
 
-    run = gaps.ensure_run(db_session, params(lad=TESTSHIRE, radius_m=800, decay="none"))
-    rows = {r["code"]: r for r in gaps.run_scores(db_session, run["id"])}
+    run = gap_runs.ensure_run(db_session, params(lad=TESTSHIRE, radius_m=800, decay="none"))
+    rows = {r["code"]: r for r in gap_results.run_scores(db_session, run["id"])}
 
     expected = {
         "E01999991": (0.02, 100.0, 50.0, 50.0, "high-need/mid-provision", 500.0),
@@ -94,13 +94,13 @@ def test_three_areas_by_hand_through_the_whole_pipeline(db_session):
     assert (x, y) == pytest.approx((601000, 150000), abs=1e-3)
 
     # Children (a quarter of each area): the ratios grow fourfold, percentiles stay.
-    children = gaps.run_scores(db_session, gaps.ensure_run(
+    children = gap_results.run_scores(db_session, gap_runs.ensure_run(
         db_session, params(lad=TESTSHIRE, group="0-15", radius_m=800, decay="none"))["id"])
     assert children[0]["provision"] == pytest.approx(0.08, rel=1e-9)
 
     # Gaussian decay (E2SFCA): W(500) = (exp(-0.5 (500/800)^2) - exp(-0.5)) / (1 - exp(-0.5)).
     w = (math.exp(-0.5 * (500 / 800) ** 2) - math.exp(-0.5)) / (1 - math.exp(-0.5))
-    e2 = {r["code"]: r for r in gaps.run_scores(db_session, gaps.ensure_run(
+    e2 = {r["code"]: r for r in gap_results.run_scores(db_session, gap_runs.ensure_run(
         db_session, params(lad=TESTSHIRE, radius_m=800, decay="gaussian"))["id"])}
     # R1 = 6 / (100 w + 200 w) and A_a = R1 w: the weights cancel for a, as all pairs are 500 m apart.
     assert w == pytest.approx(0.5491, abs=1e-4)
@@ -110,12 +110,12 @@ def test_three_areas_by_hand_through_the_whole_pipeline(db_session):
 def test_a_run_is_stored_once_and_reused(db_session):
     add_square_lsoas(db_session, TESTSHIRE, [("E01999991", 600000, 150000, 100, 10)])
     p = params(lad=TESTSHIRE, radius_m=800)
-    first = gaps.ensure_run(db_session, p)
-    again = gaps.ensure_run(db_session, p)
+    first = gap_runs.ensure_run(db_session, p)
+    again = gap_runs.ensure_run(db_session, p)
     assert again["id"] == first["id"]
-    refreshed = gaps.ensure_run(db_session, p, refresh=True)
+    refreshed = gap_runs.ensure_run(db_session, p, refresh=True)
     assert refreshed["id"] != first["id"]
-    assert [r["id"] for r in gaps.current_runs(db_session, lads=[TESTSHIRE])] == [refreshed["id"]]
+    assert [r["id"] for r in gap_runs.current_runs(db_session, lads=[TESTSHIRE])] == [refreshed["id"]]
 
 
 # --- real Shropshire data against PySAL access ---------------------------------------------------
@@ -153,8 +153,8 @@ def pysal_scores(session, category, radius_m):
 
 @pytest.mark.parametrize("category, radius_m", [("library", 3000.0), ("pharmacy", 2000.0), ("gp-practice", 3000.0)])
 def test_real_shropshire_2sfca_equals_pysal_access(gdb, category, radius_m):
-    run = gaps.ensure_run(gdb, params(category=category, radius_m=radius_m, decay="none"))
-    ours = {r["code"]: r["provision"] for r in gaps.run_scores(gdb, run["id"])}
+    run = gap_runs.ensure_run(gdb, params(category=category, radius_m=radius_m, decay="none"))
+    ours = {r["code"]: r["provision"] for r in gap_results.run_scores(gdb, run["id"])}
     theirs, n_assets = pysal_scores(gdb, category, radius_m)
 
     assert n_assets >= 20  # the real lists of SY, TF, WV, LD and DY
@@ -168,7 +168,7 @@ def test_real_shropshire_2sfca_equals_pysal_access(gdb, category, radius_m):
 def test_assets_across_the_border_count(gdb):
     """Wolverhampton/Telford's assets (WV, TF) and their people count near the boundary: a run
     cut at the boundary would differ from the run over everything within reach."""
-    run = gaps.ensure_run(gdb, params(category="pharmacy", radius_m=2000.0, decay="none"))
+    run = gap_runs.ensure_run(gdb, params(category="pharmacy", radius_m=2000.0, decay="none"))
     inside = gdb.execute(text(
         """
         SELECT count(*) FROM gap_supply g JOIN asset a ON a.id = g.asset_id
@@ -181,8 +181,8 @@ def test_assets_across_the_border_count(gdb):
 
 # --- percentiles and classes on the real data ----------------------------------------------------
 def test_percentiles_and_classes_follow_the_imd_direction(gdb):
-    run = gaps.ensure_run(gdb, params(category="gp-practice"))
-    rows = gaps.run_scores(gdb, run["id"])
+    run = gap_runs.ensure_run(gdb, params(category="gp-practice"))
+    rows = gap_results.run_scores(gdb, run["id"])
     frame = pd.DataFrame(rows).set_index("code")
     # IMD rank 1 is the most deprived: the lowest rank gets need percentile 100.
     expected = percentile_rank(frame["need"], higher_is_more_need=False)
@@ -207,8 +207,8 @@ def test_missing_indicator_values_are_no_data_not_zero_need(gdb):
         WHERE v.area_id = a.id AND v.indicator_id = i.id AND i.key = 'income_rank' AND a.code = ANY(:codes)
         """
     ), {"codes": codes})
-    run = gaps.ensure_run(gdb, params(category="library", indicator="income_rank"))
-    rows = {r["code"]: r for r in gaps.run_scores(gdb, run["id"])}
+    run = gap_runs.ensure_run(gdb, params(category="library", indicator="income_rank"))
+    rows = {r["code"]: r for r in gap_results.run_scores(gdb, run["id"])}
     for code in codes:
         assert rows[code]["need"] is None and rows[code]["need_pct"] is None and rows[code]["gap"] is None
         assert rows[code]["bivariate_class"] == NO_DATA
@@ -219,8 +219,8 @@ def test_missing_indicator_values_are_no_data_not_zero_need(gdb):
 
 
 def test_an_empty_category_gives_zero_provision_everywhere(gdb):
-    run = gaps.ensure_run(gdb, params(category="youth", radius_m=1600.0))
-    rows = gaps.run_scores(gdb, run["id"])
+    run = gap_runs.ensure_run(gdb, params(category="youth", radius_m=1600.0))
+    rows = gap_results.run_scores(gdb, run["id"])
     assert len(rows) == 193
     assert {r["provision"] for r in rows} == {0.0}
     assert {r["provision_pct"] for r in rows} == {0.0}  # lowest, not a tie at 50
@@ -230,16 +230,16 @@ def test_an_empty_category_gives_zero_provision_everywhere(gdb):
 
 
 def test_scores_for_areas_span_local_authorities(gdb):
-    rows = gaps.scores_for_areas(gdb, ["E01028950", "E01005320"], "pharmacy")
+    rows = gap_results.scores_for_areas(gdb, ["E01028950", "E01005320"], "pharmacy")
     assert [r["code"] for r in rows] == ["E01005320", "E01028950"]
     assert {r["lad_code"] for r in rows} == {SHROPSHIRE, OLDHAM}
     with pytest.raises(Exception, match="not a loaded LSOA: E01999999"):
-        gaps.scores_for_areas(gdb, ["E01999999"], "pharmacy")
+        gap_results.scores_for_areas(gdb, ["E01999999"], "pharmacy")
 
 
 # --- the recompute after one change ----------------------------------------------------------
 def snapshot(session, run_id):
-    return {r["code"]: r for r in gaps.run_scores(session, run_id)}
+    return {r["code"]: r for r in gap_results.run_scores(session, run_id)}
 
 
 def assert_same_scores(incremental, full):
@@ -268,10 +268,10 @@ def oswestry_library(session):
 def test_incremental_recompute_equals_full_recompute(gdb, decay):
     p = params(category="library", decay=decay)
     other = params(category="library", decay=decay, lad=OLDHAM)
-    run = gaps.ensure_run(gdb, p)
-    oldham = gaps.ensure_run(gdb, other)
+    run = gap_runs.ensure_run(gdb, p)
+    oldham = gap_runs.ensure_run(gdb, other)
     oldham_before = snapshot(gdb, oldham["id"])
-    pharmacy = gaps.ensure_run(gdb, params(category="pharmacy", decay=decay))
+    pharmacy = gap_runs.ensure_run(gdb, params(category="pharmacy", decay=decay))
     pharmacy_before = snapshot(gdb, pharmacy["id"])
 
     # 1. a new library approved near Oswestry
@@ -294,7 +294,7 @@ def test_incremental_recompute_equals_full_recompute(gdb, decay):
     assert gaps.recompute_for_asset_change(gdb, new.id)["runs"] == []
 
     incremental = snapshot(gdb, run["id"])
-    full = snapshot(gdb, gaps.ensure_run(gdb, p, refresh=True)["id"])
+    full = snapshot(gdb, gap_runs.ensure_run(gdb, p, refresh=True)["id"])
     assert_same_scores(incremental, full)
     assert snapshot(gdb, oldham["id"]) == oldham_before  # out of reach: untouched
     assert snapshot(gdb, pharmacy["id"]) == pharmacy_before  # another category: untouched
@@ -302,14 +302,14 @@ def test_incremental_recompute_equals_full_recompute(gdb, decay):
 
 def test_recompute_after_a_capacity_change_and_a_category_change(gdb):
     p = params(category="pharmacy", decay="none", radius_m=2000.0)
-    run = gaps.ensure_run(gdb, p)
+    run = gap_runs.ensure_run(gdb, p)
     asset_id = gdb.execute(text(
         "SELECT asset_id FROM gap_supply WHERE run_id = :run ORDER BY asset_id LIMIT 1"), {"run": run["id"]}).scalar_one()
     gdb.execute(text("UPDATE asset SET capacity = 5 WHERE id = :id"), {"id": asset_id})
     assert gaps.recompute_for_asset_change(gdb, asset_id)["runs"] == [run["id"]]
-    assert_same_scores(snapshot(gdb, run["id"]), snapshot(gdb, gaps.ensure_run(gdb, p, refresh=True)["id"]))
+    assert_same_scores(snapshot(gdb, run["id"]), snapshot(gdb, gap_runs.ensure_run(gdb, p, refresh=True)["id"]))
 
-    run = gaps.current_runs(gdb, categories=["pharmacy"])[0]
+    run = gap_runs.current_runs(gdb, categories=["pharmacy"])[0]
     gdb.execute(text(
         """
         UPDATE asset_term SET term_id = (SELECT id FROM taxonomy_term WHERE vocabulary = 'asset-type' AND slug = 'dentist')
@@ -317,12 +317,12 @@ def test_recompute_after_a_capacity_change_and_a_category_change(gdb):
         """
     ), {"id": asset_id})
     assert gaps.recompute_for_asset_change(gdb, asset_id)["runs"] == [run["id"]]
-    assert_same_scores(snapshot(gdb, run["id"]), snapshot(gdb, gaps.ensure_run(gdb, p, refresh=True)["id"]))
+    assert_same_scores(snapshot(gdb, run["id"]), snapshot(gdb, gap_runs.ensure_run(gdb, p, refresh=True)["id"]))
 
 
 def test_recompute_for_an_asset_no_run_counts_is_a_no_op(gdb):
     pending = make_asset(gdb, "Pending library", category="library", status="pending")
-    gaps.ensure_run(gdb, params(category="library"))
+    gap_runs.ensure_run(gdb, params(category="library"))
     assert gaps.recompute_for_asset_change(gdb, pending.id) == {"runs": [], "areas": 0, "rows": 0, "superseded": []}
     assert gaps.recompute_for_asset_change(gdb, 987654321) == {"runs": [], "areas": 0, "rows": 0, "superseded": []}
 
@@ -330,13 +330,13 @@ def test_recompute_for_an_asset_no_run_counts_is_a_no_op(gdb):
 def test_an_england_wide_run_is_superseded_and_recomputed_on_its_next_view(gdb):
     """Re-ranking every LSOA in England for one approval would keep the moderator waiting: the
     England-wide run is set aside instead, and the next request for it computes a fresh one."""
-    local = gaps.ensure_run(gdb, params(category="library"))
-    england = gaps.ensure_run(gdb, params(category="library", lad="all"))
+    local = gap_runs.ensure_run(gdb, params(category="library"))
+    england = gap_runs.ensure_run(gdb, params(category="library", lad="all"))
     new = make_asset(gdb, "Another community library", lon=-3.0540, lat=52.8600, category="library")
     result = gaps.recompute_for_asset_change(gdb, new.id)
     assert result["runs"] == [local["id"]] and result["superseded"] == [england["id"]]
-    assert gaps.find_run(gdb, params(category="library", lad="all")) is None
-    fresh = gaps.ensure_run(gdb, params(category="library", lad="all"))
+    assert gap_runs.find_run(gdb, params(category="library", lad="all")) is None
+    fresh = gap_runs.ensure_run(gdb, params(category="library", lad="all"))
     assert fresh["id"] != england["id"]
     counted = gdb.execute(text("SELECT count(*) FROM gap_supply WHERE run_id = :r AND asset_id = :a"),
                           {"r": fresh["id"], "a": new.id}).scalar_one()

@@ -10,7 +10,7 @@ import struct
 import pytest
 from sqlalchemy import text
 
-from assetmap.db import gaps
+from assetmap.db import gap_results, gap_runs, gaps
 from tests.factories import make_asset
 from tests.gaps_fixtures import (  # noqa: F401  (fixtures)
     OLDHAM, SHROPSHIRE, gapp, gaps_db_url, gclient, gdb, gdb_conn,
@@ -134,7 +134,7 @@ def test_tiles_carry_the_runs_scores(gclient, gdb):
     html = gclient.get(f"/plan?{QUERY}").get_data(as_text=True)
     url = tile_url(html)
     run_id = int(re.search(r"run=(\d+)", url).group(1))
-    rows = {r["code"]: r for r in gaps.run_scores(gdb, run_id)}
+    rows = {r["code"]: r for r in gap_results.run_scores(gdb, run_id)}
     # Shropshire at zoom 10 and zoom 7
     detailed = gclient.get(url.replace("{z}/{x}/{y}", "10/504/334"))
     assert detailed.status_code == 200 and detailed.mimetype == "application/vnd.mapbox-vector-tile"
@@ -235,8 +235,8 @@ def test_csv_export_has_parameters_attribution_and_every_area_ranked(gclient, gd
     assert len(rows) == 193
     gaps_ = [float(r["gap"]) for r in rows]
     assert gaps_ == sorted(gaps_, reverse=True) and [r["rank"] for r in rows[:3]] == ["1", "2", "3"]
-    run = gaps.ensure_run(gdb, gaps.params_of(gaps.current_runs(gdb, lads=[SHROPSHIRE], categories=["library"])[0]))
-    stored = {r["code"]: r for r in gaps.run_scores(gdb, run["id"])}
+    run = gap_runs.ensure_run(gdb, gap_runs.params_of(gap_runs.current_runs(gdb, lads=[SHROPSHIRE], categories=["library"])[0]))
+    stored = {r["code"]: r for r in gap_results.run_scores(gdb, run["id"])}
     for r in rows:
         s = stored[r["code"]]
         assert float(r["provision"]) == pytest.approx(s["provision"], rel=1e-9)

@@ -10,6 +10,8 @@ import jsonschema
 import pytest
 
 import assetmap.domain.opening_hours as opening_hours
+import assetmap.domain.opening_hours_hsds as opening_hours_hsds
+import assetmap.domain.opening_hours_text as opening_hours_text
 from assetmap.domain.opening_hours import (
     BY_APPOINTMENT,
     CLOSED,
@@ -22,15 +24,12 @@ from assetmap.domain.opening_hours import (
     Status,
     WeeklySchedule,
     describe_status,
-    from_hsds_schedules,
     is_open,
     next_change,
-    parse_free_text,
-    parse_library_day,
-    parse_nhsbsa_day,
-    to_hsds_schedules,
     week_table,
 )
+from assetmap.domain.opening_hours_hsds import from_hsds_schedules, to_hsds_schedules
+from assetmap.domain.opening_hours_text import parse_free_text, parse_library_day, parse_nhsbsa_day
 
 UTC = timezone.utc
 NHSBSA_DAY_COLUMNS = {
@@ -63,7 +62,8 @@ def utc(*args) -> datetime:
 
 
 def test_doctests():
-    assert doctest.testmod(opening_hours).failed == 0
+    for module in (opening_hours, opening_hours_text, opening_hours_hsds):
+        assert doctest.testmod(module).failed == 0
 
 
 # --- the model -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from assetmap.db.models import AssetStatus
-from assetmap.domain.oruk import derived_id
+from assetmap.domain.oruk_common import derived_id
 from tests.factories import make_asset
 from tests.oruk_fixtures import assert_valid, assert_valid_page
 

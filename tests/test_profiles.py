@@ -25,6 +25,7 @@ from assetmap.db.models import Revision
 from assetmap.domain import gaps as gap_maths
 from assetmap.domain.profile import parse_custom_area, profile_weights, read_towns
 from assetmap.errors import BadInputError
+from assetmap.importers.towns import load_towns
 from tests.factories import make_asset
 from tests.profile_fixtures import (
     SHROPSHIRE,
@@ -111,7 +112,7 @@ def test_towns_with_missing_or_renamed_wards_are_reported(db_session):
         {"code": "town-nowhere", "name": "Nowhere", "lad_code": SHROPSHIRE, "wards": [["E05999999", "Nowhere"]]},
         {"code": "town-wrong", "name": "Wrong", "lad_code": SHROPSHIRE, "wards": [["E05009282", "Oswestry North"]]},
     ]})
-    report = profiles.load_towns(db_session, towns)
+    report = load_towns(db_session, towns)
     assert [(p.row, p.reason) for p in report.problems] == [
         (1, "wards not loaded (import the ward boundaries first)"), (2, "ward names differ")]
     assert "E05009282 is 'Oswestry East', not 'Oswestry North'" in report.problems[1].value
@@ -201,7 +202,7 @@ def _iod_shropshire(data_dir) -> pd.DataFrame:
 
 
 def test_gap_by_category_is_the_weighted_mean_of_the_gap_analysis_scores(db_session, data_dir, assets):
-    from assetmap.db import gaps
+    from assetmap.db import gap_results
 
     codes = oswestry_lsoas(data_dir)
     profile = profiles.build_profile(db_session, profiles.describe_lsoas(db_session, codes))
@@ -210,7 +211,7 @@ def test_gap_by_category_is_the_weighted_mean_of_the_gap_analysis_scores(db_sess
     population = {lsoa["code"]: lsoa["population"] for lsoa in profile["lsoas"]}
     for slug in ("library", "pharmacy", "gp-practice"):
         row = by_slug[slug]
-        scores = pd.DataFrame(gaps.scores_for_areas(db_session, codes, slug)).set_index("code")
+        scores = pd.DataFrame(gap_results.scores_for_areas(db_session, codes, slug)).set_index("code")
         w = pd.Series(population)[scores.index]
         for col in ("need_pct", "provision_pct", "gap"):
             assert row[col] == pytest.approx(np.average(scores[col], weights=w), rel=1e-9), (slug, col)

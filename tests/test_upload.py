@@ -14,6 +14,7 @@ from assetmap.db.models import Asset, AssetStatus, BulkUpload, ImportRun
 from assetmap.domain import tabular
 from assetmap.errors import ImportFileError
 from assetmap.importers import tabular as importer
+from assetmap.importers import upload_files
 from tests.oruk_fixtures import PROJECT, sign_in
 
 DATA = PROJECT / "tests" / "data" / "upload"
@@ -23,7 +24,7 @@ MESSY = DATA / "messy_warm_spaces.csv"
 # --- reading files ---------------------------------------------------------------------------------
 
 def test_messy_csv_is_read_and_says_how():
-    parsed = importer.read_upload(MESSY.name, MESSY.read_bytes())
+    parsed = upload_files.read_upload(MESSY.name, MESSY.read_bytes())
     assert parsed.encoding == "windows-1252"
     assert parsed.header[:5] == ["Ref", "Site Name", "Type", "Address", "Post Code"]
     notes = " | ".join(parsed.notes)
@@ -37,7 +38,7 @@ def test_messy_csv_is_read_and_says_how():
 
 
 def test_bom_and_semicolons():
-    parsed = importer.read_upload("list.csv", (DATA / "bom_semicolons.csv").read_bytes())
+    parsed = upload_files.read_upload("list.csv", (DATA / "bom_semicolons.csv").read_bytes())
     assert parsed.header[0] == "id" and parsed.encoding == "utf-8-sig"
     assert parsed.notes == ["values separated by semicolons"]
     assert tabular.suggest_mapping(parsed.header) == {
@@ -46,7 +47,7 @@ def test_bom_and_semicolons():
 
 
 def test_latin1_that_is_not_windows_1252():
-    parsed = importer.read_upload("old.csv", "name,postcode\nCaf\xe9 \x81,SY11 1HT\n".encode("latin-1"))
+    parsed = upload_files.read_upload("old.csv", "name,postcode\nCaf\xe9 \x81,SY11 1HT\n".encode("latin-1"))
     assert parsed.encoding == "latin-1" and parsed.rows[0][1][0] == "Caf\xe9 \x81"
 
 
@@ -63,7 +64,7 @@ def test_xlsx(tmp_path):
     sheet.append(["Library", "SY1 1LH", None, None, None, None, "stray"])
     buffer = io.BytesIO()
     book.save(buffer)
-    parsed = importer.read_upload("venues.xlsx", buffer.getvalue())
+    parsed = upload_files.read_upload("venues.xlsx", buffer.getvalue())
     assert parsed.header == ["Name", "Postcode", "Phone", "Opened", "Latitude", "Longitude"]
     assert parsed.rows[0] == [2, ["Hall", "SY11 1HT", "1691111111", "2020-05-01", "52.8641", "-3.0475"], None]
     assert parsed.rows[1][0] == 4 and parsed.rows[1][2] == "values beyond the 6 columns of the header"
@@ -83,9 +84,9 @@ def _point(name, x, y):
 
 def test_geojson_wrong_crs_is_refused_with_the_reason():
     with pytest.raises(ImportFileError, match="British National Grid metres"):
-        importer.read_upload("venues.geojson", _geojson([_point("Hall", 332150, 329870)]))
+        upload_files.read_upload("venues.geojson", _geojson([_point("Hall", 332150, 329870)]))
     with pytest.raises(ImportFileError, match="not known here"):
-        importer.read_upload("venues.geojson", _geojson([_point("Hall", 1, 2)], crs="EPSG:999999"))
+        upload_files.read_upload("venues.geojson", _geojson([_point("Hall", 1, 2)], crs="EPSG:999999"))
 
 
 def test_geojson_declared_grid_is_converted_and_bad_geometry_is_a_row_problem():
@@ -99,8 +100,8 @@ def test_geojson_declared_grid_is_converted_and_bad_geometry_is_a_row_problem():
         {"type": "Feature", "properties": {"name": "Path"}, "geometry": {
             "type": "LineString", "coordinates": [[331000, 329000], [331200, 329000]]}},
     ]
-    parsed = importer.read_upload("venues.geojson", _geojson(features, crs="urn:ogc:def:crs:EPSG::27700"))
-    assert parsed.header == ["name", "area_ha", *importer.GEOMETRY_COLUMNS]
+    parsed = upload_files.read_upload("venues.geojson", _geojson(features, crs="urn:ogc:def:crs:EPSG::27700"))
+    assert parsed.header == ["name", "area_ha", *upload_files.GEOMETRY_COLUMNS]
     assert parsed.notes == ["coordinates converted from urn:ogc:def:crs:EPSG::27700 to longitude/latitude",
                             "1 area(s) placed at a point inside them"]
     hall = parsed.rows[0][1]
@@ -119,7 +120,7 @@ def test_geojson_declared_grid_is_converted_and_bad_geometry_is_a_row_problem():
 ])
 def test_files_that_cannot_be_read(name, data, message):
     with pytest.raises(ImportFileError, match=message):
-        importer.read_upload(name, data)
+        upload_files.read_upload(name, data)
 
 
 # --- checking rows ----------------------------------------------------------------------------------
@@ -245,11 +246,11 @@ def test_admin_publishes_at_once_and_geojson_rows_are_kept_despite_bad_ones(clie
                 _point("Ludlow Assembly Rooms", -2.7195, 52.3683)]
     _upload(client, Path("halls.geojson"), data=_geojson(features))
     upload = db_session.scalars(select(BulkUpload)).one()
-    assert upload.mapping == {"name": "name", "latitude": importer.GEOMETRY_COLUMNS[1],
-                              "longitude": importer.GEOMETRY_COLUMNS[0]}
+    assert upload.mapping == {"name": "name", "latitude": upload_files.GEOMETRY_COLUMNS[1],
+                              "longitude": upload_files.GEOMETRY_COLUMNS[0]}
     response = client.post(f"/upload/{upload.id}/map", data={
-        "field-name": "name", "field-latitude": importer.GEOMETRY_COLUMNS[1],
-        "field-longitude": importer.GEOMETRY_COLUMNS[0], "category": "community-venue", "publish": "yes"})
+        "field-name": "name", "field-latitude": upload_files.GEOMETRY_COLUMNS[1],
+        "field-longitude": upload_files.GEOMETRY_COLUMNS[0], "category": "community-venue", "publish": "yes"})
     assert response.status_code == 302
     db_session.refresh(upload)
     assert upload.check_report["ok"] == 2
@@ -299,7 +300,7 @@ def test_a_failed_commit_leaves_nothing_half_imported(client, db_session, monkey
 
     def write_then_fail(*args, **kwargs):
         real_write(*args, **kwargs)  # the rows are written ...
-        raise importer.ImportFileError("the database went away")  # ... and then something fails
+        raise ImportFileError("the database went away")  # ... and then something fails
 
     monkeypatch.setattr(importer, "_write", write_then_fail)
     client.post(f"/upload/{upload.id}/commit")

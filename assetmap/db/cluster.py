@@ -18,10 +18,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from assetmap import config
 from assetmap.errors import DatabaseUnavailableError
 
 DEFAULT_DB = "assetmap"
 SUPERUSER = "postgres"
+
+
+def database_url(dbname: str | None = None) -> str:
+    """``DATABASE_URL`` if set (:func:`assetmap.config.configured_database_url`), else the URL of
+    the project-local cluster; ``dbname`` names another database than the default."""
+    configured = config.configured_database_url(dbname)
+    return configured or LocalCluster.default(config.instance_dir()).url(dbname or DEFAULT_DB)
 
 
 def find_pg_bin() -> Path:

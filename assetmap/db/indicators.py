@@ -50,7 +50,7 @@ def lsoa_parents(session: Session, lsoa_ids: Iterable[int], level: str) -> pd.Da
     session : Session
     lsoa_ids : iterable of int
         Area ids of LSOAs (with a population point: see
-        :func:`assetmap.db.gaps.refresh_area_geometry`).
+        :func:`assetmap.db.area_geometry.refresh_area_geometry`).
     level : {"msoa", "ward"}
 
     Returns

@@ -343,7 +343,7 @@ class AssetReminder(Base):
 class OrukServiceAtLocation(Base):
     """Open Referral UK ids of an asset imported from a feed (one HSDS service at one location).
 
-    Assets without a row take their ids from ``asset.uuid`` (see :mod:`assetmap.domain.oruk`).
+    Assets without a row take their ids from ``asset.uuid`` (see :func:`assetmap.domain.oruk_common.derived_id`).
     """
 
     __tablename__ = "oruk_service_at_location"
@@ -414,7 +414,7 @@ class GapRun(Base):
 
     ``params`` holds ``lad`` (a local authority code, or ``"all"``), ``category`` (asset-type
     slug), ``indicator``, ``group``, ``radius_m`` and ``decay``. ``box_xmin..box_ymax`` bound, in
-    EPSG:27700, where an asset counts for the run (NULL: anywhere). See :mod:`assetmap.db.gaps`.
+    EPSG:27700, where an asset counts for the run (NULL: anywhere). See :mod:`assetmap.db.gap_runs`.
     """
 
     __tablename__ = "gap_run"

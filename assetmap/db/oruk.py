@@ -2,7 +2,7 @@
 
 Every list has a stable order (a unique key last), so paging never skips or repeats. Only
 published assets are ever read. The ids of assets with no ``oruk_service_at_location`` row are
-derived here in SQL exactly as :func:`assetmap.domain.oruk.derived_id` derives them in Python.
+derived here in SQL exactly as :func:`assetmap.domain.oruk_common.derived_id` derives them in Python.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from assetmap.config import PROJECT_DIR
 from assetmap.db import catalogue
-from assetmap.domain.oruk import AGE_GROUPS, NAMESPACE, ServiceQuery, derived_id
+from assetmap.domain.oruk_common import AGE_GROUPS, NAMESPACE, derived_id
+from assetmap.domain.oruk_query import ServiceQuery
 from assetmap.errors import BadInputError, NotFoundError
 
 _NS_HEX = NAMESPACE.hex

@@ -16,12 +16,11 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from assetmap.db import gaps
+from assetmap.db import gap_options, gap_results
 from assetmap.domain import profile as domain
 from assetmap.domain.contribution import clean_text
 from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY, DEFAULT_INDICATOR
 from assetmap.errors import BadInputError, NotFoundError
-from assetmap.importers.report import ImportReport
 
 #: Largest custom area accepted, in km² (a market town and its hinterland fit many times over;
 #: Shropshire, 3,197 km², does not: its profile is /profile/E06000051).
@@ -278,16 +277,7 @@ def indicator_values(session: Session, lad_codes: list[str]) -> tuple[list[dict]
         ),
         {"lads": lad_codes},
     ).all()
-    long = pd.DataFrame(rows, columns=["code", "lad_code", "population", "key", "value"])
-    base = long[["code", "lad_code", "population"]].drop_duplicates("code").set_index("code")
-    # The "population" indicator (IoD File 6) is the area's own population column already.
-    wide = long[long["key"].notna() & (long["key"] != "population")].pivot(index="code", columns="key", values="value")
-    frame = base.join(wide).reset_index().sort_values("code", kind="stable")
-    indicators = [i for i in indicators if i["key"] != "population"]
-    for ind in indicators:
-        if ind["key"] not in frame.columns:
-            frame[ind["key"]] = float("nan")
-    return indicators, frame.reset_index(drop=True)
+    return domain.indicator_table(indicators, rows)
 
 
 # --- provision over time ------------------------------------------------------------------------
@@ -453,8 +443,7 @@ def _set_population_and_lad(session: Session, code: str) -> None:
     weights = domain.profile_weights(profile_lsoas(session, {"kind": "area", "code": code}))
     if weights.empty:
         return
-    by_lad = weights.groupby("lad_code")["weight"].sum().sort_index()
-    lad = str(by_lad.idxmax()) if by_lad.max() > 0 else str(weights["lad_code"].iloc[0])
+    lad = domain.main_lad(weights) if weights["weight"].sum() > 0 else str(weights["lad_code"].iloc[0])
     session.execute(
         text("UPDATE area SET population = :pop, lad_code = :lad WHERE code = :code"),
         {"pop": float(weights["weight"].sum()), "lad": lad, "code": code},
@@ -462,57 +451,52 @@ def _set_population_and_lad(session: Session, code: str) -> None:
 
 
 # --- towns ------------------------------------------------------------------------------------
-def load_towns(session: Session, towns: list[dict], source: str = "towns.json") -> ImportReport:
-    """Create or update towns (area level ``town``) as the union of their wards.
+def ward_names(session: Session, codes: list[str]) -> dict[str, str]:
+    """Names of the loaded wards among ``codes``, by code."""
+    return dict(session.execute(
+        text("SELECT code, name FROM area WHERE level = 'ward' AND code = ANY(CAST(:codes AS text[]))"),
+        {"codes": codes},
+    ).all())
 
-    ``towns`` come from :func:`assetmap.domain.profile.read_towns`. A town whose wards are not
-    all loaded, or whose ward names differ from the loaded ones, is reported and left out.
+
+def upsert_town(session: Session, town: dict, source: str) -> str:
+    """Create or update a town (area level ``town``) as the union of its wards, and its population.
+
+    ``town`` is one of :func:`assetmap.domain.profile.read_towns`, its wards already loaded.
+
+    Returns
+    -------
+    str
+        ``"inserted"``, ``"updated"``, ``"unchanged"``, or the level of another area that holds
+        the town's code (then nothing is written).
     """
-    report = ImportReport(source=f"towns ({source})")
-    for i, town in enumerate(towns, start=1):
-        report.read += 1
-        codes = [c for c, _ in town["wards"]]
-        loaded = dict(session.execute(
-            text("SELECT code, name FROM area WHERE level = 'ward' AND code = ANY(CAST(:codes AS text[]))"),
-            {"codes": codes},
-        ).all())
-        missing = [c for c in codes if c not in loaded]
-        if missing:
-            report.problem(i, "wards not loaded (import the ward boundaries first)", "wards", ", ".join(missing))
-            continue
-        wrong = [f"{c} is {loaded[c]!r}, not {n!r}" for c, n in town["wards"] if loaded[c] != n]
-        if wrong:
-            report.problem(i, "ward names differ", "wards", "; ".join(wrong))
-            continue
-        result = session.execute(
-            text(
-                """
-                WITH u AS (
-                    SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(geom)), 3)) AS geom
-                    FROM area WHERE level = 'ward' AND code = ANY(CAST(:codes AS text[]))
-                )
-                INSERT INTO area (code, name, level, lad_code, geom, source)
-                SELECT :code, :name, 'town', :lad, u.geom, :source FROM u
-                ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, lad_code = EXCLUDED.lad_code, geom = EXCLUDED.geom
-                WHERE area.level = 'town' AND ((area.name, area.lad_code) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.lad_code)
-                      OR NOT ST_OrderingEquals(area.geom, EXCLUDED.geom))
-                RETURNING (xmax = 0) AS inserted
-                """
-            ),
-            {"codes": codes, "code": town["code"], "name": town["name"], "lad": town["lad_code"], "source": source},
-        ).scalar()
-        if result is None:
-            clash = session.execute(text("SELECT level FROM area WHERE code = :c"), {"c": town["code"]}).scalar()
-            if clash != "town":
-                report.problem(i, f"code already used by an area of level {clash}", "code", town["code"])
-                continue
-            report.unchanged += 1
-        elif result:
-            report.inserted += 1
-        else:
-            report.updated += 1
-        _set_population(session, town["code"])
-    return report
+    result = session.execute(
+        text(
+            """
+            WITH u AS (
+                SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(geom)), 3)) AS geom
+                FROM area WHERE level = 'ward' AND code = ANY(CAST(:codes AS text[]))
+            )
+            INSERT INTO area (code, name, level, lad_code, geom, source)
+            SELECT :code, :name, 'town', :lad, u.geom, :source FROM u
+            ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, lad_code = EXCLUDED.lad_code, geom = EXCLUDED.geom
+            WHERE area.level = 'town' AND ((area.name, area.lad_code) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.lad_code)
+                  OR NOT ST_OrderingEquals(area.geom, EXCLUDED.geom))
+            RETURNING (xmax = 0) AS inserted
+            """
+        ),
+        {"codes": [c for c, _ in town["wards"]], "code": town["code"], "name": town["name"],
+         "lad": town["lad_code"], "source": source},
+    ).scalar()
+    if result is None:
+        clash = session.execute(text("SELECT level FROM area WHERE code = :c"), {"c": town["code"]}).scalar()
+        if clash != "town":
+            return clash
+        outcome = "unchanged"
+    else:
+        outcome = "inserted" if result else "updated"
+    _set_population(session, town["code"])
+    return outcome
 
 
 def _set_population(session: Session, code: str) -> None:
@@ -550,7 +534,7 @@ def build_profile(session: Session, area: dict) -> dict:
     weights = weights_frame["weight"] if not weights_frame.empty else pd.Series(dtype=float)
     lad_code = area.get("lad_code") if area["level"] != "lad" else area["code"]
     if not lad_code and not weights_frame.empty:
-        lad_code = str(weights_frame.groupby("lad_code")["weight"].sum().idxmax())
+        lad_code = domain.main_lad(weights_frame)
     lad_codes = sorted({lad_code, *weights_frame["lad_code"].dropna().astype(str)}) if lad_code else []
 
     indicators, values = indicator_values(session, lad_codes) if lad_codes else ([], pd.DataFrame())
@@ -573,7 +557,7 @@ def build_profile(session: Session, area: dict) -> dict:
 def gaps_by_category(session: Session, weights: pd.Series) -> dict:
     """Need, provision and gap by asset type for the profile's LSOAs, from the gap analysis.
 
-    Per LSOA the scores are the gap map's (:func:`assetmap.db.gaps.scores_for_areas`: stored
+    Per LSOA the scores are the gap map's (:func:`assetmap.db.gap_results.scores_for_areas`: stored
     runs with the default parameters, each type's catchment, computed and stored first when there
     is none); the profile's figures are their weighted means
     (:func:`assetmap.domain.profile.aggregate_gaps`). A type with no published places gets a
@@ -581,7 +565,7 @@ def gaps_by_category(session: Session, weights: pd.Series) -> dict:
     """
     if weights.empty:
         return {"rows": [], "indicator": None, "method": None}
-    options = gaps.gap_options(session)
+    options = gap_options.gap_options(session)
     codes = sorted(weights.index)
     rows = []
     for cat in options["categories"]:
@@ -589,7 +573,7 @@ def gaps_by_category(session: Session, weights: pd.Series) -> dict:
         if not cat["published"]:
             row["message"] = "No published places of this type: no provision anywhere."
         else:
-            scores = gaps.scores_for_areas(session, codes, cat["slug"])
+            scores = gap_results.scores_for_areas(session, codes, cat["slug"])
             per_lsoa = pd.DataFrame(scores, columns=["code", "need_pct", "provision_pct", "gap", "run_id"]).set_index("code")
             row.update(domain.aggregate_gaps(per_lsoa.astype({"need_pct": float, "provision_pct": float, "gap": float}),
                                              weights))

@@ -1,7 +1,8 @@
 """The gap analysis pipeline on plain frames: provision, need, gap and class per small area.
 
-Nothing here knows Flask or SQL. :mod:`assetmap.db.gaps` loads the frames (population points
-and assets in EPSG:27700 metres, indicator values), calls :func:`analyse`, and stores the result.
+Nothing here knows Flask or SQL. :mod:`assetmap.db.gap_runs` loads the frames
+(:mod:`assetmap.db.gap_inputs`: population points and assets in EPSG:27700 metres, indicator
+values), calls :func:`analyse`, and stores the result.
 
 Pipeline
 --------
@@ -34,6 +35,7 @@ from assetmap.domain.gaps import (
 from assetmap.errors import BadInputError
 
 __all__ = [
+    "AGGREGATE_COLUMNS",
     "AGGREGATE_LEVELS",
     "ALL_AREAS",
     "DECAYS",
@@ -43,9 +45,12 @@ __all__ = [
     "GapParams",
     "RANK_DIGITS",
     "aggregate_scores",
+    "aggregate_to_parents",
+    "aggregated_rows",
     "analyse",
     "compute_provision",
     "decay_function",
+    "numeric_frame",
     "parse_gap_query",
     "rank_gaps",
     "score_gaps",
@@ -63,6 +68,8 @@ GROUPS = {
 }
 #: Levels a run's LSOA rows can be shown at: as they are, or population-weighted by ward or MSOA.
 AGGREGATE_LEVELS = {"lsoa": "LSOA", "ward": "Ward", "msoa": "MSOA"}
+#: The scores of a run that add up to larger areas (:func:`aggregate_scores`).
+AGGREGATE_COLUMNS = ("population", "need", "need_pct", "provision", "provision_pct")
 #: Distance decay: "gaussian" is the enhanced 2SFCA (Luo & Qi 2009); "none" the plain 2SFCA.
 DECAYS = {"gaussian": "Gaussian (E2SFCA)", "none": "None (plain 2SFCA)"}
 DEFAULT_DECAY = "gaussian"
@@ -454,3 +461,76 @@ def aggregate_scores(rows: pd.DataFrame, groups) -> pd.DataFrame:
     out["bivariate_class"] = bivariate_classes(out["need_pct"], out["provision_pct"]).to_numpy()
     out.index.name = "code"
     return out
+
+
+def aggregated_rows(aggregated: pd.DataFrame, names: Mapping[str, str]) -> list[dict]:
+    """The frame :func:`aggregate_scores` returns as plain rows, by code.
+
+    Each row is ``{code, name, areas, population, need, need_pct, provision, provision_pct, gap,
+    bivariate_class}``; ``name`` comes from ``names`` (the code when absent), missing values are
+    None.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"population": [100.0, 300.0], "need": [1.0, None],
+    ...                      "need_pct": [100.0, 0.0], "provision": [0.0, 0.01],
+    ...                      "provision_pct": [0.0, 100.0]})
+    >>> out = aggregated_rows(aggregate_scores(rows, ["W1", "W2"]), {"W1": "North"})
+    >>> [(r["code"], r["name"], r["areas"], r["need"], r["gap"]) for r in out]
+    [('W1', 'North', 1, 1.0, 100.0), ('W2', 'W2', 1, None, -100.0)]
+    """
+    out = []
+    for code, r in aggregated.iterrows():
+        row = {"code": code, "name": names.get(code, code), "areas": int(r["areas"])}
+        for column in (*AGGREGATE_COLUMNS, "gap"):
+            v = r[column]
+            row[column] = None if pd.isna(v) else float(v)
+        row["bivariate_class"] = r["bivariate_class"]
+        out.append(row)
+    return out
+
+
+def aggregate_to_parents(rows: pd.DataFrame, parents: pd.DataFrame) -> tuple[list[dict], int]:
+    """LSOA scores population-weighted up to the ward or MSOA each LSOA belongs to.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        One row per LSOA: ``area_id`` and :data:`AGGREGATE_COLUMNS`.
+    parents : pandas.DataFrame
+        ``lsoa_id, parent_code, parent_name``: the larger area of each LSOA that has one.
+
+    Returns
+    -------
+    tuple of (list of dict, int)
+        The larger areas' rows (:func:`aggregated_rows`), and the number of LSOAs in none.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"area_id": [1, 2, 3], "population": [100.0, 300.0, 200.0],
+    ...                      "need": [1.0, 5.0, 9.0], "need_pct": [100.0, 50.0, 0.0],
+    ...                      "provision": [0.0, 0.01, 0.02], "provision_pct": [0.0, 50.0, 100.0]})
+    >>> parents = pd.DataFrame({"lsoa_id": [1, 2], "parent_code": ["W1", "W1"], "parent_name": ["North"] * 2})
+    >>> out, unassigned = aggregate_to_parents(rows, parents)
+    >>> [(r["code"], r["name"], r["areas"], r["population"], r["gap"]) for r in out], unassigned
+    ([('W1', 'North', 2, 400.0, 25.0)], 1)
+    """
+    group = rows["area_id"].map(dict(zip(parents["lsoa_id"], parents["parent_code"])))
+    aggregated = aggregate_scores(rows, group.where(group.notna(), None))
+    names = dict(zip(parents["parent_code"], parents["parent_name"]))
+    return aggregated_rows(aggregated, names), int(group.isna().sum())
+
+
+def numeric_frame(records, columns, numeric=()) -> pd.DataFrame:
+    """Rows (tuples, e.g. as the database returns them) as a frame, the ``numeric`` columns as
+    float64; what is not a number there (None, text) becomes NaN.
+
+    Examples
+    --------
+    >>> numeric_frame([(1, "3.5"), (2, None)], ["id", "capacity"], ["capacity"]).to_dict("list")
+    {'id': [1, 2], 'capacity': [3.5, nan]}
+    """
+    frame = pd.DataFrame.from_records(list(map(tuple, records)), columns=list(columns))
+    for column in numeric:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
+    return frame

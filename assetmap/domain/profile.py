@@ -43,6 +43,8 @@ __all__ = [
     "aggregate_gaps",
     "compare_indicators",
     "display_outline",
+    "indicator_table",
+    "main_lad",
     "parse_custom_area",
     "profile_weights",
     "quarter_label",
@@ -331,7 +333,58 @@ def profile_weights(lsoas: Sequence[Mapping]) -> pd.DataFrame:
     return frame.sort_values("code").set_index("code")
 
 
+def main_lad(weights: pd.DataFrame) -> str:
+    """The local authority holding most of the weight: the ``lad_code`` whose LSOAs' ``weight``
+    adds up to most (the first code on a tie).
+
+    Examples
+    --------
+    >>> main_lad(pd.DataFrame({"lad_code": ["B", "A", "B"], "weight": [10.0, 25.0, 20.0]}))
+    'B'
+    """
+    return str(weights.groupby("lad_code")["weight"].sum().idxmax())
+
+
 # --- indicators against the local authority -------------------------------------------------
+def indicator_table(indicators: Sequence[Mapping], rows: Iterable[Sequence]) -> tuple[list[dict], pd.DataFrame]:
+    """LSOA indicator values, one row per LSOA and a column per indicator.
+
+    Parameters
+    ----------
+    indicators : sequence of mappings
+        The indicators' definitions, each with a ``key``.
+    rows : iterable of (code, lad_code, population, key, value)
+        One per LSOA and indicator value (``key`` None for an LSOA without any).
+
+    Returns
+    -------
+    (list of dict, pandas.DataFrame)
+        The indicators but ``population`` (the IoD File 6 count is the LSOA's own population
+        column already); and ``code, lad_code, population`` and a column per indicator key (NaN
+        where the LSOA has no value), by code.
+
+    Examples
+    --------
+    >>> kept, frame = indicator_table([{"key": "imd_rank"}, {"key": "population"}, {"key": "idaci"}],
+    ...                               [("E01B", "L", 1500, "imd_rank", 10.0), ("E01A", "L", 1200, None, None),
+    ...                                ("E01B", "L", 1500, "population", 1500.0)])
+    >>> [i["key"] for i in kept], list(frame.columns)
+    (['imd_rank', 'idaci'], ['code', 'lad_code', 'population', 'imd_rank', 'idaci'])
+    >>> frame["code"].tolist(), frame["imd_rank"].tolist()
+    (['E01A', 'E01B'], [nan, 10.0])
+    """
+    long = pd.DataFrame(list(rows), columns=["code", "lad_code", "population", "key", "value"])
+    base = long[["code", "lad_code", "population"]].drop_duplicates("code").set_index("code")
+    # The "population" indicator (IoD File 6) is the area's own population column already.
+    wide = long[long["key"].notna() & (long["key"] != "population")].pivot(index="code", columns="key", values="value")
+    frame = base.join(wide).reset_index().sort_values("code", kind="stable")
+    indicators = [dict(i) for i in indicators if i["key"] != "population"]
+    for ind in indicators:
+        if ind["key"] not in frame.columns:
+            frame[ind["key"]] = float("nan")
+    return indicators, frame.reset_index(drop=True)
+
+
 def compare_indicators(indicators: Sequence[Mapping], values: pd.DataFrame, weights: pd.Series,
                        lad_code: str) -> list[dict]:
     """Each indicator for the profile and for its local authority, as values and need percentiles.

@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from assetmap.domain.opening_hours import DAYS, OpeningHoursError, WeeklySchedule, parse_free_text
+from assetmap.domain.opening_hours import DAYS, OpeningHoursError, WeeklySchedule
+from assetmap.domain.opening_hours_text import parse_free_text
 from assetmap.domain.postcodes import normalise_postcode
 
 __all__ = [

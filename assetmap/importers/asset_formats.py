@@ -23,13 +23,8 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from shapely.geometry import shape
 
-from assetmap.domain.opening_hours import (
-    OpeningHoursError,
-    WeeklySchedule,
-    parse_free_text,
-    parse_library_day,
-    parse_nhsbsa_day,
-)
+from assetmap.domain.opening_hours import OpeningHoursError, WeeklySchedule
+from assetmap.domain.opening_hours_text import parse_free_text, parse_library_day, parse_nhsbsa_day
 from assetmap.domain.postcodes import normalise_postcode
 from assetmap.errors import ImportFileError
 from assetmap.importers.report import ImportReport

@@ -93,8 +93,8 @@ def load_demo(url: str, data_dir: Path, scope: str = "england", progress=silent_
 
 
 def _load_towns(session, path):
-    from assetmap.db.profiles import load_towns
     from assetmap.domain.profile import read_towns
+    from assetmap.importers.towns import load_towns
 
     return load_towns(session, read_towns(json.loads(path.read_text(encoding="utf-8"))), source=path.name)
 
@@ -102,16 +102,16 @@ def _load_towns(session, path):
 def _precompute_gaps(url: str, lads: list[str], progress) -> Iterator[str]:
     """The default gap run of every category for the areas shown first, so the first planner to
     open the gap map does not wait. Runs already stored are kept (a second demo is fast)."""
-    from assetmap.db import gaps
+    from assetmap.db import area_geometry, gap_runs
     from assetmap.db.engine import session_scope
 
     with session_scope(url) as session:
-        gaps.refresh_area_geometry(session, check_changed=False)
-        todo = gaps.runs_to_compute(session, lads=lads)
+        area_geometry.refresh_area_geometry(session, check_changed=False)
+        todo = gap_runs.runs_to_compute(session, lads=lads)
     bar = progress(total=len(todo), desc="gap runs")
     for params in todo:
         with session_scope(url) as session:
-            gaps.ensure_run(session, params)
+            gap_runs.ensure_run(session, params)
         bar.update(1)
     bar.close()
     yield f"gap runs ready: {len(todo)} (default runs for {', '.join(lads)})"

@@ -33,7 +33,7 @@ from assetmap.db.models import (
     TaxonomyTerm,
 )
 from assetmap.db.oruk import derived_id_sql
-from assetmap.domain import oruk
+from assetmap.domain import oruk_common, oruk_feed
 from assetmap.domain.revisions import diff, snapshot
 from assetmap.errors import BadInputError, ImportFileError
 from assetmap.importers.report import ImportReport, RowProblem, silent_progress
@@ -219,7 +219,7 @@ class _Terms:
         self.vocabularies: dict[str, str] = {}  # taxonomy id or name → vocabulary
         own = session.execute(text("SELECT DISTINCT vocabulary FROM taxonomy_term")).scalars().all()
         for vocabulary in own:
-            self.vocabularies[str(oruk.derived_id("taxonomy", vocabulary))] = vocabulary
+            self.vocabularies[str(oruk_common.derived_id("taxonomy", vocabulary))] = vocabulary
             self.vocabularies[vocabulary] = vocabulary
         for row in session.scalars(select(OrukTaxonomy)):
             self.vocabularies[str(row.uuid)] = row.vocabulary
@@ -227,8 +227,8 @@ class _Terms:
 
     def taxonomy(self, obj: dict) -> str | None:
         """The vocabulary of a taxonomy object, made when new."""
-        tax_id = oruk.as_uuid(obj.get("id"))
-        name = oruk.clean_text(obj.get("name"))
+        tax_id = oruk_feed.as_uuid(obj.get("id"))
+        name = oruk_common.clean_text(obj.get("name"))
         if tax_id is None or name is None:
             self.report.note(None, "taxonomy without a UUID id or a name left out", "taxonomy", obj.get("id"))
             return None
@@ -239,8 +239,8 @@ class _Terms:
         if self.session.get(OrukTaxonomy, vocabulary) is not None or vocabulary in self.vocabularies:
             vocabulary = f"{vocabulary[:41]}-{tax_id.hex[:8]}"
         self.session.add(OrukTaxonomy(vocabulary=vocabulary, uuid=tax_id, name=name[:300],
-                                      description=oruk.clean_text(obj.get("description")),
-                                      uri=oruk.clean_text(obj.get("uri")), version=oruk.clean_text(obj.get("version"))))
+                                      description=oruk_common.clean_text(obj.get("description")),
+                                      uri=oruk_common.clean_text(obj.get("uri")), version=oruk_common.clean_text(obj.get("version"))))
         self.session.flush()
         self.vocabularies[str(tax_id)] = self.vocabularies[name.lower()] = vocabulary
         return vocabulary
@@ -250,7 +250,7 @@ class _Terms:
             if key is not None and (str(key) in self.vocabularies or str(key).lower() in self.vocabularies):
                 return self.vocabularies.get(str(key)) or self.vocabularies[str(key).lower()]
         name = term.get("taxonomy") or "imported"
-        tax_id = term.get("taxonomy_id") or oruk.derived_id("taxonomy-name", name)
+        tax_id = term.get("taxonomy_id") or oruk_common.derived_id("taxonomy-name", name)
         return self.taxonomy({"id": str(tax_id), "name": str(name)}) or "imported"
 
     def term(self, term: dict) -> TaxonomyTerm | None:
@@ -291,13 +291,13 @@ class _Terms:
 
 
 def _parsed_term(obj: dict) -> dict | None:
-    term_id = oruk.as_uuid(obj.get("id"))
+    term_id = oruk_feed.as_uuid(obj.get("id"))
     if term_id is None:
         return None
-    return {"uuid": term_id, "name": oruk.clean_text(obj.get("name")) or oruk.clean_text(obj.get("term")),
-            "description": oruk.clean_text(obj.get("description")), "taxonomy": oruk.clean_text(obj.get("taxonomy")),
-            "taxonomy_id": oruk.as_uuid(obj.get("taxonomy_id")), "parent_id": oruk.as_uuid(obj.get("parent_id")),
-            "term": oruk.clean_text(obj.get("term"))}
+    return {"uuid": term_id, "name": oruk_common.clean_text(obj.get("name")) or oruk_common.clean_text(obj.get("term")),
+            "description": oruk_common.clean_text(obj.get("description")), "taxonomy": oruk_common.clean_text(obj.get("taxonomy")),
+            "taxonomy_id": oruk_feed.as_uuid(obj.get("taxonomy_id")), "parent_id": oruk_feed.as_uuid(obj.get("parent_id")),
+            "term": oruk_common.clean_text(obj.get("term"))}
 
 
 # --- assets ------------------------------------------------------------------------------------
@@ -415,18 +415,18 @@ def import_oruk(session: Session, path: Path, publish: bool = True, progress=sil
         terms.term(term)
     orgs: dict[uuid.UUID, Organisation] = {}
     for obj in docs.organisations:
-        parsed = oruk.parse_organisation(obj)
+        parsed = oruk_feed.parse_organisation(obj)
         if parsed:
             _upsert_organisation(session, parsed, orgs)
 
-    parsed_services: list[tuple[int, oruk.ParsedService]] = []
+    parsed_services: list[tuple[int, oruk_feed.ParsedService]] = []
     bar = progress(total=len(docs.order), desc="oruk: reading")
     for number, key in enumerate(docs.order, start=1):
         doc = docs.services[key]
         report.read += 1
         bar.update(1)
         try:
-            parsed = oruk.parse_service(doc)
+            parsed = oruk_feed.parse_service(doc)
         except BadInputError as error:
             report.problem(number, error.message, "service", doc.get("id") or doc.get("name"))
             continue
@@ -443,9 +443,9 @@ def import_oruk(session: Session, path: Path, publish: bool = True, progress=sil
     for _, parsed in parsed_services:
         for index, loc in enumerate(parsed.locations):
             if loc.sal_id is None and (loc.location_id or loc.lat is not None or loc.address or loc.postcode):
-                loc.sal_id = oruk.derived_id(f"service_at_location:{index}", parsed.service_id)
+                loc.sal_id = oruk_common.derived_id(f"service_at_location:{index}", parsed.service_id)
             if loc.sal_id is not None and loc.location_id is None:
-                loc.location_id = oruk.derived_id("location", loc.sal_id)
+                loc.location_id = oruk_common.derived_id("location", loc.sal_id)
     sal_ids = [loc.sal_id for _, p in parsed_services for loc in p.locations if loc.sal_id is not None]
     bare = [p.service_id for _, p in parsed_services if any(loc.sal_id is None for loc in p.locations)]
     by_sal, by_service = _existing(session, sal_ids, bare)
@@ -478,8 +478,8 @@ def import_oruk(session: Session, path: Path, publish: bool = True, progress=sil
     return report
 
 
-def _write_asset(session: Session, report: OrukReport, number: int, parsed: oruk.ParsedService,
-                 loc: oruk.ParsedLocation, org: Organisation | None, service_terms: list[TaxonomyTerm],
+def _write_asset(session: Session, report: OrukReport, number: int, parsed: oruk_feed.ParsedService,
+                 loc: oruk_feed.ParsedLocation, org: Organisation | None, service_terms: list[TaxonomyTerm],
                  by_sal: dict, by_service: dict, points: dict, existing_links: dict, used_uuids: set,
                  publish: bool, file_name: str) -> None:
     """Insert or update the asset of one service at one location, its ids and a revision."""
@@ -491,7 +491,7 @@ def _write_asset(session: Session, report: OrukReport, number: int, parsed: oruk
         report.note(number, "no position: its postcode is not known here", "postal_code", loc.postcode)
     if asset is None:
         new_uuid = parsed.service_id if parsed.service_id not in used_uuids else \
-            oruk.derived_id("asset", loc.sal_id or parsed.service_id)
+            oruk_common.derived_id("asset", loc.sal_id or parsed.service_id)
         used_uuids.add(new_uuid)
         asset = Asset(uuid=new_uuid, source=SOURCE,
                       source_id=str(loc.sal_id) if loc.sal_id else f"service/{parsed.service_id}",
@@ -503,7 +503,7 @@ def _write_asset(session: Session, report: OrukReport, number: int, parsed: oruk
               "accessibility": loc.accessibility}
     if before is not None:
         # Where the standard cannot tell two values apart, the one moderators set is kept.
-        values = oruk.keep_what_the_feed_cannot_say(_asset_values(asset), values)
+        values = oruk_feed.keep_what_the_feed_cannot_say(_asset_values(asset), values)
     for key, value in values.items():
         if getattr(asset, key) != value:
             setattr(asset, key, value)
@@ -526,9 +526,9 @@ def _write_asset(session: Session, report: OrukReport, number: int, parsed: oruk
     session.flush()
 
     link = existing_links.get(asset.id) or session.get(OrukServiceAtLocation, asset.id)
-    wanted = (parsed.service_id, loc.sal_id or oruk.derived_id("service_at_location", asset.uuid),
-              loc.location_id or oruk.derived_id("location", asset.uuid))
-    derived = (asset.uuid, oruk.derived_id("service_at_location", asset.uuid), oruk.derived_id("location", asset.uuid))
+    wanted = (parsed.service_id, loc.sal_id or oruk_common.derived_id("service_at_location", asset.uuid),
+              loc.location_id or oruk_common.derived_id("location", asset.uuid))
+    derived = (asset.uuid, oruk_common.derived_id("service_at_location", asset.uuid), oruk_common.derived_id("location", asset.uuid))
     if link is None and wanted != derived:
         session.add(OrukServiceAtLocation(asset_id=asset.id, service_uuid=wanted[0], uuid=wanted[1],
                                           location_uuid=wanted[2]))

@@ -5,7 +5,7 @@ The LSOA polygons come as Mapbox vector tiles (``/tiles/lsoa/{z}/{x}/{y}.pbf?run
 PostGIS) through Folium's ``VectorGridProtobuf`` plugin, one base layer per measure: the page
 stays small whether it shows one local authority or all of England, and the tiles always carry
 the run's current scores. Each tile feature carries its figures (see
-:func:`assetmap.db.gaps.lsoa_tile`); the colours are chosen in the browser from the fixed
+:func:`assetmap.db.gap_tiles.lsoa_tile`); the colours are chosen in the browser from the fixed
 classes below. Areas without a value are hatched ("no data"), never coloured as zero.
 
 Tooltips are built with ``textContent`` from the tile's properties, so no name or figure is ever

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy.orm import sessionmaker
 
-from assetmap.config import PROJECT_DIR, database_url, load_config
+from assetmap.config import PROJECT_DIR, load_config
+from assetmap.db.cluster import database_url
 
 
 def create_app(test_config: dict | None = None) -> Flask:

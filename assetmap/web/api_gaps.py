@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, jsonify, request
 
-from assetmap.db import catalogue, gaps
+from assetmap.db import catalogue, gap_options, gap_results, gap_runs
 from assetmap.domain.gap_analysis import AGGREGATE_LEVELS, DECAYS, GROUPS
 from assetmap.errors import BadInputError
 from assetmap.web.db import get_session
@@ -69,10 +69,10 @@ def gap_rows():
     if level not in AGGREGATE_LEVELS:
         raise BadInputError(f"unknown level {level!r}; allowed: {', '.join(AGGREGATE_LEVELS)}",
                             details={"parameter": "level", "allowed": list(AGGREGATE_LEVELS)})
-    params, _ = gaps.parse_query(session, request.args, current_app.config["DEFAULT_AREAS"])
-    run = gaps.ensure_run(session, params)
+    params, _ = gap_options.parse_query(session, request.args, current_app.config["DEFAULT_AREAS"])
+    run = gap_runs.ensure_run(session, params)
     if level != "lsoa":
-        aggregated = gaps.aggregate_run(session, run, level)
+        aggregated = gap_results.aggregate_run(session, run, level)
         session.commit()
         return jsonify({
             "rows": [{
@@ -87,7 +87,7 @@ def gap_rows():
                 method="LSOA scores population-weighted (by the population group) over the LSOAs whose "
                        "representative point lies in each area", order="code"),
         })
-    rows = gaps.run_scores(session, run["id"])
+    rows = gap_results.run_scores(session, run["id"])
     session.commit()
     return jsonify({
         "rows": [{
@@ -105,7 +105,7 @@ def gap_rows():
 @bp.get("/indicators")
 def indicators():
     session = get_session()
-    rows = gaps.gap_options(session)["indicators"]
+    rows = gap_options.gap_options(session)["indicators"]
     return jsonify({
         "indicators": [{
             "key": r["key"], "label": r["label"], "unit": r["unit"], "source": r["source"], "year": r["year"],

@@ -11,11 +11,12 @@ from flask import Blueprint, Response
 
 from assetmap.db import areas, catalogue
 from assetmap.db import oruk as queries
-from assetmap.domain import oruk
+from assetmap.domain import oruk_query, oruk_write
 from assetmap.domain.tabular import hours_text
 from assetmap.errors import BadInputError
 from assetmap.importers import oruk as oruk_import
 from assetmap.importers import tabular as tabular_import
+from assetmap.importers.assets import FORMATS
 from assetmap.web.db import get_session
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -44,10 +45,6 @@ def _stamp() -> tuple[datetime, str]:
 def _attribution_by_source(sources: list[dict]) -> dict[str, str]:
     """Dataset attribution for each asset ``source`` value (formats name their dataset)."""
     by_key = {s["key"]: s["attribution"] for s in sources if s.get("attribution")}
-    try:
-        from assetmap.importers.assets import FORMATS
-    except ImportError:  # the official-list importer is optional here
-        FORMATS = {}
     out = dict(by_key)
     for fmt, spec in FORMATS.items():
         if spec.dataset_key in by_key:
@@ -100,7 +97,7 @@ def _area_rows(code: str) -> tuple[dict, dict, str, list[tuple[dict, list]]]:
     area = _area(code)
     session = get_session()
     sources = _sources(session)
-    meta = oruk.attribution(sources)
+    meta = oruk_write.attribution(sources)
     by_source = _attribution_by_source(sources)
     _, stamp = _stamp()
     rows = [(asset, _csv_row(asset, by_source.get(asset.get("source") or "", meta["attribution"]), stamp))
@@ -149,10 +146,10 @@ def assets_geojson(code: str):
 def assets_oruk(code: str):
     area = _area(code)
     session = get_session()
-    meta = oruk.attribution(_sources(session))
+    meta = oruk_write.attribution(_sources(session))
     _, stamp = _stamp()
-    services = [oruk.service_json(group) for group in queries.services_in_area(session, area["code"])]
-    body = oruk.page(services, len(services), 1, max(len(services), 1))
+    services = [oruk_write.service_json(group) for group in queries.services_in_area(session, area["code"])]
+    body = oruk_query.page(services, len(services), 1, max(len(services), 1))
     body["meta"] = {**meta, "area": {"code": area["code"], "name": area["name"]}, "exported_at": stamp}
     return _download(json.dumps(body, ensure_ascii=False), "application/json",
                      f"assets-{area['code']}-{stamp[:10]}.oruk.json", stamp, meta["attribution"])

@@ -10,7 +10,9 @@ import copy
 
 from flask import Blueprint, jsonify, render_template, url_for
 
-from assetmap.domain import oruk
+from assetmap.domain import oruk_common, oruk_query
+from assetmap.domain.opening_hours import HSDS_BYDAY
+from assetmap.web import openapi_v1
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -152,8 +154,8 @@ def _param(name: str, schema: dict, description: str, where: str = "query", requ
 
 _PAGING = [
     _param("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}, "Page number, from 1."),
-    _param("per_page", {"type": "integer", "minimum": 1, "maximum": oruk.MAX_PER_PAGE,
-                        "default": oruk.DEFAULT_PER_PAGE}, "Items on a page."),
+    _param("per_page", {"type": "integer", "minimum": 1, "maximum": oruk_query.MAX_PER_PAGE,
+                        "default": oruk_query.DEFAULT_PER_PAGE}, "Items on a page."),
 ]
 _FILTERS = [
     _param("search", {"type": "string", "maxLength": 200},
@@ -168,7 +170,7 @@ _FILTERS = [
            "Only services whose lowest age is at least this (no lower limit counts as 0)."),
     _param("maximum_age", {"type": "number", "minimum": 0, "maximum": 150},
            "Only services whose highest age is at most this (services with no upper limit are left out)."),
-    _param("day", {"type": "string", "enum": list(oruk.HSDS_BYDAY.values())}, "Only services open on this day."),
+    _param("day", {"type": "string", "enum": list(HSDS_BYDAY.values())}, "Only services open on this day."),
     _param("start_time", {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"},
            "Only services with a period opening at or after this time (London, HH:MM)."),
     _param("end_time", {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"},
@@ -229,17 +231,6 @@ def oruk_paths() -> dict:
     }
 
 
-def _v1_parts() -> tuple[dict, dict]:
-    """Paths and component schemas of ``/api/v1``, when the finder API is installed."""
-    try:
-        from assetmap.web import openapi_v1
-    except ImportError:
-        return {}, {}
-    paths = openapi_v1.openapi_paths()
-    components = openapi_v1.openapi_components() if hasattr(openapi_v1, "openapi_components") else {}
-    return paths, components
-
-
 def build_spec(v1_paths: dict | None = None, v1_components: dict | None = None, openapi_url: str | None = None) -> dict:
     """The OpenAPI 3.1 document: ``/oruk`` plus the ``/api/v1`` paths and components given.
 
@@ -258,7 +249,7 @@ def build_spec(v1_paths: dict | None = None, v1_components: dict | None = None, 
             "version": "1.0.0",
             "description": (
                 "Community assets as open data. /oruk follows the Open Referral UK profile (v3, HSDS "
-                f"{oruk.HSDS_VERSION}): read-only, no key, CORS open to any origin. Only published entries "
+                f"{oruk_common.HSDS_VERSION}): read-only, no key, CORS open to any origin. Only published entries "
                 "appear. Ids are stable UUIDs. Lists are ordered stably, so paging neither skips nor repeats."
             ),
             "license": {"name": "Open Government Licence v3.0 (data: see each response's meta)",
@@ -273,8 +264,7 @@ def build_spec(v1_paths: dict | None = None, v1_components: dict | None = None, 
 
 @bp.get("/openapi.json")
 def spec():
-    paths, components = _v1_parts()
-    response = jsonify(build_spec(paths, components))
+    response = jsonify(build_spec(openapi_v1.openapi_paths(), openapi_v1.openapi_components()))
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
@@ -297,8 +287,7 @@ def _schema_label(schema: dict) -> str:
 @bp.get("/docs")
 def docs():
     """The API description as a page people can read."""
-    paths, components = _v1_parts()
-    document = build_spec(paths, components)
+    document = build_spec(openapi_v1.openapi_paths(), openapi_v1.openapi_components())
     operations = []
     for path, item in document["paths"].items():
         for method, op in item.items():

@@ -1,7 +1,7 @@
 """The Open Referral UK API (profile v3, HSDS 3.0): public, read-only, no key, open to any origin.
 
 Each view parses its parameters (400 for bad ones), calls one query of :mod:`assetmap.db.oruk`
-and writes the result with :mod:`assetmap.domain.oruk`.
+and writes the result with :mod:`assetmap.domain.oruk_write`.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask import Blueprint, jsonify, request, url_for
 
 from assetmap.db import catalogue
 from assetmap.db import oruk as queries
-from assetmap.domain import oruk
+from assetmap.domain import oruk_common, oruk_query, oruk_write
 from assetmap.errors import BadInputError
 from assetmap.web.db import get_session
 
@@ -38,11 +38,11 @@ def _id(raw: str, what: str) -> uuid.UUID:
 
 
 def _meta() -> dict:
-    return oruk.attribution(catalogue.data_sources(get_session()))
+    return oruk_write.attribution(catalogue.data_sources(get_session()))
 
 
 def _page(contents: list, total: int, page: int, per_page: int):
-    body = oruk.page(contents, total, page, per_page)
+    body = oruk_query.page(contents, total, page, per_page)
     body["meta"] = _meta()
     return jsonify(body)
 
@@ -51,7 +51,7 @@ def _page(contents: list, total: int, page: int, per_page: int):
 def root():
     """Which version of the standard this API speaks, and where its description is."""
     return jsonify({
-        "version": oruk.HSDS_VERSION,
+        "version": oruk_common.HSDS_VERSION,
         "profile": PROFILE_URL,
         "openapi_url": url_for("openapi.spec", _external=True),
         "meta": _meta(),
@@ -60,54 +60,54 @@ def root():
 
 @bp.get("/services")
 def services():
-    page, per_page = oruk.parse_page(request.args)
-    query = oruk.parse_service_query(request.args)
+    page, per_page = oruk_query.parse_page(request.args)
+    query = oruk_query.parse_service_query(request.args)
     total, groups = queries.list_services(get_session(), query, page, per_page)
-    return _page([oruk.service_summary_json(g) for g in groups], total, page, per_page)
+    return _page([oruk_write.service_summary_json(g) for g in groups], total, page, per_page)
 
 
 @bp.get("/services/<service_id>")
 def service(service_id: str):
-    return jsonify(oruk.service_json(queries.get_service(get_session(), _id(service_id, "service"))))
+    return jsonify(oruk_write.service_json(queries.get_service(get_session(), _id(service_id, "service"))))
 
 
 @bp.get("/service_at_locations")
 def service_at_locations():
-    page, per_page = oruk.parse_page(request.args)
-    query = oruk.parse_service_query(request.args)
+    page, per_page = oruk_query.parse_page(request.args)
+    query = oruk_query.parse_service_query(request.args)
     total, rows = queries.list_service_at_locations(get_session(), query, page, per_page)
-    return _page([oruk.service_at_location_json(a, g, full=False) for a, g in rows], total, page, per_page)
+    return _page([oruk_write.service_at_location_json(a, g, full=False) for a, g in rows], total, page, per_page)
 
 
 @bp.get("/service_at_locations/<sal_id>")
 def service_at_location(sal_id: str):
     asset, service_assets = queries.get_service_at_location(get_session(), _id(sal_id, "service_at_location"))
-    return jsonify(oruk.service_at_location_json(asset, service_assets))
+    return jsonify(oruk_write.service_at_location_json(asset, service_assets))
 
 
 @bp.get("/taxonomies")
 def taxonomies():
-    page, per_page = oruk.parse_page(request.args)
+    page, per_page = oruk_query.parse_page(request.args)
     found = queries.list_taxonomies(get_session())
     chosen = found[(page - 1) * per_page: page * per_page]
-    return _page([oruk.taxonomy_json(t) for t in chosen], len(found), page, per_page)
+    return _page([oruk_write.taxonomy_json(t) for t in chosen], len(found), page, per_page)
 
 
 @bp.get("/taxonomies/<taxonomy_id>")
 def taxonomy(taxonomy_id: str):
     found = queries.get_taxonomy(get_session(), _id(taxonomy_id, "taxonomy"))
-    return jsonify(oruk.taxonomy_json(found, found["terms"]))
+    return jsonify(oruk_write.taxonomy_json(found, found["terms"]))
 
 
 @bp.get("/taxonomy_terms")
 def taxonomy_terms():
-    page, per_page = oruk.parse_page(request.args)
+    page, per_page = oruk_query.parse_page(request.args)
     taxonomy_id = request.args.get("taxonomy_id")
     total, terms = queries.list_taxonomy_terms(
         get_session(), page, per_page, taxonomy_id=_id(taxonomy_id, "taxonomy") if taxonomy_id else None)
-    return _page([oruk.taxonomy_term_json(t) for t in terms], total, page, per_page)
+    return _page([oruk_write.taxonomy_term_json(t) for t in terms], total, page, per_page)
 
 
 @bp.get("/taxonomy_terms/<term_id>")
 def taxonomy_term(term_id: str):
-    return jsonify(oruk.taxonomy_term_json(queries.get_taxonomy_term(get_session(), _id(term_id, "taxonomy term"))))
+    return jsonify(oruk_write.taxonomy_term_json(queries.get_taxonomy_term(get_session(), _id(term_id, "taxonomy term"))))

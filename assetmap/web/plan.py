@@ -21,7 +21,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
-from assetmap.db import catalogue, gaps
+from assetmap.db import catalogue, gap_options, gap_results, gap_runs, gap_tiles
 from assetmap.domain.gap_analysis import AGGREGATE_LEVELS, ALL_AREAS, DECAYS, GROUPS, rank_gaps
 from assetmap.domain.permissions import role_of
 from assetmap.errors import BadInputError, ImportFileError, NotFoundError
@@ -46,8 +46,8 @@ METHOD = ("Provision: two-step floating catchment (2SFCA, Luo & Wang 2003; with 
 
 def _report(with_assets: bool = True, top: int | None = None) -> tuple[dict, object]:
     session = get_session()
-    params, options = gaps.parse_query(session, request.args, current_app.config["DEFAULT_AREAS"])
-    report = gaps.gap_report(session, params, with_assets=with_assets, top=top)
+    params, options = gap_options.parse_query(session, request.args, current_app.config["DEFAULT_AREAS"])
+    report = gap_results.gap_report(session, params, with_assets=with_assets, top=top)
     session.commit()  # the run is a stored result: keep it for the tiles and the next visitor
     report["options"] = options
     return report, params
@@ -93,7 +93,7 @@ def gap_map():
                             details={"parameter": "level", "allowed": list(AGGREGATE_LEVELS)})
     report, params = _report(top=TOP_N)
     run = report["run"]
-    by_area = gaps.aggregate_run(get_session(), run, level)
+    by_area = gap_results.aggregate_run(get_session(), run, level)
     by_area["rows"].sort(key=lambda r: (r["gap"] is None, -(r["gap"] or 0.0), r["code"]))
     tiles = url_for("plan.lsoa_tile", z=0, x=0, y=0, run=run["id"], v=_version(run))
     tiles = tiles.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
@@ -162,7 +162,7 @@ def gaps_geojson():
     report, params = _report(with_assets=False)
     meta = _metadata(report, params)
     body = {"type": "FeatureCollection", **meta,
-            "features": gaps.gap_geojson_features(get_session(), report["run"])}
+            "features": gap_results.gap_geojson_features(get_session(), report["run"])}
     return _download(json.dumps(body, separators=(",", ":")), "application/geo+json", params, "geojson")
 
 
@@ -185,10 +185,10 @@ def lsoa_tile(z: int, x: int, y: int):
     except ValueError:
         raise BadInputError("run must be the id of a gap run", details={"parameter": "run"}) from None
     session = get_session()
-    run = gaps.current_run(session, run_id)
+    run = gap_runs.current_run(session, run_id)
     if run is None:
         raise NotFoundError(f"no current gap run {run_id}; reload the gap map")
-    body = gaps.lsoa_tile(session, run_id, z, x, y)
+    body = gap_tiles.lsoa_tile(session, run_id, z, x, y)
     response = Response(body, mimetype=MVT_MIMETYPE)
     fresh = request.args.get("v") == _version(run)
     response.headers["Cache-Control"] = "public, max-age=86400, immutable" if fresh else "no-cache"
@@ -211,7 +211,7 @@ def _planners_and_admins_only():
 
 def _indicator_page(form: dict | None = None, error: str | None = None, result=None, status: int = 200):
     session = get_session()
-    options = gaps.gap_options(session)
+    options = gap_options.gap_options(session)
     loaded = {r["code"] for r in options["lads"]}
     return render_template("plan/indicators.html", form=form or {}, error=error, result=result,
                            indicators=options["indicators"], level_names=LEVEL_NAMES,

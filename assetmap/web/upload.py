@@ -30,6 +30,7 @@ from assetmap.domain import tabular
 from assetmap.domain.permissions import role_of
 from assetmap.errors import AssetmapError, BadInputError, ConflictError, ImportFileError
 from assetmap.importers import tabular as importer
+from assetmap.importers import upload_files
 from assetmap.web.auth import login_manager
 from assetmap.web.db import get_session
 
@@ -101,7 +102,7 @@ def index():
         raise RequestEntityTooLarge()
     name = Path(file.filename).name[:300]
     try:
-        parsed = importer.read_upload(name, data)
+        parsed = upload_files.read_upload(name, data)
     except ImportFileError as error:
         return _fail(f"{name}: {error.message}")
     session = get_session()
