@@ -13,7 +13,7 @@ from alembic.operations import Operations
 from sqlalchemy import select, text
 
 from assetmap.config import PROJECT_DIR
-from assetmap.db.models import AssetStatus, Organisation
+from assetmap.db.models import Asset, AssetStatus, Organisation
 from assetmap.domain.organisations import organisation_uuid
 from assetmap.importers import asset_formats
 from assetmap.importers.assets import FORMATS, import_assets
@@ -231,3 +231,29 @@ def test_derived_ids_are_stable_and_the_migration_rewrites_stored_ones(db_sessio
     assert stored(imported) == uuid.uuid5(uuid.UUID("73122229-d505-4e9b-bd99-2fa936ae8276"),
                                           "organisation:nhsbsa-pharmacies:BOOTS UK LIMITED")
     assert {o.id: stored(o) for o in (from_feed, by_hand)} == kept
+
+
+@pytest.mark.skipif("organisation_id" not in FORMATS["epraccur"].fields,
+                    reason="the epraccur format does not write organisation_id yet (importers/assets.py FORMATS)")
+def test_gp_practices_named_alike_are_separate_organisations_with_derived_ids(client, db_session, data_dir,
+                                                                              tmp_path):
+    with open(data_dir / "assets" / "epraccur_2023-12.csv", encoding="latin-1", newline="") as f:
+        local = [cells for cells in csv.reader(f) if cells[9][:2] == "SY" and cells[12] == "A" and cells[25] == "4"]
+    twin = list(local[1])
+    twin[1] = local[0][1]  # two practices of one name, as "THE SURGERY" is thirteen times over
+    path = tmp_path / "epraccur_sy.csv"
+    with open(path, "w", encoding="latin-1", newline="") as f:
+        csv.writer(f, quoting=csv.QUOTE_ALL).writerows([local[0], twin])
+    assert import_assets(db_session, path, "epraccur").inserted == 2
+
+    ids = []
+    for cells in (local[0], twin):
+        expected = organisation_uuid("epraccur", f"ODS-{cells[0]}")
+        body = client.get(f"/oruk/organizations/{expected}").get_json()
+        assert_valid("organization", body)
+        assert body["name"] == local[0][1]
+        assert [i["identifier"] for i in body["organization_identifiers"]] == [cells[0]]
+        assert [s["id"] for s in body["services"]] == [str(db_session.scalar(
+            select(Asset.uuid).where(Asset.source == "epraccur", Asset.source_id == cells[0])))]
+        ids.append(expected)
+    assert ids[0] != ids[1]
