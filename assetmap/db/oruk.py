@@ -405,3 +405,61 @@ def services_in_area(session: Session, area_code: str) -> list[list[dict]]:
     for assets in groups.values():
         assets.sort(key=lambda a: a["id"])
     return sorted(groups.values(), key=lambda g: (g[0]["name"].lower(), str(g[0]["service_id"])))
+
+
+# --- organisations ------------------------------------------------------------------------------
+
+_ORG_SELECT = "SELECT o.id, o.uuid, o.name, o.description, o.url, o.email, o.phone, o.source, o.source_id"
+_RUNS_PUBLISHED = ("EXISTS (SELECT 1 FROM asset a WHERE a.organisation_id = o.id AND a.status = 'published')")
+
+
+def list_organizations(session: Session, q: ServiceQuery, page: int, per_page: int) -> tuple[int, list[dict]]:
+    """``(total, organisations of the page)``: those running a published asset that matches ``q``.
+
+    An organisation is only published through its published assets, so one named only by a
+    submission still waiting for moderation never shows. Ordered by distance of its nearest
+    matching asset from ``q.postcode`` when given, then by name and id.
+    """
+    where, params, near = _filters(session, q)
+    where.append("a.organisation_id IS NOT NULL")
+    params.update(limit=per_page, offset=(page - 1) * per_page)
+    matched = f"""
+        SELECT a.organisation_id, min({_distance(near)}) AS distance
+        FROM {_from(near)}
+        WHERE {" AND ".join(where)}
+        GROUP BY a.organisation_id
+    """
+    rows = session.execute(text(
+        f"""
+        WITH m AS ({matched})
+        {_ORG_SELECT}, count(*) OVER () AS total
+        FROM m JOIN organisation o ON o.id = m.organisation_id
+        ORDER BY m.distance NULLS LAST, lower(o.name), o.uuid
+        LIMIT :limit OFFSET :offset
+        """
+    ), params).mappings().all()
+    if rows:
+        total = rows[0]["total"]
+    else:
+        total = session.execute(text(f"SELECT count(*) FROM ({matched}) m"), params).scalar_one()
+    return total, [{k: v for k, v in r.items() if k != "total"} for r in rows]
+
+
+def get_organization(session: Session, org_id: uuid.UUID) -> tuple[dict, list[list[dict]]]:
+    """``(organisation, its services)`` for an organisation running a published asset; each
+    service is the list of its published assets, ordered by service name and id.
+    NotFoundError when no such organisation has this id."""
+    org = session.execute(text(f"{_ORG_SELECT} FROM organisation o WHERE o.uuid = :id AND {_RUNS_PUBLISHED}"),
+                          {"id": org_id}).mappings().first()
+    if org is None:
+        raise NotFoundError(f"no organization with published services has id {org_id}")
+    service_ids = session.execute(text(
+        f"""
+        SELECT DISTINCT {_SERVICE_ID}
+        FROM asset a LEFT JOIN oruk_service_at_location l ON l.asset_id = a.id
+        WHERE {_PUBLISHED} AND a.organisation_id = :org
+        """
+    ), {"org": org["id"]}).scalars().all()
+    groups = assets_of_services(session, service_ids)
+    services = sorted(groups.values(), key=lambda g: (g[0]["name"].lower(), str(g[0]["service_id"])))
+    return dict(org), services

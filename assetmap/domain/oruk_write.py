@@ -61,7 +61,7 @@ def _kept(asset: Mapping, part: str) -> dict:
     return ((asset.get("kept") or {}).get(part)) or {}
 
 
-def _organization_json(org: Mapping) -> dict:
+def organization_base_json(org: Mapping) -> dict:
     return compact({
         "id": _sid(org["uuid"]),
         "name": org["name"],
@@ -233,7 +233,7 @@ def service_summary_json(assets: Sequence[Mapping]) -> dict:
         "last_modified": iso_timestamp(updated),
     })
     if org:
-        out["organization"] = _organization_json(org)
+        out["organization"] = organization_base_json(org)
     return out
 
 
@@ -282,7 +282,7 @@ def service_json(assets: Sequence[Mapping]) -> dict:
     })
     org = first.get("organisation")
     if org:
-        out["organization"] = _organization_json(org)
+        out["organization"] = organization_base_json(org)
     out.update({
         "funding": list(kept.get("funding") or ()),
         "cost_options": cost_options_json(first, service_id),

@@ -25,6 +25,7 @@ from shapely.geometry import shape
 
 from assetmap.domain.opening_hours import OpeningHoursError, WeeklySchedule
 from assetmap.domain.opening_hours_text import parse_free_text, parse_library_day, parse_nhsbsa_day
+from assetmap.domain.organisations import charity_key, ods_key
 from assetmap.domain.postcodes import normalise_postcode
 from assetmap.errors import ImportFileError
 from assetmap.importers.report import ImportReport
@@ -53,7 +54,10 @@ class AssetRow:
     url: str | None = None
     opening_hours: dict | None = None
     opening_hours_note: str | None = None
-    organisation: str | None = None
+    organisation: str | None = None  # who runs it, by name
+    # The source's own identifier of that organisation, as :mod:`assetmap.domain.organisations`
+    # writes it (an ODS code, a charity number); None when the name is all the source gives.
+    organisation_key: str | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -217,6 +221,7 @@ LIBRARY_COLUMNS = {
     "hours": "weekly_hours",
     "staffed_hours": "staffed_hours",
     "email": "email",
+    "operating_organisation": "operating_organisation",
 }
 # Library type as published (compared lower-cased) → None to import it, or why it is left out.
 LIBRARY_TYPES = {
@@ -233,6 +238,20 @@ LIBRARY_OPERATION_SKIPS = {
     "temporary closure": "temporarily closed in 2023 (operation_23)",
 }
 LIBRARY_CLOSED = "closed (a year in the closed column)"
+# operating_organisation cells that only say the authority runs the library itself.
+LIBRARY_RUN_BY_AUTHORITY = {"la", "local authority"}
+
+
+def library_service(authority: str | None) -> str | None:
+    """The organisation a public library belongs to: its library authority's library service.
+
+    The file names the authority only as a place ("Shropshire"); saying what of it runs the
+    library lets a list of organisations read as one.
+
+    >>> library_service("Barking and Dagenham")
+    'Barking and Dagenham library service'
+    """
+    return f"{authority} library service" if authority else None
 
 
 def read_libraries(path: Path, report: ImportReport) -> Iterator[AssetRow]:
@@ -259,8 +278,11 @@ def read_libraries(path: Path, report: ImportReport) -> Iterator[AssetRow]:
         email_cell = clean(rec["email"])
         email = email_cell if email_cell and _EMAIL.match(email_cell) else None
         url = email_cell if email_cell and _URL.match(email_cell) else None  # a contact form in "email"
+        operator = given(rec["operating_organisation"])
         extra = {
             "authority": clean(rec["authority"]),
+            # A community or trust that runs the library for the authority, named as published.
+            "operating_organisation": None if (operator or "").lower() in LIBRARY_RUN_BY_AUTHORITY else operator,
             "library_type": kind,
             "uprn": uprn if uprn and uprn.isdigit() else None,
             "operation_2023": clean(rec["operation_2023"]),
@@ -283,6 +305,7 @@ def read_libraries(path: Path, report: ImportReport) -> Iterator[AssetRow]:
             email=email,
             url=url,
             opening_hours_note=library_opening_note(rec),
+            organisation=library_service(clean(rec["authority"])),
             extra={k: v for k, v in extra.items() if v is not None},
         )
 
@@ -411,6 +434,10 @@ def read_epraccur(path: Path, report: ImportReport) -> Iterator[AssetRow]:
             postcode_column="postcode",
             address=join_address(*(rec[f"address_{i}"] for i in range(1, 6))),
             phone=clean(rec["phone"]),
+            # The practice is the organisation patients register with, known by its own ODS code;
+            # its commissioner is only a code here (kept in extra), and funds rather than runs it.
+            organisation=clean(rec["name"]),
+            organisation_key=ods_key(code),
             extra={k: v for k, v in extra.items() if v is not None},
         )
 
@@ -442,6 +469,19 @@ def _float(text: str | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
+def food_bank_organisation(name: str | None) -> str | None:
+    """The organisation running a Give Food food bank, which Give Food names by its place only.
+
+    Its charity number (when it has one) keys it, so food banks of one charity are one organisation.
+
+    >>> food_bank_organisation("Oswestry and Borders"), food_bank_organisation("Oldham Foodbank")
+    ('Oswestry and Borders food bank', 'Oldham Foodbank')
+    """
+    if not name:
+        return None
+    return name if re.search(r"food|larder|pantry", name, re.I) else f"{name} food bank"
+
+
 def read_givefood(path: Path, report: ImportReport) -> Iterator[AssetRow]:
     for line, rec in read_csv_rows(path, GIVEFOOD_COLUMNS, encoding="utf-8-sig"):
         report.read += 1
@@ -457,15 +497,18 @@ def read_givefood(path: Path, report: ImportReport) -> Iterator[AssetRow]:
             report.problem(line, "no slug", "slug")
             continue
         lat, lon = clean(rec["lat"]), clean(rec["lon"])
+        name = clean(rec["name"])
         row = AssetRow(
             line=line,
             source_id=slug,
             id_column="slug",
-            name=clean(rec["name"]),
+            name=name,
             postcode=clean(rec["postcode"]),
             postcode_column="postcode",
             address=clean(rec["address"]),
             url=given(rec["url"]),
+            organisation=food_bank_organisation(name),
+            organisation_key=charity_key(clean(rec["charity_number"]) or ""),
             extra={k: v for k, v in {
                 "network": clean(rec["network"]),
                 "charity_number": clean(rec["charity_number"]),
@@ -498,6 +541,8 @@ GEOJSON_PROPERTIES = {
     "email": ["email", "Email", "EMAIL", "Contact"],  # GM food banks: "Contact" is often just an email
     "url": ["website", "Website", "url", "URL"],
     "opening_times": ["Opening times", "opening_times", "opening_hours"],
+    # Who runs it (GM Green Flag parks: "managed").
+    "organisation": ["managed", "managed_by", "operator", "organisation", "organization", "run_by"],
 }
 # Identifiers unique across the whole file (OS feature GUIDs, ODS codes) ...
 GEOJSON_GLOBAL_IDS = ["ID", "organisation_data_service_code", "ods_code"]
@@ -668,6 +713,7 @@ def read_geojson(path: Path, report: ImportReport, category: str, default_name: 
         _, phone = _first(props, GEOJSON_PROPERTIES["phone"])
         _, email = _first(props, GEOJSON_PROPERTIES["email"])
         _, url = _first(props, GEOJSON_PROPERTIES["url"])
+        _, organisation = _first(props, GEOJSON_PROPERTIES["organisation"])
         hours, note = None, None
         if all(key in props for key in GEOJSON_DAY_PROPERTIES.values()):
             hours, note = nhsbsa_hours({d: clean(props[k]) for d, k in GEOJSON_DAY_PROPERTIES.items()})
@@ -694,6 +740,7 @@ def read_geojson(path: Path, report: ImportReport, category: str, default_name: 
             url=given(url),
             opening_hours=hours,
             opening_hours_note=note,
+            organisation=clean(organisation) if isinstance(organisation, str) else None,
             extra={k: v for k, v in props.items() if k not in GEOJSON_IGNORED and v is not None},
         )
 

@@ -123,6 +123,15 @@ SCHEMAS: dict[str, dict] = {
         "phones": _array(_ref("Phone")),
         "attributes": _array(_ref("Attribute")),
     })]},
+    "OrganizationIdentifier": _object({
+        "id": _UUID, "organization_id": _UUID,
+        "identifier_scheme": {"type": "string", "description": "Its list on org-id.guide, e.g. GB-CHC."},
+        "identifier_type": _TEXT, "identifier": _TEXT,
+    }, ["id", "identifier_type", "identifier"]),
+    "OrganizationWithServices": {"allOf": [_ref("Organization"), _object({
+        "organization_identifiers": _array(_ref("OrganizationIdentifier")),
+        "services": _array({"anyOf": [_ref("ServiceSummary"), _ref("Service")]}),
+    }, ["organization_identifiers", "services"])]},
     "ServiceAtLocationSummary": _object({
         "id": _UUID, "service_id": _UUID, "location_id": _UUID, "location": _ref("LocationSummary"),
         "service": _ref("ServiceSummary"),
@@ -219,6 +228,15 @@ def oruk_paths() -> dict:
                                            _page_of("ServiceAtLocationSummary"), _PAGING + _FILTERS),
         "/oruk/service_at_locations/{id}": _get("getServiceAtLocation", "A service at one location, in full.",
                                                 _ref("ServiceAtLocation"), _by_id("service_at_location"), by_id=True),
+        "/oruk/organizations": _get(
+            "listOrganizations", "Organisations running published services (the filters choose the services), "
+            "a page at a time.", _page_of("Organization"), _PAGING + _FILTERS),
+        "/oruk/organizations/{id}": _get(
+            "getOrganization", "An organisation with its identifiers and its published services.",
+            _ref("OrganizationWithServices"),
+            _by_id("organization") + [_param("full_service", {"type": "boolean", "default": False},
+                                             "Each service whole, not just its one-to-one fields.")],
+            by_id=True),
         "/oruk/taxonomies": _get("listTaxonomies", "The vocabularies services are classified with.",
                                  _page_of("Taxonomy"), _PAGING),
         "/oruk/taxonomies/{id}": _get("getTaxonomy", "A vocabulary with its terms.", _ref("Taxonomy"),

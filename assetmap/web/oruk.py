@@ -11,7 +11,7 @@ from flask import Blueprint, jsonify, request, url_for
 
 from assetmap.db import catalogue
 from assetmap.db import oruk as queries
-from assetmap.domain import oruk_common, oruk_query, oruk_write
+from assetmap.domain import oruk_common, oruk_organizations, oruk_query, oruk_write
 from assetmap.errors import BadInputError
 from assetmap.web.db import get_session
 
@@ -83,6 +83,21 @@ def service_at_locations():
 def service_at_location(sal_id: str):
     asset, service_assets = queries.get_service_at_location(get_session(), _id(sal_id, "service_at_location"))
     return jsonify(oruk_write.service_at_location_json(asset, service_assets))
+
+
+@bp.get("/organizations")
+def organizations():
+    page, per_page = oruk_query.parse_page(request.args)
+    query = oruk_query.parse_service_query(request.args)
+    total, orgs = queries.list_organizations(get_session(), query, page, per_page)
+    return _page([oruk_organizations.organization_summary_json(o) for o in orgs], total, page, per_page)
+
+
+@bp.get("/organizations/<organization_id>")
+def organization(organization_id: str):
+    full_service = oruk_organizations.parse_full_service(request.args)
+    org, services = queries.get_organization(get_session(), _id(organization_id, "organization"))
+    return jsonify(oruk_organizations.organization_json(org, services, full_service))
 
 
 @bp.get("/taxonomies")
