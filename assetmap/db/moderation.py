@@ -22,9 +22,9 @@ from assetmap.domain.contribution import (
     ACCESS_MODES,
     ACCESSIBILITY,
     AGE_GROUPS,
-    clean_text,
 )
 from assetmap.domain.revisions import EDITABLE_FIELDS, diff, restorable_values, snapshot
+from assetmap.domain.validation import clean_text
 from assetmap.errors import BadInputError, ConflictError, NotFoundError
 
 CHANGED_SINCE_OPENED = (

@@ -18,13 +18,13 @@ from assetmap.domain.contribution import (
     PROBLEM_TYPES,
     Checks,
     validate_asset,
-    validate_email,
     validate_problem,
     validate_reason,
 )
 from assetmap.domain.opening_hours import DAY_LABELS, DAYS
 from assetmap.domain.postcodes import normalise_postcode
 from assetmap.domain.revisions import diff
+from assetmap.domain.validation import validate_email
 from assetmap.errors import BadInputError, NotFoundError
 from assetmap.web.maps import map_parts
 from assetmap.maps.pin_map import build_pin_map
