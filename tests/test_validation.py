@@ -254,3 +254,46 @@ def test_a_crs_member_that_names_nothing_is_a_clear_error_not_a_crash(tmp_path, 
         _imported_point(tmp_path, _collection(SHREWSBURY, crs))
     with pytest.raises(BadInputError, match="crs member that does not name a coordinate system"):
         parse_custom_area(json.dumps({"type": "Feature", "geometry": _square(*SHREWSBURY, 0.01), "crs": crs}))
+
+
+# --- the stale rule ------------------------------------------------------------------------------
+def test_the_stale_list_the_reminders_and_the_rule_agree_at_the_boundary(db_session):
+    """An entry checked just before the cutoff is stale everywhere; one just after, nowhere."""
+    from datetime import datetime, timedelta, timezone
+
+    from assetmap.db import moderation
+    from assetmap.domain.staleness import is_stale, stale_before
+    from tests.factories import make_asset
+
+    now = datetime(2026, 3, 31, 12, 0, tzinfo=timezone.utc)
+    cutoff = stale_before(now, 13)
+    assert cutoff == datetime(2025, 2, 28, 12, 0, tzinfo=timezone.utc)
+    old = make_asset(db_session, "Checked just before", email="old@example.org",
+                     last_verified_at=cutoff - timedelta(seconds=1))
+    fresh = make_asset(db_session, "Checked just after", email="fresh@example.org",
+                       last_verified_at=cutoff + timedelta(seconds=1))
+    for asset, stale in ((old, True), (fresh, False)):
+        assert is_stale(asset.last_verified_at, asset.created_at, now, 13) is stale
+    listed = {a["id"] for a in moderation.stale_assets(db_session, 13, now=now, source="test")["items"]}
+    reminded = {a["id"] for a in moderation.reminder_candidates(db_session, 13, now=now, sources=["test"])}
+    assert old.id in listed and fresh.id not in listed
+    assert old.id in reminded and fresh.id not in reminded
+
+
+def test_upload_rights_are_asked_of_one_rule(app, db_session):
+    from types import SimpleNamespace as U
+
+    from assetmap.domain.permissions import can_publish_upload, can_see_every_upload, can_upload
+    from tests.contribute_fixtures import make_user, sign_in
+
+    roles = ("volunteer", "moderator", "planner", "admin")
+    assert [can_upload(U(role=r)) for r in roles] == [False, False, True, True]
+    assert [can_publish_upload(U(role=r)) for r in roles] == [False, False, False, True]
+    assert [can_see_every_upload(U(role=r)) for r in roles] == [False, False, False, True]
+    for role, allowed in zip(roles, (False, False, True, True)):
+        client = app.test_client()
+        make_user(db_session, f"{role}@example.org", role)
+        sign_in(client, f"{role}@example.org")
+        for path in ("/upload/", "/plan/indicators"):
+            assert (client.get(path).status_code == 200) is allowed, (role, path)
+        assert ("Upload a list" in client.get("/find").get_data(as_text=True)) is allowed, role

@@ -48,7 +48,6 @@ __all__ = [
     "Where",
     "classify_where",
     "describe_distance",
-    "months_before",
     "opening_status",
     "opening_week",
     "open_now_probe",
@@ -651,19 +650,3 @@ def opening_week(opening_hours: Mapping | None) -> list[tuple[str, str]] | None:
         return week_table(WeeklySchedule.from_json(opening_hours))
     except OpeningHoursError:
         return None
-
-
-def months_before(at: datetime, months: int) -> datetime:
-    """The same moment ``months`` calendar months earlier (the day clamped to the month's length).
-
-    Examples
-    --------
-    >>> from datetime import timezone
-    >>> months_before(datetime(2026, 3, 31, 9, 0, tzinfo=timezone.utc), 13).isoformat()
-    '2025-02-28T09:00:00+00:00'
-    """
-    index = at.year * 12 + at.month - 1 - months
-    year, month = divmod(index, 12)
-    month += 1
-    last_day = (datetime(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
-    return at.replace(year=year, month=month, day=min(at.day, last_day))

@@ -23,7 +23,7 @@ from werkzeug.utils import secure_filename
 
 from assetmap.db import catalogue, gaps
 from assetmap.domain.gap_analysis import AGGREGATE_LEVELS, ALL_AREAS, DECAYS, GROUPS, rank_gaps
-from assetmap.domain.permissions import role_of
+from assetmap.domain.permissions import can_upload
 from assetmap.errors import BadInputError, ImportFileError, NotFoundError
 from assetmap.importers.indicators import import_area_csv
 from assetmap.maps.gap_map import BIVARIATE_COLOURS, LAYERS, LEGEND, build_gap_map
@@ -197,14 +197,13 @@ def lsoa_tile(z: int, x: int, y: int):
 
 
 # --- uploading a need indicator ----------------------------------------------------------------
-UPLOAD_ROLES = ("planner", "admin")
 LEVEL_NAMES = {"lsoa": "LSOA", "msoa": "MSOA", "ward": "ward"}
 
 
 def _planners_and_admins_only():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    if role_of(current_user) not in UPLOAD_ROLES:
+    if not can_upload(current_user):
         abort(403, "Uploading indicators is for planners and administrators.")
     return None
 
