@@ -297,3 +297,19 @@ def test_upload_rights_are_asked_of_one_rule(app, db_session):
         for path in ("/upload/", "/plan/indicators"):
             assert (client.get(path).status_code == 200) is allowed, (role, path)
         assert ("Upload a list" in client.get("/find").get_data(as_text=True)) is allowed, role
+
+
+# --- licence and attribution ---------------------------------------------------------------------
+def test_every_response_credits_the_same_sources_under_the_same_licence(client, db_session):
+    from assetmap.db.catalogue import data_sources
+    from assetmap.domain.attribution import attribution_lines, licence_text
+
+    sources = data_sources(db_session)
+    lines, licence = attribution_lines(sources), licence_text(sources)
+    assert lines and licence
+    api = client.get("/api/v1/categories").get_json()["meta"]
+    assert (api["licence"], api["attribution"]) == (licence, lines)
+    for body in (client.get("/oruk/").get_json()["meta"],
+                 client.get("/exports/areas/E06000051/assets.geojson").get_json()["metadata"]):
+        assert (body["licence"], body["attribution"]) == (licence, " ".join(lines))
+        assert [s["title"] for s in body["sources"]] == [s["title"] for s in sources]

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask_wtf.csrf import CSRFError
 
 from assetmap.db import areas, catalogue, moderation
+from assetmap.domain.attribution import source_meta
 from assetmap.domain.contribution import (
     ACCESS_MODES,
     ACCESSIBILITY,
@@ -215,10 +216,8 @@ def thanks():
 
 
 def _meta(session) -> dict:
-    sources = catalogue.data_sources(session, [POSTCODE_DATASET])
-    source = sources[0] if sources else {}
-    return {"licence": source.get("licence") or "Open Government Licence v3.0",
-            "attribution": source.get("attribution") or "Contains OS data © Crown copyright and database right"}
+    return source_meta(catalogue.data_sources(session, [POSTCODE_DATASET]),
+                       "Contains OS data © Crown copyright and database right")
 
 
 @bp.route("/contribute/postcode")

@@ -11,6 +11,7 @@ import copy
 from flask import Blueprint, jsonify, render_template, url_for
 
 from assetmap.domain import oruk
+from assetmap.web.cors import allow_any_origin
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -275,8 +276,7 @@ def build_spec(v1_paths: dict | None = None, v1_components: dict | None = None, 
 def spec():
     paths, components = _v1_parts()
     response = jsonify(build_spec(paths, components))
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return allow_any_origin(response)
 
 
 def _schema_label(schema: dict) -> str:
