@@ -37,6 +37,19 @@ def configured_database_url(dbname: str | None = None) -> str | None:
         url = make_url(url).set(database=dbname).render_as_string(hide_password=False)
     return url
 
+#: Months after which an entry nobody has checked is stale (:mod:`assetmap.domain.staleness`).
+DEFAULT_STALE_MONTHS = 12
+
+
+def stale_months(env=None) -> int:
+    """``ASSETMAP_STALE_MONTHS`` from ``env`` (default the environment), else :data:`DEFAULT_STALE_MONTHS`.
+
+    >>> stale_months({"ASSETMAP_STALE_MONTHS": "6"}), stale_months({})
+    (6, 12)
+    """
+    env = os.environ if env is None else env
+    return int(env.get("ASSETMAP_STALE_MONTHS") or DEFAULT_STALE_MONTHS)
+
 
 class ConfigError(AssetmapError):
     """A setting is missing or wrong: the service refuses to start."""
@@ -66,7 +79,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         # Entries not verified for this long are "stale": moderators see them, the finder sinks them.
-        "ASSETMAP_STALE_MONTHS": int(env.get("ASSETMAP_STALE_MONTHS") or 12),
+        "ASSETMAP_STALE_MONTHS": stale_months(env),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         # Only for load benchmarks from one address; never off in production.
         "RATELIMIT_ENABLED": env.get("ASSETMAP_RATELIMIT", "on") != "off",

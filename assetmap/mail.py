@@ -22,6 +22,7 @@ from email.utils import format_datetime, make_msgid
 
 from sqlalchemy.orm import Session
 
+from assetmap import config
 from assetmap.errors import BadInputError
 
 __all__ = ["STAGES", "MailSettings", "ReminderReport", "compose_reminder", "next_stage", "send_stale_reminders"]
@@ -49,7 +50,7 @@ class MailSettings:
     password: str | None = field(default=None, repr=False)
     sender: str = "assetmap <noreply@localhost>"
     base_url: str = "http://127.0.0.1:5000"
-    stale_months: int = 12
+    stale_months: int = config.DEFAULT_STALE_MONTHS
     interval_days: int = 14
     timeout: float = 30.0
 
@@ -74,7 +75,7 @@ class MailSettings:
                 password=env.get("ASSETMAP_SMTP_PASSWORD") or None,
                 sender=env.get("ASSETMAP_MAIL_FROM", cls.sender),
                 base_url=env.get("ASSETMAP_BASE_URL", cls.base_url).rstrip("/"),
-                stale_months=int(env.get("ASSETMAP_STALE_MONTHS") or 12),
+                stale_months=config.stale_months(env),
                 interval_days=int(env.get("ASSETMAP_REMINDER_INTERVAL_DAYS") or 14),
             )
         except ValueError as exc:

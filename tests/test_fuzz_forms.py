@@ -27,6 +27,7 @@ from assetmap.domain import (
     profile,
     search,
     tabular,
+    validation,
 )
 from assetmap.domain.opening_hours import (
     DAYS,
@@ -140,7 +141,7 @@ def test_validate_asset_reports_rather_than_raises(raw, hours):
         assert values["name"] and values["asset_types"] and values["location"]
         for key in ("name", "description", "address", "town", "phone", "email", "url"):
             text = values[key]
-            assert text is None or not contribution._CONTROL.search(text)
+            assert text is None or not validation._CONTROL.search(text)
         if values["opening_hours"] is not None:
             assert WeeklySchedule.from_json(values["opening_hours"]).to_json() == values["opening_hours"]
 
@@ -157,10 +158,10 @@ def test_validate_problem_reports_rather_than_raises(raw):
 @DOMAIN
 @given(FIELD_VALUE, st.booleans())
 def test_email_and_reason_take_anything(value, required):
-    email, error = contribution.validate_email(value, required=required)
-    assert (email is None) or (error is None and contribution.validate_email(email) == (email, None))
+    email, error = validation.validate_email(value, required=required)
+    assert (email is None) or (error is None and validation.validate_email(email) == (email, None))
     reason, error = contribution.validate_reason(value, required=required)
-    assert reason is None or (error is None and len(reason) <= contribution.MAX_LENGTHS["reason"])
+    assert reason is None or (error is None and len(reason) <= validation.MAX_LENGTHS["reason"])
 
 
 @pytest.mark.parametrize("url", ["[x]", "https://[::1", "http://[not-an-ip]/page", "www.[example].org"])

@@ -334,6 +334,18 @@ def test_an_uploaded_geojson_file_is_profiled(client):
     assert client.get(response.headers["Location"]).status_code == 200
 
 
+def test_an_area_declared_in_british_national_grid_is_converted(client, db_session, assets):
+    """Custom areas take the same coordinate systems as the bulk upload (domain.geojson_crs)."""
+    square_bng = shapely.transform(OSWESTRY_SQUARE, lambda xy: np.column_stack(TO_BNG.transform(xy[:, 0], xy[:, 1])))
+    geojson = json.dumps({"type": "Feature", "properties": {}, "geometry": mapping(square_bng),
+                          "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}})
+    area = parse_custom_area(geojson)
+    assert area.bounds == pytest.approx(OSWESTRY_SQUARE.bounds, abs=1e-6)
+    response = client.post("/profile/custom", data={"csrf_token": csrf_token(client), "geojson": geojson})
+    assert response.status_code == 303
+    assert client.get(response.headers["Location"]).status_code == 200
+
+
 BNG_SQUARE = {"type": "Polygon", "coordinates": [[[329000, 329000], [331000, 329000], [331000, 331000], [329000, 331000], [329000, 329000]]]}
 
 
@@ -343,7 +355,9 @@ BNG_SQUARE = {"type": "Polygon", "coordinates": [[[329000, 329000], [331000, 329
     (json.dumps(mapping(box(1.2, 52.6, 1.3, 52.7))), "outside the loaded areas (local authorities loaded: Oldham, Shropshire)"),
     (json.dumps(BNG_SQUARE), "look like British National Grid metres (EPSG:27700)"),
     (json.dumps({"type": "Feature", "geometry": BNG_SQUARE,
-                 "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}}), "British National Grid"),
+                 "crs": {"type": "name", "properties": {"name": "EPSG:3857"}}}), "declares the coordinate system 'EPSG:3857'"),
+    (json.dumps({"type": "Feature", "geometry": BNG_SQUARE, "crs": {"type": "name", "properties": "EPSG:27700"}}),
+     "crs member that does not name a coordinate system"),
     (json.dumps({"type": "Point", "coordinates": [-3.05, 52.86]}), "is a Point, not an area"),
     (json.dumps({"type": "Polygon", "coordinates": [[[52.85, -3.06], [52.87, -3.06], [52.87, -3.04], [52.85, -3.06]]]}),
      "look like latitude, longitude"),

@@ -64,3 +64,17 @@ def test_a_database_outage_is_a_clear_503_with_retry_after_never_a_500(db_url):
     assert "not reachable just now" in page.get_data(as_text=True)
     api = client.get("/api/v1/down")
     assert api.status_code == 503 and api.get_json()["error"]["status"] == 503
+
+
+def test_cors_opens_the_public_data_and_nothing_else(client, db_session):
+    """One rule (assetmap.web.cors): the read-only data any origin may read, errors included;
+    the pages and forms stay same-origin."""
+    make_asset(db_session, "A place")
+    opened = ["/api/v1/categories", "/api/v1/assets?postcode=SY11%201PW", "/api/v1/assets?lat=99&lon=0",
+              "/api/openapi.json", "/oruk/", "/oruk/services", "/oruk/services/not-a-uuid",
+              "/exports/areas/E06000051/assets.csv", "/exports/areas/E06000051/assets.geojson"]
+    for path in opened:
+        response = client.get(path)
+        assert response.headers.get("Access-Control-Allow-Origin") == "*", (path, response.status_code)
+    for path in ("/find", "/areas/E06000051", "/contribute/new", "/login", "/healthz", "/api/docs"):
+        assert "Access-Control-Allow-Origin" not in client.get(path).headers, path

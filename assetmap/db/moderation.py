@@ -22,9 +22,10 @@ from assetmap.domain.contribution import (
     ACCESS_MODES,
     ACCESSIBILITY,
     AGE_GROUPS,
-    clean_text,
 )
 from assetmap.domain.revisions import EDITABLE_FIELDS, diff, restorable_values, snapshot
+from assetmap.domain.staleness import stale_before
+from assetmap.domain.validation import clean_text
 from assetmap.errors import BadInputError, ConflictError, NotFoundError
 
 CHANGED_SINCE_OPENED = (
@@ -575,13 +576,13 @@ def stale_assets(session: Session, months: int, *, now: datetime | None = None, 
     """Published assets nobody has checked for ``months`` months (never checked: since added),
     least recently checked first. Returns ``{"items": [...], "total": n}``."""
     where = f"""
-        a.status = 'published' AND {_CHECKED} < CAST(:now AS timestamptz) - make_interval(months => :months)
+        a.status = 'published' AND {_CHECKED} < CAST(:cutoff AS timestamptz)
         AND (CAST(:source AS text) IS NULL OR a.source = :source)
         AND (CAST(:lad AS text) IS NULL OR EXISTS (
             SELECT 1 FROM area l WHERE l.level = 'lsoa' AND l.lad_code = :lad AND ST_Intersects(a.location, l.geom)))
     """
-    params = {"now": now or datetime.now().astimezone(), "months": int(months), "lad": lad_code, "source": source,
-              "limit": limit, "offset": offset}
+    params = {"cutoff": stale_before(now or datetime.now().astimezone(), int(months)), "lad": lad_code,
+              "source": source, "limit": limit, "offset": offset}
     total = session.execute(text(f"SELECT count(*) FROM asset a WHERE {where}"), params).scalar_one()
     rows = session.execute(text(
         f"""
@@ -608,11 +609,11 @@ def reminder_candidates(session: Session, months: int, *, now: datetime,
         LEFT JOIN LATERAL (SELECT stage, sent_at FROM asset_reminder r WHERE r.asset_id = a.id
                            AND r.sent_at > {_CHECKED} ORDER BY r.sent_at DESC, r.id DESC LIMIT 1) r ON true
         WHERE a.status = 'published' AND COALESCE(a.email, a.submitter_email) IS NOT NULL
-          AND {_CHECKED} < CAST(:now AS timestamptz) - make_interval(months => :months)
+          AND {_CHECKED} < CAST(:cutoff AS timestamptz)
           AND (CAST(:sources AS text[]) IS NULL OR a.source = ANY(CAST(:sources AS text[])))
         ORDER BY a.id
         """
-    ), {"now": now, "months": int(months), "sources": sources}).mappings()
+    ), {"cutoff": stale_before(now, int(months)), "sources": sources}).mappings()
     return [dict(r) for r in rows]
 
 

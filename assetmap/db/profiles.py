@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from assetmap.db import gap_options, gap_results
 from assetmap.domain import profile as domain
-from assetmap.domain.contribution import clean_text
 from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY, DEFAULT_INDICATOR
+from assetmap.domain.validation import clean_text
 from assetmap.errors import BadInputError, NotFoundError
 
 #: Largest custom area accepted, in km² (a market town and its hinterland fit many times over;

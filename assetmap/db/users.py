@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from assetmap.db.models import Role, User
-from assetmap.domain.contribution import validate_email
+from assetmap.domain.validation import validate_email
 from assetmap.domain.permissions import ROLES, check_role_change
 from assetmap.errors import BadInputError, ConflictError, NotFoundError
 

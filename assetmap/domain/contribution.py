@@ -13,13 +13,21 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from assetmap.domain.opening_hours import DAY_LABELS, DAYS, OpeningHoursError, Period, WeeklySchedule
 from assetmap.domain.postcodes import normalise_postcode
 from assetmap.domain.revisions import EDITABLE_FIELDS, normalise
 # One vocabulary for what the finder filters on and what the form asks.
 from assetmap.domain.search import ACCESS_MODES, ACCESSIBILITY, AGE_GROUPS
+from assetmap.domain.validation import (
+    MAX_LENGTHS,
+    PHONE_MESSAGE,
+    URL_MESSAGE,
+    clean_text,
+    clean_url,
+    is_phone,
+    validate_email,
+)
 
 __all__ = [
     "ACCESS_MODES",
@@ -28,11 +36,9 @@ __all__ = [
     "HOURS_STATES",
     "PROBLEM_TYPES",
     "Checks",
-    "clean_text",
     "format_day_periods",
     "parse_day_periods",
     "validate_asset",
-    "validate_email",
     "validate_problem",
     "validate_reason",
 ]
@@ -46,14 +52,6 @@ PROBLEM_TYPES = {
 #: How a day of the opening-hours editor can be answered.
 HOURS_STATES = {"unknown": "Not known", "closed": "Closed", "open": "Open"}
 
-MAX_LENGTHS = {"name": 300, "postcode": 10, "town": 100, "phone": 50, "email": 254, "url": 500,
-               "description": 5000, "address": 500, "opening_hours_note": 1000, "cost": 500,
-               "eligibility_note": 1000, "comment": 2000, "reason": 1000}
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
-_PHONE = re.compile(r"^\+?[0-9 ()\-]+(?:\s*(?:ext\.?|x)\s*[0-9]+)?$", re.IGNORECASE)
-# C0 control characters other than tab and newlines (PostgreSQL refuses NUL in text outright).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PERIOD = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*(?:-|–|—|to)\s*(\d{1,2})[:.](\d{2})\s*$", re.IGNORECASE)
 
 
@@ -74,39 +72,6 @@ class Checks:
     service_areas: frozenset[int] = frozenset()
     locate_postcode: Callable[[str], tuple[float, float] | None] = lambda postcode: None
     is_inside: Callable[[float, float], bool] = lambda lon, lat: True
-
-
-def clean_text(value: Any, limit: int | None = None) -> str | None:
-    """Stripped text without control characters (tabs and newlines stay); None when empty.
-
-    >>> clean_text("  Hub\\x00 of\\tthings ")
-    'Hub of\\tthings'
-    >>> clean_text("   ") is None
-    True
-    """
-    if value is None:
-        return None
-    text = _CONTROL.sub("", str(value)).strip()
-    if limit is not None:
-        text = text[: limit + 1]  # one over, so a length check still sees it was too long
-    return text or None
-
-
-def validate_email(value: Any, *, required: bool = False,
-                   what: str = "an email address") -> tuple[str | None, str | None]:
-    """(normalised email or None, error or None).
-
-    >>> validate_email("Someone@Example.org ")
-    ('Someone@Example.org', None)
-    >>> validate_email("not an email")[1]
-    'Enter an email address in the right format, like name@example.com'
-    """
-    email = clean_text(value)
-    if email is None:
-        return None, (f"Enter {what}" if required else None)
-    if len(email) > MAX_LENGTHS["email"] or not _EMAIL.match(email):
-        return None, "Enter an email address in the right format, like name@example.com"
-    return email, None
 
 
 def validate_reason(value: Any, *, required: bool, what: str = "a reason") -> tuple[str | None, str | None]:
@@ -248,17 +213,12 @@ def _tri_state(value: Any, key: str, errors: dict[str, str]) -> bool | None:
 
 
 def _url(value: Any, errors: dict[str, str]) -> str | None:
-    url = clean_text(value)
-    if url is None:
+    text = clean_text(value)
+    if text is None:
         return None
-    if "://" not in url:
-        url = "https://" + url
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # a bracketed host that is not an IP address: "https://[x]"
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or "." not in (parts.hostname or "") or " " in url:
-        errors["url"] = "Enter a web address like https://www.example.org"
+    url = clean_url(text)
+    if url is None:
+        errors["url"] = URL_MESSAGE
         return None
     if len(url) > MAX_LENGTHS["url"]:
         errors["url"] = f"The web address must be {MAX_LENGTHS['url']} characters or fewer"
@@ -339,9 +299,8 @@ def validate_asset(raw: Mapping[str, Any], checks: Checks) -> tuple[dict[str, An
             values["service_area_id"] = int(area)
 
     phone = clean_text(raw.get("phone"))
-    if phone is not None and (len(phone) > MAX_LENGTHS["phone"] or not _PHONE.match(phone)
-                              or sum(c.isdigit() for c in phone) < 3):
-        errors["phone"] = "Enter a phone number, like 01743 123456 or +44 1743 123456"
+    if phone is not None and not is_phone(phone):
+        errors["phone"] = PHONE_MESSAGE
         phone = None
     values["phone"] = phone
     values["email"], email_error = validate_email(raw.get("email"))

@@ -9,11 +9,13 @@ Roles
 volunteer
     Suggests new assets and changes like anyone else; an account only saves typing the email.
 planner
-    Reads need and provision; suggests changes like a volunteer.
+    Reads need and provision; uploads lists of assets (to moderation) and need indicators;
+    suggests changes like a volunteer.
 moderator
     Reviews the queue, edits, archives and restores assets, marks them verified.
 admin
-    Everything a moderator does, and manages accounts and roles.
+    Everything a moderator and a planner do; publishes an uploaded list at once; manages
+    accounts and roles.
 
 No Flask and no SQL here.
 """
@@ -31,6 +33,9 @@ __all__ = [
     "can_edit",
     "can_manage_users",
     "can_moderate",
+    "can_publish_upload",
+    "can_see_every_upload",
+    "can_upload",
     "check_role_change",
     "role_of",
 ]
@@ -43,6 +48,7 @@ ROLE_LABELS = {
     "admin": "Administrator",
 }
 _MODERATING = frozenset({"moderator", "admin"})
+_UPLOADING = frozenset({"planner", "admin"})
 
 
 class RoleChangeError(BadInputError):
@@ -104,6 +110,44 @@ def can_edit(user: Any, asset: Mapping[str, Any] | Any) -> bool:
     status = asset.get("status") if isinstance(asset, Mapping) else getattr(asset, "status", None)
     status = getattr(status, "value", status)
     return can_moderate(user) and status != "rejected"
+
+
+def can_upload(user: Any) -> bool:
+    """Whether ``user`` may upload a list of assets or a need indicator (planners and admins).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as U
+    >>> [can_upload(U(role=r)) for r in ("planner", "admin", "moderator", "volunteer")]
+    [True, True, False, False]
+    >>> can_upload(U(role="planner", active=False))
+    False
+    """
+    return role_of(user) in _UPLOADING
+
+
+def can_publish_upload(user: Any) -> bool:
+    """Whether ``user`` may publish an uploaded list at once, without moderation (admins only).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as U
+    >>> can_publish_upload(U(role="admin")), can_publish_upload(U(role="planner"))
+    (True, False)
+    """
+    return role_of(user) == "admin"
+
+
+def can_see_every_upload(user: Any) -> bool:
+    """Whether ``user`` may see and carry on with anyone's uploads, not only their own (admins).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as U
+    >>> can_see_every_upload(U(role="admin")), can_see_every_upload(U(role="planner"))
+    (True, False)
+    """
+    return role_of(user) == "admin"
 
 
 def can_manage_users(user: Any) -> bool:

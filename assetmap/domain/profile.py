@@ -34,6 +34,8 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 
 from assetmap.domain import gaps
+from assetmap.domain.geojson_crs import check_crs, grid_to_lonlat_xy, looks_like_grid
+from assetmap.domain.validation import in_uk
 from assetmap.errors import BadInputError
 
 __all__ = [
@@ -81,12 +83,6 @@ NOT_COMPARED = frozenset({"population"})
 #: than this share of the outline, is a sliver where generalised boundaries disagree, not a part.
 SLIVER_SHARE = 0.01
 
-_WGS84_NAMES = {
-    "urn:ogc:def:crs:ogc:1.3:crs84", "urn:ogc:def:crs:ogc::crs84", "crs84", "epsg:4326",
-    "urn:ogc:def:crs:epsg::4326", "urn:ogc:def:crs:epsg:6.6:4326", "http://www.opengis.net/def/crs/epsg/0/4326",
-    "http://www.opengis.net/def/crs/ogc/1.3/crs84",
-}
-_BNG = re.compile(r"27700|osgb|british national grid", re.IGNORECASE)
 _REASON_POINT = re.compile(r"\[(-?[\d.eE+-]+) (-?[\d.eE+-]+)\]")
 
 
@@ -95,8 +91,9 @@ def parse_custom_area(text: str | bytes) -> MultiPolygon:
     """Check a drawn or uploaded GeoJSON area and return it as a shapely MultiPolygon (lon/lat).
 
     Accepts a Polygon or MultiPolygon geometry, a Feature holding one, or a FeatureCollection
-    of them (the parts are merged). Coordinates must be WGS84 longitude/latitude, as GeoJSON
-    (RFC 7946) requires. Nothing is repaired: an invalid polygon is refused with the reason,
+    of them (the parts are merged). Coordinates are WGS84 longitude/latitude, as GeoJSON
+    (RFC 7946) requires, unless a ``crs`` member declares British National Grid, which is
+    converted (:func:`assetmap.domain.geojson_crs.check_crs`). Nothing is repaired: an invalid polygon is refused with the reason,
     because a "fixed" shape may not be the area the person meant.
 
     Parameters
@@ -112,7 +109,8 @@ def parse_custom_area(text: str | bytes) -> MultiPolygon:
     ------
     BadInputError
         With a message saying what is wrong and what to do: not JSON, not an area (a point or
-        a line), British National Grid metres or another CRS, latitude/longitude swapped, an
+        a line), a CRS other than WGS84 or British National Grid, grid metres undeclared,
+        latitude/longitude swapped, an
         invalid polygon (self-intersection and where), empty, or too large a file.
 
     Examples
@@ -151,7 +149,7 @@ def parse_custom_area(text: str | bytes) -> MultiPolygon:
         raise BadInputError("The area is not valid GeoJSON: it holds a number too long to read.") from None
     if not isinstance(doc, dict) or "type" not in doc:
         raise BadInputError("The area is not GeoJSON: expected an object with a \"type\".")
-    _check_crs(doc.get("crs"))
+    grid = check_crs(doc)
     polygons = [_polygon_parts(geom, where) for geom, where in _geometries(doc)]
     parts = [p for group in polygons for p in group]
     if not parts:
@@ -159,6 +157,8 @@ def parse_custom_area(text: str | bytes) -> MultiPolygon:
     n_vertices = sum(len(p.exterior.coords) + sum(len(r.coords) for r in p.interiors) for p in parts)
     if n_vertices > MAX_VERTICES:
         raise BadInputError(f"The outline has {n_vertices:,} points; at most {MAX_VERTICES:,} are accepted. Simplify it first.")
+    if grid is not None:
+        parts = [shapely.transform(p, grid_to_lonlat_xy) for p in parts]
     _check_lonlat(parts)
     for i, polygon in enumerate(parts):
         reason = shapely.is_valid_reason(polygon)
@@ -178,26 +178,6 @@ def parse_custom_area(text: str | bytes) -> MultiPolygon:
 
 def _too_big(n: int) -> str:
     return f"The file is {n / 1024 / 1024:.1f} MB; areas of up to {MAX_UPLOAD_BYTES // 1024 // 1024} MB are accepted."
-
-
-def _check_crs(crs) -> None:
-    if crs is None:
-        return
-    name = ""
-    if isinstance(crs, dict):
-        props = crs.get("properties")
-        if isinstance(props, dict):
-            name = str(props.get("name") or props.get("href") or "")
-    if name.strip().lower() in _WGS84_NAMES:
-        return
-    if _BNG.search(name):
-        raise BadInputError(
-            "The file is in British National Grid (EPSG:27700, metres). GeoJSON areas must be in WGS84 "
-            "longitude/latitude: re-export it as EPSG:4326 (in QGIS: Export, Save Features As, CRS EPSG:4326)."
-        )
-    said = name or repr(crs)
-    said = said if len(said) <= 80 else said[:80] + "…"
-    raise BadInputError(f"The file declares the coordinate system {said!r}; re-export it in WGS84 longitude/latitude (EPSG:4326).")
 
 
 def _geometries(doc: dict) -> Iterable[tuple[dict, str]]:
@@ -239,13 +219,13 @@ def _check_lonlat(parts: Sequence[Polygon]) -> None:
     if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
         raise BadInputError("The area has coordinates that are not numbers.")
     if minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90:
-        if 49 <= minx and maxx <= 61 and -9 <= miny and maxy <= 2:
+        if in_uk(miny, minx) and in_uk(maxy, maxx):
             raise BadInputError(
                 "The coordinates look like latitude, longitude: GeoJSON puts longitude first "
                 "([-2.75, 52.7], not [52.7, -2.75]). Swap them and try again."
             )
         return
-    if 0 <= minx and maxx <= 700_000 and 0 <= miny and maxy <= 1_300_000:
+    if looks_like_grid(minx, miny, maxx, maxy):
         raise BadInputError(
             f"The coordinates ({minx:.0f}, {miny:.0f}) look like British National Grid metres (EPSG:27700). "
             "GeoJSON areas must be in WGS84 longitude/latitude: re-export the file as EPSG:4326."

@@ -28,6 +28,7 @@ from assetmap.domain.opening_hours import (
     week_table,
 )
 from assetmap.domain.postcodes import normalise_outward, normalise_postcode
+from assetmap.domain.validation import in_uk
 from assetmap.errors import BadInputError
 
 __all__ = [
@@ -44,11 +45,9 @@ __all__ = [
     "OpenNowProbe",
     "PARAMETERS",
     "Parameter",
-    "UK_BOUNDS",
     "Where",
     "classify_where",
     "describe_distance",
-    "months_before",
     "opening_status",
     "opening_week",
     "open_now_probe",
@@ -74,8 +73,6 @@ ACCESSIBILITY = {
     "accessible_toilet": "Accessible toilet",
 }
 
-#: West, south, east, north (degrees): Great Britain, Northern Ireland and the islands.
-UK_BOUNDS = (-8.9, 49.8, 2.0, 61.0)
 DEFAULT_RADIUS_M = 5_000
 MAX_RADIUS_M = 50_000
 MIN_RADIUS_M = 100
@@ -437,8 +434,7 @@ def _check_lat_lon(lat: float, lon: float) -> tuple[float, float]:
         raise BadInputError(f"lat must be between -90 and 90, not {lat:g}", details={"parameter": "lat"})
     if not -180 <= lon <= 180:
         raise BadInputError(f"lon must be between -180 and 180, not {lon:g}", details={"parameter": "lon"})
-    west, south, east, north = UK_BOUNDS
-    if not (west <= lon <= east and south <= lat <= north):
+    if not in_uk(lon, lat):
         raise BadInputError(
             f"{lat:g}, {lon:g} is outside the UK; this service covers places in the UK "
             "(check that latitude and longitude are not swapped)",
@@ -654,19 +650,3 @@ def opening_week(opening_hours: Mapping | None) -> list[tuple[str, str]] | None:
         return week_table(WeeklySchedule.from_json(opening_hours))
     except OpeningHoursError:
         return None
-
-
-def months_before(at: datetime, months: int) -> datetime:
-    """The same moment ``months`` calendar months earlier (the day clamped to the month's length).
-
-    Examples
-    --------
-    >>> from datetime import timezone
-    >>> months_before(datetime(2026, 3, 31, 9, 0, tzinfo=timezone.utc), 13).isoformat()
-    '2025-02-28T09:00:00+00:00'
-    """
-    index = at.year * 12 + at.month - 1 - months
-    year, month = divmod(index, 12)
-    month += 1
-    last_day = (datetime(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
-    return at.replace(year=year, month=month, day=min(at.day, last_day))

@@ -18,9 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from assetmap.domain.geojson_crs import grid_to_lonlat
 from assetmap.domain.opening_hours import DAYS, OpeningHoursError, WeeklySchedule
 from assetmap.domain.opening_hours_text import parse_free_text
 from assetmap.domain.postcodes import normalise_postcode
+from assetmap.domain.validation import MAX_LENGTHS, clean_url, in_gb_grid, in_uk, is_email
 
 __all__ = [
     "FIELDS",
@@ -75,15 +77,10 @@ FIELDS: tuple[Field, ...] = (
 )
 FIELD_KEYS = tuple(f.key for f in FIELDS)
 
-# Great Britain and Northern Ireland with a margin, as longitude/latitude and as grid metres.
-UK_LONLAT = (-8.9, 49.8, 2.0, 60.95)
-GB_GRID = (0.0, 0.0, 700_000.0, 1_300_000.0)
-MAX_LENGTHS = {"name": 300, "phone": 50, "email": 254, "website": 500, "address": 1000, "town": 100,
-               "id": 150, "organisation": 300}
-
-_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
-_BARE_DOMAIN = re.compile(r"^(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)+(/\S*)?$", re.I)
+# The cells whose length is checked, and the field of :data:`assetmap.domain.validation.MAX_LENGTHS`
+# each is stored as ("id" is the row's own reference, kept after the upload's key).
+_LIMITED = {"name": "name", "phone": "phone", "email": "email", "website": "url", "address": "address",
+            "town": "town", "id": "reference", "organisation": "organisation"}
 
 
 def normalise_header(name: str) -> str:
@@ -192,13 +189,6 @@ def _read_hours(text: str) -> tuple[str | None, bool]:
 
 # --- coordinates ---------------------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def _grid_to_lonlat():
-    from pyproj import Transformer
-
-    return Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
-
-
 def _number(text: str | None) -> float | None:
     if text is None:
         return None
@@ -212,19 +202,9 @@ def _number(text: str | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _in_uk(lon: float, lat: float) -> bool:
-    minx, miny, maxx, maxy = UK_LONLAT
-    return minx <= lon <= maxx and miny <= lat <= maxy
-
-
-def _in_grid(easting: float, northing: float) -> bool:
-    minx, miny, maxx, maxy = GB_GRID
-    return minx <= easting <= maxx and miny <= northing <= maxy
-
-
 def _from_grid(easting: float, northing: float) -> tuple[float, float] | None:
-    lon, lat = _grid_to_lonlat().transform(easting, northing)
-    return (round(lon, 7), round(lat, 7)) if math.isfinite(lon) and _in_uk(lon, lat) else None
+    lon, lat = grid_to_lonlat().transform(easting, northing)
+    return (round(lon, 7), round(lat, 7)) if math.isfinite(lon) and in_uk(lon, lat) else None
 
 
 # Warnings that say how coordinates were read, counted per file by the importer.
@@ -242,13 +222,13 @@ def _position(values: Mapping[str, str | None]) -> tuple[tuple[float, float] | N
         lat, lon = _number(lat_text), _number(lon_text)
         if lat is None or lon is None:
             return None, None, f"latitude/longitude {lat_text or '(empty)'}, {lon_text or '(empty)'} are not two numbers", "latitude"
-        if _in_uk(lon, lat):
+        if in_uk(lon, lat):
             return (round(lon, 7), round(lat, 7)), None, None, "latitude"
-        if _in_uk(lat, lon):
+        if in_uk(lat, lon):
             return (round(lat, 7), round(lon, 7)), SWAPPED_LATLON, None, "latitude"
         for easting, northing in ((lon, lat), (lat, lon)):
             if abs(lat) > 180 or abs(lon) > 180:
-                point = _from_grid(easting, northing) if _in_grid(easting, northing) else None
+                point = _from_grid(easting, northing) if in_gb_grid(easting, northing) else None
                 if point:
                     return point, GRID_IN_LATLON, None, "latitude"
         return None, None, f"latitude {lat_text}, longitude {lon_text} is not a place in the UK", "latitude"
@@ -258,11 +238,11 @@ def _position(values: Mapping[str, str | None]) -> tuple[tuple[float, float] | N
             return None, None, f"easting/northing {east_text or '(empty)'}, {north_text or '(empty)'} are not two numbers", "easting"
         if abs(easting) <= 180 and abs(northing) <= 180:
             for lon, lat in ((easting, northing), (northing, easting)):
-                if _in_uk(lon, lat):
+                if in_uk(lon, lat):
                     return (round(lon, 7), round(lat, 7)), LATLON_IN_GRID, None, "easting"
-        if _in_grid(easting, northing) and (point := _from_grid(easting, northing)):
+        if in_gb_grid(easting, northing) and (point := _from_grid(easting, northing)):
             return point, None, None, "easting"
-        if _in_grid(northing, easting) and (point := _from_grid(northing, easting)):
+        if in_gb_grid(northing, easting) and (point := _from_grid(northing, easting)):
             return point, SWAPPED_GRID, None, "easting"
         return None, None, f"easting {east_text}, northing {north_text} is not a place in Great Britain", "easting"
     return None, None, None, ""
@@ -322,7 +302,8 @@ def check_row(line: int, cells: Mapping[str, str | None], categories: Mapping[st
     name = values.get("name")
     if not name:
         row.errors.append(("name", "no name", None))
-    for key, limit in MAX_LENGTHS.items():
+    for key, stored_as in _LIMITED.items():
+        limit = MAX_LENGTHS[stored_as]
         if values.get(key) and len(values[key]) > limit:
             row.errors.append((key, f"longer than {limit} characters", values[key][:40] + "…"))
 
@@ -353,16 +334,15 @@ def check_row(line: int, cells: Mapping[str, str | None], categories: Mapping[st
         row.errors.append((None, "no position: give a postcode, or latitude/longitude, or easting/northing", None))
 
     email = values.get("email")
-    if email and not _EMAIL.match(email):
+    if email and not is_email(email):
         row.warnings.append(("email", "not an email address; left out", email))
         email = None
     website = values.get("website")
-    if website and not _URL.match(website):
-        if _BARE_DOMAIN.match(website):
-            website = "https://" + website
-        else:
+    if website:
+        url = clean_url(website)
+        if url is None:
             row.warnings.append(("website", "not a web address; left out", website))
-            website = None
+        website = url
     hours, understood = read_hours(values.get("opening_hours"))
     note = values.get("opening_hours_note")
     if not understood:

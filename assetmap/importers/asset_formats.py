@@ -16,17 +16,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
 import shapely
 import shapely.errors
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
 from shapely.geometry import shape
 
+from assetmap.domain.geojson_crs import check_crs, grid_to_lonlat_xy, looks_like_grid
 from assetmap.domain.opening_hours import OpeningHoursError, WeeklySchedule
 from assetmap.domain.opening_hours_text import parse_free_text, parse_library_day, parse_nhsbsa_day
 from assetmap.domain.organisations import charity_key, ods_key
 from assetmap.domain.postcodes import normalise_postcode
+from assetmap.domain.validation import clean_url, in_uk, is_email
 from assetmap.errors import ImportFileError
 from assetmap.importers.report import ImportReport
 
@@ -62,8 +61,6 @@ class AssetRow:
 
 
 # --- small helpers shared by the readers ----------------------------------------------------------
-_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
-_URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _NOT_GIVEN = {"", "n/a", "na", "none", "null", "-", "not known", "unknown"}
 
 
@@ -276,8 +273,8 @@ def read_libraries(path: Path, report: ImportReport) -> Iterator[AssetRow]:
         # filled in internal codes (3168, 2425, "M0007") shared by libraries miles apart.
         uprn = clean(rec["uprn"])
         email_cell = clean(rec["email"])
-        email = email_cell if email_cell and _EMAIL.match(email_cell) else None
-        url = email_cell if email_cell and _URL.match(email_cell) else None  # a contact form in "email"
+        email = email_cell if is_email(email_cell) else None
+        url = email_cell if email_cell and "://" in email_cell and clean_url(email_cell) else None  # a contact form in "email"
         operator = given(rec["operating_organisation"])
         extra = {
             "authority": clean(rec["authority"]),
@@ -457,8 +454,6 @@ GIVEFOOD_COLUMNS = {
     "longitude": "lon",
     "network": "network",
 }
-# Great Britain and Northern Ireland with a margin: lon/lat outside it are a mistake (often swapped).
-UK_BOUNDS = (-8.9, 49.8, 2.0, 60.95)
 
 
 def _float(text: str | None) -> float | None:
@@ -523,8 +518,7 @@ def read_givefood(path: Path, report: ImportReport) -> Iterator[AssetRow]:
         if row.lat is None or row.lon is None:
             report.problem(line, "latitude/longitude not numbers", "latitude", f"{lat},{lon}")
             continue
-        minx, miny, maxx, maxy = UK_BOUNDS
-        if not (minx <= row.lon <= maxx and miny <= row.lat <= maxy):
+        if not in_uk(row.lon, row.lat):  # a mistake, often swapped
             report.problem(line, "latitude/longitude outside the UK (swapped?)", "latitude", f"{lat},{lon}")
             continue
         row.coords_column = "latitude"
@@ -555,12 +549,6 @@ GEOJSON_DAY_PROPERTIES = {day: f"opening_hours_{full}" for day, full in zip(
     DAYS, ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))}
 # Map styling, not data.
 GEOJSON_IGNORED = {"marker-color", "marker-size", "marker-symbol", "stroke", "fill", "fill-opacity"}
-# CRS names that mean longitude/latitude on WGS84 (GDAL writes lon/lat order for all of them).
-WGS84_NAMES = {
-    "urn:ogc:def:crs:ogc:1.3:crs84", "urn:ogc:def:crs:ogc::crs84", "crs84", "ogc:crs84",
-    "epsg:4326", "urn:ogc:def:crs:epsg::4326", "urn:ogc:def:crs:epsg:6.6:4326",
-    "http://www.opengis.net/def/crs/ogc/1.3/crs84", "http://www.opengis.net/def/crs/epsg/0/4326",
-}
 # When the name is missing or "Unknown", the feature's classification says what it is.
 GEOJSON_CLASS_PROPERTIES = ["CLASSIFICA", "classification", "type", "Type"]
 
@@ -590,28 +578,6 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:].lower()
 
 
-def _declared_transformer(path: Path, collection: dict) -> Transformer | None:
-    """None for WGS84 longitude/latitude (the GeoJSON default); else a transformer to it."""
-    crs = collection.get("crs")
-    if crs is None:
-        return None
-    name = (crs.get("properties") or {}).get("name") if isinstance(crs, dict) else None
-    if not name:
-        raise ImportFileError(f"{path.name}: its crs member names no coordinate reference system")
-    if name.strip().lower() in WGS84_NAMES:
-        return None
-    try:
-        source = CRS.from_user_input(name)
-    except CRSError:
-        raise ImportFileError(
-            f"{path.name} declares the coordinate reference system {name!r}, which cannot be "
-            "transformed to WGS84; re-export it as EPSG:4326 (longitude/latitude)"
-        ) from None
-    if source.equals(CRS.from_epsg(4326), ignore_axis_order=True):
-        return None
-    return Transformer.from_crs(source, "EPSG:4326", always_xy=True)
-
-
 def _check_lonlat(path: Path, geoms: list) -> None:
     present = [g for g in geoms if g is not None and not g.is_empty]
     if not present:
@@ -619,7 +585,7 @@ def _check_lonlat(path: Path, geoms: list) -> None:
     minx, miny, maxx, maxy = shapely.total_bounds(present)
     if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
         hint = (" They look like British National Grid metres (EPSG:27700)"
-                if 0 <= minx and maxx <= 700_000 and 0 <= miny and maxy <= 1_300_000 else "")
+                if looks_like_grid(minx, miny, maxx, maxy) else "")
         raise ImportFileError(
             f"{path.name}: coordinates such as ({minx:.0f}, {miny:.0f}) are not longitude/latitude, and the "
             f"file declares no other coordinate reference system.{hint} Re-export it as WGS84 (EPSG:4326), "
@@ -656,7 +622,7 @@ def read_geojson(path: Path, report: ImportReport, category: str, default_name: 
     features = collection.get("features")
     if not isinstance(features, list):
         raise ImportFileError(f"{path.name} has no features list")
-    transformer = _declared_transformer(path, collection)
+    grid = check_crs(collection, what=path.name, error=ImportFileError)
 
     geoms: list = []
     errors: dict[int, str] = {}
@@ -673,13 +639,10 @@ def read_geojson(path: Path, report: ImportReport, category: str, default_name: 
             errors[number] = f"invalid geometry ({str(exc).splitlines()[0][:80]})"
             continue
         geoms.append(geom)
-    if transformer is None:
+    if grid is None:
         _check_lonlat(path, geoms)
     else:
-        def to_wgs84(xy: np.ndarray) -> np.ndarray:
-            return np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
-
-        geoms = [None if g is None else shapely.transform(g, to_wgs84) for g in geoms]
+        geoms = [None if g is None else shapely.transform(g, grid_to_lonlat_xy) for g in geoms]
 
     for number, (feature, geom) in enumerate(zip(features, geoms), start=1):
         report.read += 1
@@ -736,7 +699,7 @@ def read_geojson(path: Path, report: ImportReport, category: str, default_name: 
             coords_column="geometry",
             address=clean(address),
             phone=_phone(phone),
-            email=email if email and _EMAIL.match(email) else None,
+            email=email if is_email(email) else None,
             url=given(url),
             opening_hours=hours,
             opening_hours_note=note,

@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.domain import validation
 from assetmap.domain.postcodes import normalise_postcode, postcode_area
 from assetmap.errors import BadInputError, ImportFileError
 from assetmap.importers import asset_formats as af
@@ -125,8 +126,8 @@ FORMATS: dict[str, FormatSpec] = {
     ),
 }
 
-# Column lengths of the asset table (longer values would abort the whole import).
-_MAX_LENGTHS = {"name": 300, "source_id": 200, "phone": 50, "email": 254, "url": 500, "organisation": 200}
+# Fields whose column has a length (a longer value would abort the whole import).
+_LIMITED = ("name", "source_id", "phone", "email", "url", "organisation")
 
 
 def import_assets(
@@ -235,10 +236,10 @@ def _check_rows(rows: list[af.AssetRow], report: ImportReport, areas: list[str] 
             report.problem(row.line, "no name", "name")
             continue
         too_long = next(
-            (k for k, n in _MAX_LENGTHS.items() if len(getattr(row, k) or "") > n), None
+            (k for k in _LIMITED if validation.too_long(k, getattr(row, k))), None
         )
         if too_long:
-            report.problem(row.line, f"{too_long} longer than {_MAX_LENGTHS[too_long]} characters",
+            report.problem(row.line, f"{too_long} longer than {validation.MAX_LENGTHS[too_long]} characters",
                            too_long, (getattr(row, too_long) or "")[:60])
             continue
         first = seen.get(row.source_id)

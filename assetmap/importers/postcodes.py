@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pyproj import Transformer
 from sqlalchemy.orm import Session
 
+from assetmap.domain.geojson_crs import grid_to_lonlat
 from assetmap.domain.postcodes import normalise_postcode
 from assetmap.errors import ImportFileError
 from assetmap.importers._bulk import copy_into_temp, upsert_counts
@@ -28,10 +28,6 @@ COLUMNS = {
     "Admin_district_code": "lad_code",
     "Admin_ward_code": "ward_code",
 }
-
-
-def _bng_to_wgs84() -> Transformer:
-    return Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
 
 
 def import_codepoint(session: Session, path: Path, areas: list[str] | None = None, progress=silent_progress) -> ImportReport:
@@ -94,7 +90,7 @@ def import_codepoint(session: Session, path: Path, areas: list[str] | None = Non
         report.problem(row.line, f"duplicate postcode in {row.file}", "Postcode", row.postcode)
     df = df[~dupes]
 
-    lon, lat = _bng_to_wgs84().transform(df["easting"].to_numpy(float), df["northing"].to_numpy(float))
+    lon, lat = grid_to_lonlat().transform(df["easting"].to_numpy(float), df["northing"].to_numpy(float))
     df = df.assign(lon=lon, lat=lat, outward=df["postcode"].str.split(" ").str[0])
 
     bar = progress(total=len(df), desc="postcodes: loading")

@@ -19,6 +19,7 @@ from assetmap.db.models import BulkUpload, ImportRun
 from assetmap.db.seed import record_import
 from assetmap.domain import tabular
 from assetmap.domain.revisions import diff, snapshot
+from assetmap.domain.validation import MAX_LENGTHS
 from assetmap.errors import BadInputError
 from assetmap.importers._bulk import copy_into_temp
 from assetmap.importers.report import ImportReport
@@ -96,7 +97,7 @@ class CheckResult:
 
 
 def _source_id(upload: BulkUpload, row: tabular.CheckedRow) -> str:
-    return f"{upload.source_key}/{row.source_id}"[:200]
+    return f"{upload.source_key}/{row.source_id}"[:MAX_LENGTHS["source_id"]]
 
 
 def check_upload(session: Session, upload: BulkUpload, progress: Callable[[int, int], None] | None = None) -> CheckResult:

@@ -11,45 +11,40 @@ from datetime import datetime
 from flask import Blueprint, current_app, jsonify, request, url_for
 
 from assetmap.db import catalogue, finder
+from assetmap.domain.attribution import data_meta
 from assetmap.domain.search import open_now_probe, parse_finder_query, postcode_where
+from assetmap.web.cors import open_blueprint
 from assetmap.web.db import get_reader
 from assetmap.web.finder import current_time, stale_before, vocabularies
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-@bp.after_request
-def _public(response):
-    # Open data, read-only, no credentials: any site may use it from the browser.
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+open_blueprint(bp)  # open data, read-only, no credentials: any site may use it from the browser
 
 
 #: How long a worker reuses the licence and attribution it read (they change only on an import).
 SOURCES_TTL_S = 30.0
 
 
-def _sources(db) -> tuple[str, list[str]]:
-    """The licence and attribution lines of the imported data, read at most every
-    ``ASSETMAP_API_SOURCES_TTL`` seconds (default :data:`SOURCES_TTL_S`; 0: every request) per app."""
+def _sources(db) -> dict:
+    """The licence and attribution lines of the imported data (:func:`data_meta`), read at most
+    every ``ASSETMAP_API_SOURCES_TTL`` seconds (default :data:`SOURCES_TTL_S`; 0: every request) per app."""
     ttl = float(current_app.config.get("ASSETMAP_API_SOURCES_TTL", SOURCES_TTL_S))
     cached = current_app.extensions.get("assetmap.api_sources")
     now = time.monotonic()
     if cached is not None and now - cached[0] < ttl:
         return cached[1]
-    sources = catalogue.data_sources(db)
-    licences = sorted({s["licence"] for s in sources if s["licence"]})
-    value = ("; ".join(licences) or "Open Government Licence v3.0",
-             [s["attribution"] or s["title"] for s in sources])
+    value = data_meta(catalogue.data_sources(db))
     current_app.extensions["assetmap.api_sources"] = (now, value)
     return value
 
 
 def _meta(db, at: datetime, **extra) -> dict:
-    licence, attribution = _sources(db)
+    meta = _sources(db)
     return {
-        "licence": licence,
-        "attribution": list(attribution),
+        "licence": meta["licence"],
+        "attribution": list(meta["attribution"]),
         "generated_at": at.isoformat(),
         **extra,
     }

@@ -11,8 +11,10 @@ from datetime import datetime, timezone
 from flask import Blueprint, current_app, jsonify, request
 
 from assetmap.db import catalogue, gap_options, gap_results, gap_runs
+from assetmap.domain.attribution import data_meta
 from assetmap.domain.gap_analysis import AGGREGATE_LEVELS, DECAYS, GROUPS
 from assetmap.errors import BadInputError
+from assetmap.web.cors import open_blueprint
 from assetmap.web.db import get_session
 
 bp = Blueprint("api_gaps", __name__, url_prefix="/api/v1")
@@ -32,17 +34,12 @@ FIELDS = {
 }
 
 
-@bp.after_request
-def _public(response):
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+open_blueprint(bp)
 
 
 def _meta(session, **extra) -> dict:
-    sources = catalogue.data_sources(session)
     return {
-        "licence": "; ".join(sorted({s["licence"] for s in sources if s["licence"]})) or "Open Government Licence v3.0",
-        "attribution": [s["attribution"] or s["title"] for s in sources],
+        **data_meta(catalogue.data_sources(session)),
         "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         **extra,
     }

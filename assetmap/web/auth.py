@@ -10,7 +10,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_required, l
 from flask_wtf.csrf import CSRFError
 
 from assetmap.db import users
-from assetmap.domain.permissions import can_manage_users, can_moderate
+from assetmap.domain.permissions import can_manage_users, can_moderate, can_upload
 from assetmap.web.contribute_forms import LoginForm, form_expired
 from assetmap.web.db import get_session
 from assetmap.web.extensions import limiter
@@ -34,6 +34,10 @@ class SignedInUser(UserMixin):
     @property
     def can_moderate(self) -> bool:
         return can_moderate(self)
+
+    @property
+    def can_upload(self) -> bool:
+        return can_upload(self)
 
     @property
     def can_manage_users(self) -> bool:

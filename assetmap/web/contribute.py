@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask_wtf.csrf import CSRFError
 
 from assetmap.db import areas, catalogue, moderation
+from assetmap.domain.attribution import source_meta
 from assetmap.domain.contribution import (
     ACCESS_MODES,
     ACCESSIBILITY,
@@ -18,13 +19,13 @@ from assetmap.domain.contribution import (
     PROBLEM_TYPES,
     Checks,
     validate_asset,
-    validate_email,
     validate_problem,
     validate_reason,
 )
 from assetmap.domain.opening_hours import DAY_LABELS, DAYS
 from assetmap.domain.postcodes import normalise_postcode
 from assetmap.domain.revisions import diff
+from assetmap.domain.validation import validate_email
 from assetmap.errors import BadInputError, NotFoundError
 from assetmap.web.maps import map_parts
 from assetmap.maps.pin_map import build_pin_map
@@ -215,10 +216,8 @@ def thanks():
 
 
 def _meta(session) -> dict:
-    sources = catalogue.data_sources(session, [POSTCODE_DATASET])
-    source = sources[0] if sources else {}
-    return {"licence": source.get("licence") or "Open Government Licence v3.0",
-            "attribution": source.get("attribution") or "Contains OS data © Crown copyright and database right"}
+    return source_meta(catalogue.data_sources(session, [POSTCODE_DATASET]),
+                       "Contains OS data © Crown copyright and database right")
 
 
 @bp.route("/contribute/postcode")

@@ -12,11 +12,13 @@ from flask import Blueprint, Response
 from assetmap.db import areas, catalogue
 from assetmap.db import oruk as queries
 from assetmap.domain import oruk_query, oruk_write
+from assetmap.domain.attribution import attribution_by_source, oruk_meta
 from assetmap.domain.tabular import hours_text
 from assetmap.errors import BadInputError
 from assetmap.importers import oruk as oruk_import
 from assetmap.importers import tabular as tabular_import
 from assetmap.importers.assets import FORMATS
+from assetmap.web.cors import allow_any_origin
 from assetmap.web.db import get_session
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -42,17 +44,12 @@ def _stamp() -> tuple[datetime, str]:
     return now, now.isoformat().replace("+00:00", "Z")
 
 
-def _attribution_by_source(sources: list[dict]) -> dict[str, str]:
-    """Dataset attribution for each asset ``source`` value (formats name their dataset)."""
-    by_key = {s["key"]: s["attribution"] for s in sources if s.get("attribution")}
-    out = dict(by_key)
-    for fmt, spec in FORMATS.items():
-        if spec.dataset_key in by_key:
-            out[fmt] = by_key[spec.dataset_key]
-    for source, key in ((oruk_import.SOURCE, oruk_import.DATASET_KEY), (tabular_import.SOURCE, tabular_import.DATASET_KEY)):
-        if key in by_key:
-            out[source] = by_key[key]
-    return out
+# The dataset each asset ``source`` that is not itself a dataset key belongs to.
+_DATASET_OF = {
+    **{fmt: spec.dataset_key for fmt, spec in FORMATS.items()},
+    oruk_import.SOURCE: oruk_import.DATASET_KEY,
+    tabular_import.SOURCE: tabular_import.DATASET_KEY,
+}
 
 
 def _sources(session) -> list[dict]:
@@ -65,8 +62,7 @@ def _download(body: str, mimetype: str, filename: str, stamp: str, attribution: 
     response.headers["X-Exported-At"] = stamp
     # HTTP headers are Latin-1 at best: the full text is in the file itself.
     response.headers["X-Attribution"] = attribution.replace("\u00a9", "(c)").encode("ascii", "replace").decode()[:1000]
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return allow_any_origin(response)
 
 
 def _csv_row(asset: dict, attribution: str, stamp: str) -> list:
@@ -97,8 +93,8 @@ def _area_rows(code: str) -> tuple[dict, dict, str, list[tuple[dict, list]]]:
     area = _area(code)
     session = get_session()
     sources = _sources(session)
-    meta = oruk_write.attribution(sources)
-    by_source = _attribution_by_source(sources)
+    meta = oruk_meta(sources)
+    by_source = attribution_by_source(sources, _DATASET_OF)
     _, stamp = _stamp()
     rows = [(asset, _csv_row(asset, by_source.get(asset.get("source") or "", meta["attribution"]), stamp))
             for asset in queries.assets_in_area(session, area["code"])]
@@ -146,7 +142,7 @@ def assets_geojson(code: str):
 def assets_oruk(code: str):
     area = _area(code)
     session = get_session()
-    meta = oruk_write.attribution(_sources(session))
+    meta = oruk_meta(_sources(session))
     _, stamp = _stamp()
     services = [oruk_write.service_json(group) for group in queries.services_in_area(session, area["code"])]
     body = oruk_query.page(services, len(services), 1, max(len(services), 1))

@@ -18,13 +18,14 @@ from assetmap.domain.search import (
     AGE_GROUPS,
     DEFAULT_RADIUS_M,
     describe_distance,
-    months_before,
     open_now_probe,
     opening_status,
     opening_week,
     parse_finder_query,
     parse_ids,
 )
+from assetmap.domain.staleness import is_stale
+from assetmap.domain.staleness import stale_before as _stale_before
 from assetmap.errors import BadInputError, NotFoundError
 from assetmap.maps.finder_map import build_asset_map, build_finder_map
 from assetmap.web.maps import map_parts as embed_map
@@ -44,9 +45,14 @@ def current_time() -> datetime:
     return clock() if clock else datetime.now(timezone.utc)
 
 
+def stale_months() -> int:
+    """``ASSETMAP_STALE_MONTHS`` as the app was configured (:func:`assetmap.config.stale_months`)."""
+    return int(current_app.config["ASSETMAP_STALE_MONTHS"])
+
+
 def stale_before(at: datetime) -> datetime:
-    """Entries last checked before this sink in the results (``ASSETMAP_STALE_MONTHS``, default 12)."""
-    return months_before(at, int(current_app.config["ASSETMAP_STALE_MONTHS"]))
+    """Entries last checked before this sink in the results."""
+    return _stale_before(at, stale_months())
 
 
 def vocabularies(session):
@@ -151,14 +157,13 @@ def asset(asset_id: int):
         m = build_asset_map(item, tile_url=current_app.config["TILE_URL"],
                             attribution=current_app.config["TILE_ATTRIBUTION"])
         map_parts = embed_map(m)
-    checked = item["last_verified_at"] or item["created_at"]
     return render_template(
         "finder/asset.html",
         item=item,
         week=opening_week(item["opening_hours"]),
         status=opening_status(item["opening_hours"], at),
         today=DAY_LABELS[probe.today],
-        stale=checked < stale_before(at),
+        stale=is_stale(item["last_verified_at"], item["created_at"], at, stale_months()),
         directions_url=DIRECTIONS_URL.format(lat=item["lat"], lon=item["lon"]) if item["lat"] is not None else None,
         suggest_change_url=SUGGEST_CHANGE_PATH.format(id=item["id"]),
         map_parts=map_parts,

@@ -6,6 +6,7 @@ import folium
 from flask import url_for
 
 from assetmap.db.catalogue import data_sources
+from assetmap.domain.attribution import map_credit
 from assetmap.maps.escape import inert
 from assetmap.maps.offline import add_attribution, render_parts
 from assetmap.web.db import get_session
@@ -17,12 +18,7 @@ def vendor_url(path: str) -> str:
 
 def data_attribution() -> str:
     """Publishers of the loaded data and when it was last loaded, as inert text."""
-    sources = data_sources(get_session())
-    if not sources:
-        return ""
-    publishers = sorted({s["publisher"] or s["title"] for s in sources})
-    latest = max(s["last_imported_at"] for s in sources)
-    return inert(f"Data: {'; '.join(publishers)} (updated {latest:%-d %b %Y})")
+    return inert(map_credit(data_sources(get_session())))
 
 
 def map_parts(m: folium.Map) -> dict[str, str]:

@@ -42,13 +42,6 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 50
 
 
-@bp.record_once
-def _defaults(state) -> None:
-    import os
-
-    state.app.config.setdefault("ASSETMAP_STALE_MONTHS", int(os.environ.get("ASSETMAP_STALE_MONTHS") or 12))
-
-
 @bp.before_request
 def _moderators_only():
     if not current_user.is_authenticated:

@@ -13,6 +13,7 @@ from flask import Blueprint, jsonify, render_template, url_for
 from assetmap.domain import oruk_common, oruk_query
 from assetmap.domain.opening_hours import HSDS_BYDAY
 from assetmap.web import openapi_v1
+from assetmap.web.cors import allow_any_origin
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -283,8 +284,7 @@ def build_spec(v1_paths: dict | None = None, v1_components: dict | None = None, 
 @bp.get("/openapi.json")
 def spec():
     response = jsonify(build_spec(openapi_v1.openapi_paths(), openapi_v1.openapi_components()))
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return allow_any_origin(response)
 
 
 def _schema_label(schema: dict) -> str:

@@ -22,13 +22,15 @@ from flask_login import current_user
 from werkzeug.utils import secure_filename
 
 from assetmap.db import catalogue, gap_options, gap_results, gap_runs, gap_tiles
+from assetmap.domain.attribution import data_meta
 from assetmap.domain.gap_analysis import AGGREGATE_LEVELS, ALL_AREAS, DECAYS, GROUPS, rank_gaps
-from assetmap.domain.permissions import role_of
+from assetmap.domain.permissions import can_upload
 from assetmap.errors import BadInputError, ImportFileError, NotFoundError
 from assetmap.importers.indicators import import_area_csv
 from assetmap.maps.gap_map import BIVARIATE_COLOURS, LAYERS, LEGEND, build_gap_map
 from assetmap.web.maps import map_parts
 from assetmap.web.auth import login_manager
+from assetmap.web.cors import allow_any_origin
 from assetmap.web.db import get_session
 
 bp = Blueprint("plan", __name__)
@@ -54,7 +56,6 @@ def _report(with_assets: bool = True, top: int | None = None) -> tuple[dict, obj
 
 
 def _metadata(report: dict, params) -> dict:
-    sources = catalogue.data_sources(get_session())
     run = report["run"]
     return {
         "title": f"Need and provision: {report['category']['label']} in {report['area']['name']}",
@@ -70,8 +71,7 @@ def _metadata(report: dict, params) -> dict:
         },
         "method": METHOD,
         "run": {"id": run["id"], "computed_at": run["created_at"].isoformat(), "updated_at": run["updated_at"].isoformat()},
-        "licence": "; ".join(sorted({s["licence"] for s in sources if s["licence"]})) or "Open Government Licence v3.0",
-        "attribution": [s["attribution"] or s["title"] for s in sources],
+        **data_meta(catalogue.data_sources(get_session())),
         "exported_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
     }
 
@@ -171,8 +171,7 @@ def _download(body: str, mimetype: str, params, ext: str) -> Response:
     name = f"gaps-{params.lad}-{params.category}-{params.indicator}-{params.group.replace('+', 'plus')}-" \
            f"{params.radius_m:g}m-{params.decay}.{ext}"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return allow_any_origin(response)
 
 
 @bp.get("/tiles/lsoa/<int:z>/<int:x>/<int:y>.pbf")
@@ -192,19 +191,17 @@ def lsoa_tile(z: int, x: int, y: int):
     response = Response(body, mimetype=MVT_MIMETYPE)
     fresh = request.args.get("v") == _version(run)
     response.headers["Cache-Control"] = "public, max-age=86400, immutable" if fresh else "no-cache"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return allow_any_origin(response)
 
 
 # --- uploading a need indicator ----------------------------------------------------------------
-UPLOAD_ROLES = ("planner", "admin")
 LEVEL_NAMES = {"lsoa": "LSOA", "msoa": "MSOA", "ward": "ward"}
 
 
 def _planners_and_admins_only():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    if role_of(current_user) not in UPLOAD_ROLES:
+    if not can_upload(current_user):
         abort(403, "Uploading indicators is for planners and administrators.")
     return None
 

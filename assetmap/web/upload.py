@@ -27,7 +27,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from assetmap.db.models import BulkUpload, ImportRun
 from assetmap.domain import tabular
-from assetmap.domain.permissions import role_of
+from assetmap.domain.permissions import can_publish_upload, can_see_every_upload, can_upload
 from assetmap.errors import AssetmapError, BadInputError, ConflictError, ImportFileError
 from assetmap.importers import tabular as importer
 from assetmap.importers import upload_files
@@ -36,20 +36,13 @@ from assetmap.web.db import get_session
 
 bp = Blueprint("upload", __name__, url_prefix="/upload")
 
-UPLOAD_ROLES = ("planner", "admin")
-
-
 @bp.before_request
 def _planners_and_admins_only():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    if role_of(current_user) not in UPLOAD_ROLES:
+    if not can_upload(current_user):
         abort(403, "Uploading lists is for planners and administrators.")
     return None
-
-
-def _is_admin() -> bool:
-    return role_of(current_user) == "admin"
 
 
 def _max_bytes() -> int:
@@ -65,7 +58,7 @@ def _wants_json() -> bool:
 
 
 def _recent(session) -> list[dict]:
-    return importer.recent_uploads(session, None if _is_admin() else current_user.id)
+    return importer.recent_uploads(session, None if can_see_every_upload(current_user) else current_user.id)
 
 
 def _form(error: str | None = None, status: int = 200):
@@ -128,7 +121,7 @@ def _fail(message: str):
 
 def _get(upload_id: int) -> BulkUpload:
     upload = get_session().get(BulkUpload, upload_id)
-    if upload is None or (upload.user_id != current_user.id and not _is_admin()):
+    if upload is None or (upload.user_id != current_user.id and not can_see_every_upload(current_user)):
         abort(404)
     return upload
 
@@ -147,7 +140,7 @@ def mapping(upload_id: int):
         upload.mapping = {k: v for k, v in chosen.items() if v}
         upload.options = {
             "category": request.form.get("category") or None,
-            "publish": bool(request.form.get("publish") == "yes" and _is_admin()),
+            "publish": bool(request.form.get("publish") == "yes" and can_publish_upload(current_user)),
         }
         try:
             result = importer.check_upload(session, upload)
@@ -160,7 +153,7 @@ def mapping(upload_id: int):
             return redirect(url_for("upload.check", upload_id=upload.id))
     n_rows, preview = importer.first_rows(session, upload.id)
     return render_template("upload/map.html", upload=upload, fields=tabular.FIELDS, types=types, error=error,
-                           n_rows=n_rows, preview=preview, is_admin=_is_admin()), (400 if error else 200)
+                           n_rows=n_rows, preview=preview, is_admin=can_publish_upload(current_user)), (400 if error else 200)
 
 
 @bp.get("/<int:upload_id>/check")
@@ -174,7 +167,7 @@ def check(upload_id: int):
     labels = {f.key: f.label for f in tabular.FIELDS}
     _, types = importer.asset_types(get_session())
     return render_template("upload/check.html", upload=upload, report=upload.check_report, labels=labels,
-                           types={t["slug"]: t["label"] for t in types}, is_admin=_is_admin())
+                           types={t["slug"]: t["label"] for t in types}, is_admin=can_publish_upload(current_user))
 
 
 def _claim(upload: BulkUpload) -> None:
@@ -236,7 +229,7 @@ def commit(upload_id: int):
     upload = _get(upload_id)
     if upload.state not in ("checked", "failed", "committing") or not (upload.check_report or {}).get("ok"):
         raise ConflictError("there is nothing to commit: check the file first")
-    publish = bool((upload.options or {}).get("publish")) and _is_admin()
+    publish = bool((upload.options or {}).get("publish")) and can_publish_upload(current_user)
     _claim(upload)
     report_url = url_for("upload.report", upload_id=upload.id)
     if _wants_json() and current_app.config.get("ASSETMAP_UPLOAD_IN_BACKGROUND", not current_app.testing):
