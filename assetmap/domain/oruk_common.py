@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
+from assetmap.domain.validation import clean_url, is_email
+
 __all__ = [
     "ACCESSIBILITY_LABELS",
     "AGE_GROUPS",
@@ -52,8 +54,6 @@ ACCESSIBILITY_LABELS: dict[str, str] = {
 #: The option of a cost we know applies but not how much.
 CHARGES_APPLY = "Charges apply"
 
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.I)
-_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
 
 # --------------------------------------------------------------------------------------------
@@ -94,15 +94,16 @@ def clean_text(value: Any) -> str | None:
 
 
 def checked_url(value: Any) -> str | None:
-    """The value as text if it is an http(s) URL, else None."""
+    """The value as text if it is a whole http(s) URL (ORUK's ``format: uri``; a bare domain is
+    not one), else None."""
     text = clean_text(value)
-    return text if text and _URL.match(text) else None
+    return text if text and "://" in text and clean_url(text) else None
 
 
 def checked_email(value: Any) -> str | None:
-    """The value as text if it looks like one email address, else None."""
+    """The value as text if it is one email address, else None."""
     text = clean_text(value)
-    return text if text and _EMAIL.match(text) else None
+    return text if is_email(text) else None
 
 
 def iso_timestamp(value: datetime | None) -> str | None:

@@ -29,6 +29,7 @@ from assetmap.domain.oruk_common import (
 )
 from assetmap.domain.oruk_write import cost_options_json
 from assetmap.domain.postcodes import normalise_postcode
+from assetmap.domain.validation import MAX_LENGTHS
 from assetmap.errors import BadInputError
 
 __all__ = [
@@ -237,7 +238,7 @@ def _phone(items: Any) -> str | None:
     for phone in _dicts(items):
         number = clean_text(phone.get("number"))
         if number:
-            return number[:50]
+            return number[:MAX_LENGTHS["phone"]]
     return None
 
 
@@ -342,7 +343,7 @@ def parse_organisation(org: Any, unknown: list[str] | None = None, notes: list[s
     description = clean_text(org.get("description"))
     return {
         "uuid": org_id,
-        "name": name[:300],
+        "name": name[:MAX_LENGTHS["organisation"]],
         "description": None if description == name else description,
         "url": checked_url(org.get("website")),
         "email": checked_email(org.get("email")),
@@ -397,10 +398,10 @@ def parse_service(doc: Mapping) -> ParsedService:
     if email_raw and not checked_email(email_raw):
         notes.append(f"email {email_raw!r} is not an email address; left out")
     fields = {
-        "name": name[:300],
+        "name": name[:MAX_LENGTHS["name"]],
         "description": clean_text(doc.get("description")),
-        "url": url_raw[:500] if checked_url(url_raw) else None,
-        "email": email_raw[:254] if checked_email(email_raw) else None,
+        "url": url_raw[:MAX_LENGTHS["url"]] if checked_url(url_raw) else None,
+        "email": email_raw[:MAX_LENGTHS["email"]] if checked_email(email_raw) else None,
         "cost": cost,
         "is_free": is_free,
         "age_groups": groups_for_ages(minimum, maximum),

@@ -1,5 +1,5 @@
 """Assets to Open Referral UK JSON (HSDS 3.0 based, profile v3): services, service at locations,
-locations, taxonomies, and the licence and attribution of what is published.
+locations and taxonomies (licence and attribution: :mod:`assetmap.domain.attribution`).
 
 Assets that share a service id (one service run at several places, as imported from a feed) are
 one ORUK ``service`` with several ``service_at_locations``. The functions take asset dicts as
@@ -29,7 +29,6 @@ from assetmap.domain.oruk_common import (
 )
 
 __all__ = [
-    "attribution",
     "cost_options_json",
     "location_json",
     "service_at_location_json",
@@ -313,30 +312,4 @@ def service_at_location_json(asset: Mapping, service_assets: Sequence[Mapping], 
         "location_id": _sid(asset["location_id"]),
         "location": location_json(asset, full=full),
         "service": service,
-    }
-
-
-# --------------------------------------------------------------------------------------------
-# Attribution
-# --------------------------------------------------------------------------------------------
-
-def attribution(sources: Sequence[Mapping]) -> dict:
-    """Licence and attribution of the data published, from the data sources loaded
-    (``title``, ``publisher``, ``licence``, ``attribution``, ``last_imported_at``).
-
-    Examples
-    --------
-    >>> attribution([{"title": "Food banks", "publisher": "Give Food", "licence": "Credit Give Food",
-    ...               "attribution": "Food bank data from Give Food.", "last_imported_at": None}])["attribution"]
-    'Food bank data from Give Food.'
-    """
-    licences = sorted({s["licence"] for s in sources if s.get("licence")})
-    return {
-        "licence": "; ".join(licences) or "Open Government Licence v3.0",
-        "attribution": " ".join(s["attribution"] for s in sources if s.get("attribution")),
-        "sources": [
-            compact({"title": s["title"], "publisher": s.get("publisher"), "licence": s.get("licence"),
-                      "updated": iso_timestamp(s.get("last_imported_at"))})
-            for s in sources
-        ],
     }

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
+from assetmap.domain.geojson_crs import check_crs, grid_to_lonlat, looks_like_grid
 from assetmap.errors import ImportFileError
 
 __all__ = [
@@ -237,37 +238,6 @@ def read_xlsx(data: bytes) -> ParsedFile:
     return ParsedFile("xlsx", header, rows, None, notes)
 
 
-_WGS84_NAMES = {
-    "urn:ogc:def:crs:ogc:1.3:crs84", "urn:ogc:def:crs:ogc::crs84", "crs84", "ogc:crs84", "epsg:4326",
-    "urn:ogc:def:crs:epsg::4326", "urn:ogc:def:crs:epsg:6.6:4326", "http://www.opengis.net/def/crs/ogc/1.3/crs84",
-    "http://www.opengis.net/def/crs/epsg/0/4326",
-}
-
-
-def _transformer(collection: dict):
-    """None for longitude/latitude (GeoJSON's own system), else a transformer from the declared one."""
-    from pyproj import CRS, Transformer
-    from pyproj.exceptions import CRSError
-
-    crs = collection.get("crs")
-    if crs is None:
-        return None, None
-    name = (crs.get("properties") or {}).get("name") if isinstance(crs, dict) else None
-    if not name:
-        raise ImportFileError("its crs member names no coordinate reference system; remove it, or name one "
-                              "(e.g. EPSG:27700)")
-    if str(name).strip().lower() in _WGS84_NAMES:
-        return None, None
-    try:
-        source = CRS.from_user_input(name)
-    except CRSError:
-        raise ImportFileError(f"it declares the coordinate reference system {name!r}, which is not known here; "
-                              "re-export it as WGS84 (EPSG:4326)") from None
-    if source.equals(CRS.from_epsg(4326), ignore_axis_order=True):
-        return None, None
-    return Transformer.from_crs(source, "EPSG:4326", always_xy=True), name
-
-
 def read_geojson(data: bytes) -> ParsedFile:
     """Features as rows: their properties as columns, and the point (a polygon's inner point) as
     two more columns. A declared coordinate system is converted from; an undeclared one that is not
@@ -285,8 +255,8 @@ def read_geojson(data: bytes) -> ParsedFile:
     if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection" or not isinstance(
             collection.get("features"), list):
         raise ImportFileError("this is not a GeoJSON FeatureCollection")
-    transformer, crs_name = _transformer(collection)
-    if transformer is not None:
+    crs_name = check_crs(collection, what="it", error=ImportFileError)
+    if crs_name:
         notes.append(f"coordinates converted from {crs_name} to longitude/latitude")
     keys: dict[str, None] = {}
     for feature in collection["features"]:
@@ -324,15 +294,15 @@ def read_geojson(data: bytes) -> ParsedFile:
             except (ValueError, TypeError, AttributeError, KeyError, IndexError, shapely.errors.GEOSException):
                 problems[number] = "invalid geometry"
         if point is not None:
-            if transformer is not None:
-                point = transformer.transform(*point)
+            if crs_name:
+                point = grid_to_lonlat().transform(*point)
             elif not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90):
                 out_of_range.append(point)
         cells += ["", ""] if point is None else [f"{point[0]:.7f}", f"{point[1]:.7f}"]
         rows.append([number, cells, problems.get(number)])
     if out_of_range:
         x, y = out_of_range[0]
-        grid = 0 <= x <= 700_000 and 0 <= y <= 1_300_000
+        grid = looks_like_grid(x, y, x, y)
         raise ImportFileError(
             f"coordinates such as ({x:.0f}, {y:.0f}) are not longitude/latitude, and the file names no other "
             "coordinate reference system."

@@ -12,7 +12,9 @@ from flask import Blueprint, jsonify, request, url_for
 from assetmap.db import catalogue
 from assetmap.db import oruk as queries
 from assetmap.domain import oruk_common, oruk_organizations, oruk_query, oruk_write
+from assetmap.domain.attribution import oruk_meta
 from assetmap.errors import BadInputError
+from assetmap.web.cors import allow_any_origin
 from assetmap.web.db import get_session
 
 bp = Blueprint("oruk", __name__, url_prefix="/oruk")
@@ -24,7 +26,7 @@ PROFILE_URL = "https://github.com/OpenReferralUK/uk-profile"
 def _open_to_all(response):
     # The profile asks every response, errors included, to be readable from any web page.
     if request.path == "/oruk" or request.path.startswith("/oruk/"):
-        response.headers["Access-Control-Allow-Origin"] = "*"
+        allow_any_origin(response)
         if response.status_code == 200:
             response.headers.setdefault("Cache-Control", "public, max-age=60")
     return response
@@ -38,7 +40,7 @@ def _id(raw: str, what: str) -> uuid.UUID:
 
 
 def _meta() -> dict:
-    return oruk_write.attribution(catalogue.data_sources(get_session()))
+    return oruk_meta(catalogue.data_sources(get_session()))
 
 
 def _page(contents: list, total: int, page: int, per_page: int):
