@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_access import baseline_kdtree_pysal, timed  # noqa: E402  (reused, not duplicated)
 
 from assetmap import config  # noqa: E402
-from assetmap.db import gaps  # noqa: E402
+from assetmap.db import gap_refresh, gaps  # noqa: E402
 from assetmap.db.engine import get_engine, make_session, session_scope  # noqa: E402
 from assetmap.domain.access import two_step_fca  # noqa: E402
 from assetmap.domain.gap_analysis import GapParams  # noqa: E402
@@ -137,7 +137,7 @@ def bench_recompute(url: str, repeat: int) -> None:
                     "INSERT INTO asset_term (asset_id, term_id) SELECT :a, id FROM taxonomy_term "
                     "WHERE vocabulary = 'asset-type' AND slug = 'pharmacy'"), {"a": asset_id})
                 started = time.perf_counter()
-                result = gaps.recompute_for_asset_change(session, asset_id)
+                result = gap_refresh.recompute_for_asset_change(session, asset_id)
                 times.append(time.perf_counter() - started)
             print(f"   {label} ({len(result['runs'])} runs updated, {result['areas']} LSOAs in reach): "
                   f"median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms "
