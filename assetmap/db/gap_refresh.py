@@ -243,6 +243,7 @@ def _apply_change(session: Session, run: dict, asset_id: int, old, new) -> tuple
     for column in columns[1:-1]:
         rows[column] = pd.to_numeric(rows[column], errors="coerce").astype(np.float64)
     xy = rows[["x", "y"]].to_numpy(np.float64)
+    nearest = rows["nearest_m"].to_numpy(np.float64)
     in_reach, nearer = reach_of_change(xy, nearest, old, new, radius)
 
     provision = rows["provision"].to_numpy(np.float64).copy()
