@@ -471,16 +471,8 @@ def upsert_from_import(session: Session, rows: Iterable[ImportRow], *, source: s
     params = {"source": source, "reason": reason, "user_id": user_id,
               "status": "published" if publish else "pending"}
     session.flush()  # the ORM's pending changes first: the rest is SQL on the same transaction
-    org_keys: dict[str, str] = {}
-
-    def staged():
-        for row in rows:
-            if row.org_name:
-                key = row.org_name.lower() if organisations_ignore_case else row.org_name
-                org_keys.setdefault(key, row.org_name)
-            yield (*row, imported_asset_uuid(source, row.source_id))
-
-    copy_into_temp(session, "tmp_asset_in", _IN_COLUMNS, staged())
+    copy_into_temp(session, "tmp_asset_in", _IN_COLUMNS,
+                   ((*row, imported_asset_uuid(source, row.source_id)) for row in rows))
     session.execute(text("ANALYZE tmp_asset_in"))
     _temp_table(session, "tmp_asset_located", """
         SELECT i.*, CASE WHEN i.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)
@@ -492,17 +484,26 @@ def upsert_from_import(session: Session, rows: Iterable[ImportRow], *, source: s
     )).all()]
 
     org_key = "lower(l.org_name)" if organisations_ignore_case else "l.org_name"
-    if "organisation_id" in fields and org_keys:
-        keys = sorted(org_keys)
-        session.execute(text(
+    if "organisation_id" in fields:
+        # The organisations the placed rows name and that are not here yet, keyed by name.
+        missing = session.execute(text(
+            f"""
+            SELECT {org_key} AS key, min(l.org_name) AS name FROM tmp_asset_located l
+            WHERE l.org_name IS NOT NULL AND l.location IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM organisation o WHERE o.source = :source AND o.source_id = {org_key})
+            GROUP BY 1 ORDER BY 1
             """
-            INSERT INTO organisation (uuid, name, source, source_id)
-            SELECT u, n, :source, k FROM unnest(CAST(:keys AS text[]), CAST(:names AS text[]), CAST(:uuids AS uuid[]))
-                AS o(k, n, u)
-            ON CONFLICT (source, source_id) DO NOTHING
-            """
-        ), {"source": source, "keys": keys, "names": [org_keys[k] for k in keys],
-            "uuids": [imported_organisation_uuid(source, k) for k in keys]})
+        ), params).all()
+        if missing:
+            session.execute(text(
+                """
+                INSERT INTO organisation (uuid, name, source, source_id)
+                SELECT u, n, :source, k
+                FROM unnest(CAST(:keys AS text[]), CAST(:names AS text[]), CAST(:uuids AS uuid[])) AS o(k, n, u)
+                ON CONFLICT (source, source_id) DO NOTHING
+                """
+            ), {"source": source, "keys": [k for k, _ in missing], "names": [n for _, n in missing],
+                "uuids": [imported_organisation_uuid(source, k) for k, _ in missing]})
 
     # The new values of each placed row, with the asset it updates (if any).
     _temp_table(session, "tmp_asset_new", f"""
