@@ -157,7 +157,6 @@ def _state(session: Session, asset_id: int) -> tuple[dict, float | None]:
 
 # --- one asset at a time (people, and the Open Referral UK import) ------------------------------
 _SCALAR_FIELDS = tuple(f for f in EDITABLE_FIELDS if f not in ("location", *_VOCABULARIES))
-_KEEP: Any = object()
 
 
 def _terms(session: Session, values: Mapping) -> dict[str, list[TaxonomyTerm]]:
