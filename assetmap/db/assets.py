@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+from uuid import UUID
 
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from assetmap.db.bulk import copy_into_temp
 from assetmap.db.models import Asset, AssetStatus, Revision, TaxonomyTerm
+from assetmap.db.oruk import derived_id_sql
 from assetmap.domain.identities import imported_asset_uuid, imported_organisation_uuid
 from assetmap.domain.revisions import EDITABLE_FIELDS, SNAPSHOT_KEYS, diff, normalise, restorable_values
 from assetmap.errors import BadInputError, ConflictError, NotFoundError
@@ -41,6 +43,8 @@ __all__ = [
     "archive_asset",
     "create_asset",
     "load_asset",
+    "oruk_assets",
+    "postcode_points",
     "restore_asset",
     "snapshot_sql",
     "snapshots",
@@ -371,6 +375,55 @@ def restore_asset(session: Session, asset_id: int, revision_id: int, *, expected
                         action="restore", reason=why, status=None if status is None else AssetStatus(status))
 
 
+# --- what an import looks up ---------------------------------------------------------------------
+def oruk_assets(session: Session, sal_ids: Sequence[UUID], service_ids: Sequence[UUID],
+                source: str = "oruk") -> tuple[dict, dict]:
+    """For an Open Referral UK import: the assets already holding these service_at_location ids
+    (stored, or derived from the asset's own id when it was published here), and assets of
+    services imported without a location, by service id."""
+    by_sal: dict[UUID, int] = {}
+    if sal_ids:
+        rows = session.execute(text(
+            f"""
+            SELECT l.uuid AS sal_id, l.asset_id FROM oruk_service_at_location l WHERE l.uuid = ANY(:ids)
+            UNION ALL
+            SELECT {derived_id_sql('service_at_location', 'a.uuid')}, a.id FROM asset a
+            WHERE NOT EXISTS (SELECT 1 FROM oruk_service_at_location x WHERE x.asset_id = a.id)
+              AND {derived_id_sql('service_at_location', 'a.uuid')} = ANY(:ids)
+            UNION ALL
+            SELECT CAST(a.source_id AS uuid), a.id FROM asset a
+            WHERE a.source = :source AND a.source_id = ANY(CAST(:texts AS text[]))
+            """
+        ), {"ids": sal_ids, "texts": [str(i) for i in sal_ids], "source": source}).all()
+        for sal_id, asset_id in rows:
+            by_sal.setdefault(sal_id, asset_id)
+    by_service: dict[UUID, int] = {}
+    if service_ids:
+        rows = session.execute(text(
+            """
+            SELECT a.uuid, a.id FROM asset a WHERE a.uuid = ANY(:ids) AND a.location IS NULL
+              AND NOT EXISTS (SELECT 1 FROM oruk_service_at_location x WHERE x.asset_id = a.id)
+            UNION ALL
+            SELECT CAST(substr(a.source_id, 9) AS uuid), a.id FROM asset a
+            WHERE a.source = :source AND a.source_id = ANY(CAST(:texts AS text[]))
+            """
+        ), {"ids": service_ids, "texts": [f"service/{i}" for i in service_ids], "source": source}).all()
+        for service_id, asset_id in rows:
+            by_service.setdefault(service_id, asset_id)
+    return by_sal, by_service
+
+
+def postcode_points(session: Session, postcodes: Iterable[str]) -> dict[str, tuple[float, float]]:
+    """The Code-Point Open position (lon, lat) of each of ``postcodes`` (normalised) known here."""
+    postcodes = set(postcodes)
+    if not postcodes:
+        return {}
+    rows = session.execute(text(
+        "SELECT postcode, ST_X(location), ST_Y(location) FROM postcode WHERE postcode = ANY(:pcs)"
+    ), {"pcs": sorted(postcodes)}).all()
+    return {pc: (x, y) for pc, x, y in rows}
+
+
 # --- imports, set-based ----------------------------------------------------------------------------
 #: The asset columns an import may write (each caller names those its file gives).
 IMPORT_FIELDS = ("name", "description", "organisation_id", "location", "address", "town", "postcode", "phone",
@@ -530,7 +583,7 @@ def upsert_from_import(session: Session, rows: Iterable[ImportRow], *, source: s
         types_after = "jsonb_build_array(n.category)"
         types_same = f"{_TYPES_OF} = jsonb_build_array(n.category)"
     else:
-        types_after = f"""(SELECT jsonb_agg(u.slug ORDER BY u.slug) FROM (
+        types_after = """(SELECT jsonb_agg(u.slug ORDER BY u.slug) FROM (
                              SELECT t.slug FROM asset_term x JOIN taxonomy_term t
                              ON t.id = x.term_id AND t.vocabulary = 'asset-type' WHERE x.asset_id = a.id
                              UNION SELECT n.category) u)"""

@@ -17,7 +17,6 @@ __all__ = [
     "claim_for_commit",
     "existing_source_ids",
     "first_rows",
-    "known_postcodes",
     "mark_failed",
     "recent_uploads",
     "record_progress",
@@ -59,15 +58,6 @@ def asset_types(session: Session) -> tuple[dict[str, str], list[dict]]:
         accepted[r["slug"].lower()] = r["slug"]
         accepted[r["label"].lower()] = r["slug"]
     return accepted, [dict(r) for r in rows]
-
-
-def known_postcodes(session: Session, postcodes: Iterable[str]) -> set[str]:
-    """Those of ``postcodes`` (normalised) that Code-Point Open has here."""
-    wanted = sorted(set(postcodes))
-    if not wanted:
-        return set()
-    return set(session.execute(text("SELECT postcode FROM postcode WHERE postcode = ANY(:pcs)"),
-                               {"pcs": wanted}).scalars())
 
 
 def existing_source_ids(session: Session, source: str, source_ids: Iterable[str]) -> set[str]:

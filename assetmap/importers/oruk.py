@@ -33,7 +33,6 @@ from assetmap.db.models import (
     OrukTaxonomy,
     TaxonomyTerm,
 )
-from assetmap.db.oruk import derived_id_sql
 from assetmap.domain import oruk
 from assetmap.errors import BadInputError, ImportFileError
 from assetmap.importers.report import ImportReport, RowProblem, silent_progress
@@ -302,50 +301,6 @@ def _parsed_term(obj: dict) -> dict | None:
 
 # --- assets ------------------------------------------------------------------------------------
 
-def _existing(session: Session, sal_ids: list[uuid.UUID], service_ids: list[uuid.UUID]) -> tuple[dict, dict]:
-    """Assets already holding these service_at_location ids (stored or derived), and assets of
-    services imported without a location, by service id."""
-    by_sal: dict[uuid.UUID, int] = {}
-    if sal_ids:
-        rows = session.execute(text(
-            f"""
-            SELECT l.uuid AS sal_id, l.asset_id FROM oruk_service_at_location l WHERE l.uuid = ANY(:ids)
-            UNION ALL
-            SELECT {derived_id_sql('service_at_location', 'a.uuid')}, a.id FROM asset a
-            WHERE NOT EXISTS (SELECT 1 FROM oruk_service_at_location x WHERE x.asset_id = a.id)
-              AND {derived_id_sql('service_at_location', 'a.uuid')} = ANY(:ids)
-            UNION ALL
-            SELECT CAST(a.source_id AS uuid), a.id FROM asset a
-            WHERE a.source = :source AND a.source_id = ANY(CAST(:texts AS text[]))
-            """
-        ), {"ids": sal_ids, "texts": [str(i) for i in sal_ids], "source": SOURCE}).all()
-        for sal_id, asset_id in rows:
-            by_sal.setdefault(sal_id, asset_id)
-    by_service: dict[uuid.UUID, int] = {}
-    if service_ids:
-        rows = session.execute(text(
-            """
-            SELECT a.uuid, a.id FROM asset a WHERE a.uuid = ANY(:ids) AND a.location IS NULL
-              AND NOT EXISTS (SELECT 1 FROM oruk_service_at_location x WHERE x.asset_id = a.id)
-            UNION ALL
-            SELECT CAST(substr(a.source_id, 9) AS uuid), a.id FROM asset a
-            WHERE a.source = :source AND a.source_id = ANY(CAST(:texts AS text[]))
-            """
-        ), {"ids": service_ids, "texts": [f"service/{i}" for i in service_ids], "source": SOURCE}).all()
-        for service_id, asset_id in rows:
-            by_service.setdefault(service_id, asset_id)
-    return by_sal, by_service
-
-
-def _postcode_points(session: Session, postcodes: set[str]) -> dict[str, tuple[float, float]]:
-    if not postcodes:
-        return {}
-    rows = session.execute(text(
-        "SELECT postcode, ST_X(location), ST_Y(location) FROM postcode WHERE postcode = ANY(:pcs)"
-    ), {"pcs": sorted(postcodes)}).all()
-    return {pc: (x, y) for pc, x, y in rows}
-
-
 def import_oruk(session: Session, path: Path, publish: bool = True, progress=silent_progress,
                 category: str | None = None) -> OrukReport:
     """Import an Open Referral UK JSON file or directory of files.
@@ -425,8 +380,8 @@ def import_oruk(session: Session, path: Path, publish: bool = True, progress=sil
                 loc.location_id = oruk.derived_id("location", loc.sal_id)
     sal_ids = [loc.sal_id for _, p in parsed_services for loc in p.locations if loc.sal_id is not None]
     bare = [p.service_id for _, p in parsed_services if any(loc.sal_id is None for loc in p.locations)]
-    by_sal, by_service = _existing(session, sal_ids, bare)
-    points = _postcode_points(session, {loc.postcode for _, p in parsed_services for loc in p.locations
+    by_sal, by_service = assets.oruk_assets(session, sal_ids, bare, SOURCE)
+    points = assets.postcode_points(session, {loc.postcode for _, p in parsed_services for loc in p.locations
                                         if loc.postcode and loc.lat is None})
     existing_links = {row.asset_id: row for row in session.scalars(select(OrukServiceAtLocation).where(
         OrukServiceAtLocation.asset_id.in_(list(by_sal.values()) + list(by_service.values()))))}

@@ -13,9 +13,9 @@ import pandas as pd
 from pyproj import Transformer
 from sqlalchemy.orm import Session
 
+from assetmap.db.bulk import copy_into_temp, upsert_counts
 from assetmap.domain.postcodes import normalise_postcode
 from assetmap.errors import ImportFileError
-from assetmap.db.bulk import copy_into_temp, upsert_counts
 from assetmap.importers.report import ImportReport, silent_progress
 
 HEADER_FILE = "Doc/Code-Point_Open_Column_Headers.csv"

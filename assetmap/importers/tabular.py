@@ -24,10 +24,10 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from assetmap.db.assets import ImportRow, upsert_from_import
+from assetmap.db.assets import ImportRow, postcode_points, upsert_from_import
 from assetmap.db.models import BulkUpload, ImportRun
 from assetmap.db.seed import record_import
-from assetmap.db.uploads import asset_types, existing_source_ids, known_postcodes
+from assetmap.db.uploads import asset_types, existing_source_ids
 from assetmap.domain import tabular
 from assetmap.errors import BadInputError, ImportFileError
 from assetmap.importers.report import ImportReport
@@ -425,7 +425,7 @@ def check_upload(session: Session, upload: BulkUpload, progress: Callable[[int, 
         else:
             first_line[row.source_id] = row.line
 
-    found = known_postcodes(session, {row.postcode for row in checked if row.ok and row.point is None and row.postcode})
+    found = postcode_points(session, {row.postcode for row in checked if row.ok and row.point is None and row.postcode})
     for row in checked:
         if row.ok and row.point is None and row.postcode not in found:
             row.errors.append(("postcode", "postcode not known here (new, or outside the areas loaded)", row.postcode))
