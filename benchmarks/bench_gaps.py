@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_access import baseline_kdtree_pysal, timed  # noqa: E402  (reused, not duplicated)
 
-from assetmap.db import area_geometry, gap_runs, gaps  # noqa: E402
+from assetmap.db import area_geometry, gap_refresh, gap_runs  # noqa: E402
 from assetmap.db.cluster import database_url  # noqa: E402
 from assetmap.db.engine import get_engine, make_session, session_scope  # noqa: E402
 from assetmap.domain.access import two_step_fca  # noqa: E402
@@ -137,7 +137,7 @@ def bench_recompute(url: str, repeat: int) -> None:
                     "INSERT INTO asset_term (asset_id, term_id) SELECT :a, id FROM taxonomy_term "
                     "WHERE vocabulary = 'asset-type' AND slug = 'pharmacy'"), {"a": asset_id})
                 started = time.perf_counter()
-                result = gaps.recompute_for_asset_change(session, asset_id)
+                result = gap_refresh.recompute_for_asset_change(session, asset_id)
                 times.append(time.perf_counter() - started)
             print(f"   {label} ({len(result['runs'])} runs updated, {result['areas']} LSOAs in reach): "
                   f"median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms "

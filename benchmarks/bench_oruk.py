@@ -31,8 +31,8 @@ from assetmap.db.models import BulkUpload
 from assetmap.db.seed import seed_datasets, seed_taxonomy
 from assetmap.domain import tabular
 from assetmap.importers import tabular as importer
+from assetmap.db.bulk import copy_into_temp
 from assetmap.importers import upload_files
-from assetmap.importers._bulk import copy_into_temp
 
 
 def best(fn, repeat: int) -> float:

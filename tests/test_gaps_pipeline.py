@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from assetmap.db import gap_results, gap_runs, gaps
+from assetmap.db import gap_refresh, gap_results, gap_runs
 from assetmap.domain.gap_analysis import GapParams
 from assetmap.domain.gaps import BIVARIATE_CLASSES, NO_DATA, percentile_rank
 from tests.factories import make_asset
@@ -277,21 +277,21 @@ def test_incremental_recompute_equals_full_recompute(gdb, decay):
     # 1. a new library approved near Oswestry
     new = make_asset(gdb, "New community library", lon=-3.0540, lat=52.8600, category="library")
     started = time.perf_counter()
-    result = gaps.recompute_for_asset_change(gdb, new.id)
+    result = gap_refresh.recompute_for_asset_change(gdb, new.id)
     elapsed = time.perf_counter() - started
     assert result["runs"] == [run["id"]] and result["areas"] > 0
     assert elapsed < 5  # the figure that matters is in benchmarks/bench_gaps.py
     # 2. an existing library moved 2 km east, then 3. another archived
     moved = oswestry_library(gdb)
     gdb.execute(text("UPDATE asset SET location = ST_Translate(location, 0.03, 0) WHERE id = :id"), {"id": moved})
-    assert gaps.recompute_for_asset_change(gdb, moved)["runs"] == [run["id"]]
+    assert gap_refresh.recompute_for_asset_change(gdb, moved)["runs"] == [run["id"]]
     archived = gdb.execute(text(
         "SELECT asset_id FROM gap_supply WHERE run_id = :run AND asset_id NOT IN (:a, :b) ORDER BY asset_id LIMIT 1"
     ), {"run": run["id"], "a": new.id, "b": moved}).scalar_one()
     gdb.execute(text("UPDATE asset SET status = 'archived' WHERE id = :id"), {"id": archived})
-    assert gaps.recompute_for_asset_change(gdb, archived)["runs"] == [run["id"]]
+    assert gap_refresh.recompute_for_asset_change(gdb, archived)["runs"] == [run["id"]]
     # 4. a change that moves nothing (e.g. new opening hours) touches no run
-    assert gaps.recompute_for_asset_change(gdb, new.id)["runs"] == []
+    assert gap_refresh.recompute_for_asset_change(gdb, new.id)["runs"] == []
 
     incremental = snapshot(gdb, run["id"])
     full = snapshot(gdb, gap_runs.ensure_run(gdb, p, refresh=True)["id"])
@@ -306,7 +306,7 @@ def test_recompute_after_a_capacity_change_and_a_category_change(gdb):
     asset_id = gdb.execute(text(
         "SELECT asset_id FROM gap_supply WHERE run_id = :run ORDER BY asset_id LIMIT 1"), {"run": run["id"]}).scalar_one()
     gdb.execute(text("UPDATE asset SET capacity = 5 WHERE id = :id"), {"id": asset_id})
-    assert gaps.recompute_for_asset_change(gdb, asset_id)["runs"] == [run["id"]]
+    assert gap_refresh.recompute_for_asset_change(gdb, asset_id)["runs"] == [run["id"]]
     assert_same_scores(snapshot(gdb, run["id"]), snapshot(gdb, gap_runs.ensure_run(gdb, p, refresh=True)["id"]))
 
     run = gap_runs.current_runs(gdb, categories=["pharmacy"])[0]
@@ -316,15 +316,15 @@ def test_recompute_after_a_capacity_change_and_a_category_change(gdb):
         WHERE asset_id = :id
         """
     ), {"id": asset_id})
-    assert gaps.recompute_for_asset_change(gdb, asset_id)["runs"] == [run["id"]]
+    assert gap_refresh.recompute_for_asset_change(gdb, asset_id)["runs"] == [run["id"]]
     assert_same_scores(snapshot(gdb, run["id"]), snapshot(gdb, gap_runs.ensure_run(gdb, p, refresh=True)["id"]))
 
 
 def test_recompute_for_an_asset_no_run_counts_is_a_no_op(gdb):
     pending = make_asset(gdb, "Pending library", category="library", status="pending")
     gap_runs.ensure_run(gdb, params(category="library"))
-    assert gaps.recompute_for_asset_change(gdb, pending.id) == {"runs": [], "areas": 0, "rows": 0, "superseded": []}
-    assert gaps.recompute_for_asset_change(gdb, 987654321) == {"runs": [], "areas": 0, "rows": 0, "superseded": []}
+    assert gap_refresh.recompute_for_asset_change(gdb, pending.id) == {"runs": [], "areas": 0, "rows": 0, "superseded": []}
+    assert gap_refresh.recompute_for_asset_change(gdb, 987654321) == {"runs": [], "areas": 0, "rows": 0, "superseded": []}
 
 
 def test_an_england_wide_run_is_superseded_and_recomputed_on_its_next_view(gdb):
@@ -333,7 +333,7 @@ def test_an_england_wide_run_is_superseded_and_recomputed_on_its_next_view(gdb):
     local = gap_runs.ensure_run(gdb, params(category="library"))
     england = gap_runs.ensure_run(gdb, params(category="library", lad="all"))
     new = make_asset(gdb, "Another community library", lon=-3.0540, lat=52.8600, category="library")
-    result = gaps.recompute_for_asset_change(gdb, new.id)
+    result = gap_refresh.recompute_for_asset_change(gdb, new.id)
     assert result["runs"] == [local["id"]] and result["superseded"] == [england["id"]]
     assert gap_runs.find_run(gdb, params(category="library", lad="all")) is None
     fresh = gap_runs.ensure_run(gdb, params(category="library", lad="all"))

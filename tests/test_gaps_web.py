@@ -10,7 +10,7 @@ import struct
 import pytest
 from sqlalchemy import text
 
-from assetmap.db import gap_results, gap_runs, gaps
+from assetmap.db import gap_refresh, gap_results, gap_runs
 from tests.factories import make_asset
 from tests.gaps_fixtures import (  # noqa: F401  (fixtures)
     OLDHAM, SHROPSHIRE, gapp, gaps_db_url, gclient, gdb, gdb_conn,
@@ -213,7 +213,7 @@ def test_names_are_inert_on_the_map(gclient, gdb):
 def test_recompute_shows_on_the_page_at_once(gclient, gdb):
     first = gclient.get(f"/plan?{QUERY}").get_data(as_text=True)
     library = make_asset(gdb, "New library at Oswestry", category="library")
-    gaps.recompute_for_asset_change(gdb, library.id)
+    gap_refresh.recompute_for_asset_change(gdb, library.id)
     second = gclient.get(f"/plan?{QUERY}").get_data(as_text=True)
     assert "New library at Oswestry" in second
     assert re.search(r"run=(\d+)", tile_url(first)).group(1) == re.search(r"run=(\d+)", tile_url(second)).group(1)

@@ -338,10 +338,12 @@ def test_the_queue_lists_imported_pending_assets_too(mod_client, db_session, dat
 
 
 def test_approving_and_archiving_bring_the_gap_analysis_up_to_date(client, mod_client, db_session, monkeypatch):
-    from assetmap.db import gaps
+    from assetmap.db import gap_refresh
 
     calls = []
-    monkeypatch.setattr(gaps, "recompute_for_asset_change", lambda session, asset_id: calls.append(asset_id) or {})
+    monkeypatch.setattr(gap_refresh, "recompute_for_asset_change",
+                        lambda session, asset_id: calls.append(asset_id) or {"runs": [], "areas": 0, "rows": 0,
+                                                                              "superseded": []})
     submit(client, name="Oswestry Community Pantry", asset_types=["food-bank"])
     asset_id = latest_asset_id(db_session, "Oswestry Community Pantry")
     assert calls == []  # a submission changes nothing public

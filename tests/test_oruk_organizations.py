@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 
 from assetmap.config import PROJECT_DIR
 from assetmap.db.models import Asset, AssetStatus, Organisation
-from assetmap.domain.organisations import organisation_uuid
+from assetmap.domain.identities import organisation_uuid
 from assetmap.importers import asset_formats
 from assetmap.importers.assets import FORMATS, import_assets
 from assetmap.importers.report import ImportReport

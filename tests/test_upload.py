@@ -296,19 +296,19 @@ def test_a_failed_commit_leaves_nothing_half_imported(client, db_session, monkey
     db_session.refresh(upload)
     assert upload.check_report["ok"] == 3
 
-    real_write = importer._write
+    real_write = importer.upsert_from_import
 
     def write_then_fail(*args, **kwargs):
         real_write(*args, **kwargs)  # the rows are written ...
         raise ImportFileError("the database went away")  # ... and then something fails
 
-    monkeypatch.setattr(importer, "_write", write_then_fail)
+    monkeypatch.setattr(importer, "upsert_from_import", write_then_fail)
     client.post(f"/upload/{upload.id}/commit")
     db_session.refresh(upload)
     assert upload.state == "failed" and upload.error == "the database went away"
     assert db_session.scalars(select(Asset).where(Asset.source == "upload")).all() == []
     assert db_session.scalars(select(ImportRun).where(ImportRun.kind == "assets:upload")).all() == []
-    monkeypatch.setattr(importer, "_write", real_write)
+    monkeypatch.setattr(importer, "upsert_from_import", real_write)
     client.post(f"/upload/{upload.id}/commit")  # a failed upload can be tried again
     db_session.refresh(upload)
     assert upload.state == "committed"

@@ -2,11 +2,12 @@
 moderation queue, approving and rejecting, editing, archiving, restoring, verifying, stale assets
 and reminder bookkeeping.
 
-Every change to an asset goes through :func:`_revise`, which writes its ``revision`` row in the
-caller's transaction; nothing here commits. An asset being changed is compared with the version
-the moderator saw (``expected_version``), and SQLAlchemy's version counter on ``asset`` refuses
-the write as well if another transaction got there in between: both raise
-:class:`~assetmap.errors.ConflictError`.
+Every change to an asset goes through :mod:`assetmap.db.assets`, which writes its ``revision``
+row in the caller's transaction and returns what changed (an
+:class:`~assetmap.db.assets.AssetChanges`, for the gap refresh after the commit); nothing here
+commits. An asset being changed is compared with the version the moderator saw
+(``expected_version``), and SQLAlchemy's version counter on ``asset`` refuses the write as well
+if another transaction got there in between: both raise :class:`~assetmap.errors.ConflictError`.
 """
 from __future__ import annotations
 
@@ -17,23 +18,20 @@ from sqlalchemy import func, select, text, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from assetmap.db.models import Asset, AssetStatus, ChangeRequest, Revision, TaxonomyTerm
+from assetmap.db import assets
+from assetmap.db.assets import CHANGED_SINCE_OPENED, AssetChanges
+from assetmap.db.models import Asset, AssetStatus, ChangeRequest, Revision
 from assetmap.domain.contribution import (
     ACCESS_MODES,
     ACCESSIBILITY,
     AGE_GROUPS,
 )
-from assetmap.domain.revisions import EDITABLE_FIELDS, diff, restorable_values, snapshot
+from assetmap.domain.revisions import EDITABLE_FIELDS, diff, snapshot
 from assetmap.domain.staleness import stale_before
 from assetmap.domain.validation import clean_text
 from assetmap.errors import BadInputError, ConflictError, NotFoundError
 
-CHANGED_SINCE_OPENED = (
-    "It was changed since you opened it, by someone else. Nothing you entered was saved: "
-    "open it again to see the latest version, then make your change again."
-)
 _VOCABULARIES = {"asset_types": "asset-type", "five_ways": "five-ways"}
-_SCALAR_FIELDS = tuple(f for f in EDITABLE_FIELDS if f not in ("location", *_VOCABULARIES))
 
 # The asset's editable fields and bookkeeping, as plain values.
 _ASSET_SELECT = """
@@ -203,91 +201,17 @@ def find_duplicates(session: Session, name: str, lon: float, lat: float, *, radi
     return [dict(r) for r in rows]
 
 
-# --- writing, with a revision every time -----------------------------------------------------
-def _terms(session: Session, values: dict) -> dict[str, list[TaxonomyTerm]]:
-    """The taxonomy terms ``values`` choose, by vocabulary (only the vocabularies it mentions)."""
-    wanted = {key: values[key] for key in _VOCABULARIES if key in values}
-    if not wanted:
-        return {}
-    slugs = sorted({s for v in wanted.values() for s in v})
-    found = session.scalars(select(TaxonomyTerm).where(
-        TaxonomyTerm.vocabulary.in_([_VOCABULARIES[k] for k in wanted]), TaxonomyTerm.slug.in_(slugs)
-    ).order_by(TaxonomyTerm.id)).all()
-    by_key = {(t.vocabulary, t.slug): t for t in found}
-    out = {}
-    for key, chosen in wanted.items():
-        missing = [s for s in chosen if (_VOCABULARIES[key], s) not in by_key]
-        if missing:
-            raise BadInputError(f"unknown {_VOCABULARIES[key]} term {', '.join(missing)}")
-        out[_VOCABULARIES[key]] = [by_key[(_VOCABULARIES[key], s)] for s in chosen]
-    return out
-
-
-def _apply(session: Session, asset: Asset, values: dict) -> None:
-    """Write the editable ``values`` (snapshot normal form; missing keys untouched) onto ``asset``."""
-    # Read first, write after: a query after a write would flush it early (and bump the version twice).
-    with session.no_autoflush:
-        new_terms = _terms(session, values)
-        current_terms = list(asset.terms) if new_terms else []
-    for field in _SCALAR_FIELDS:
-        if field in values:
-            value = values[field]
-            setattr(asset, field, list(value) if isinstance(value, list) else value)
-    if "location" in values:
-        location = values["location"]
-        asset.location = None if location is None else f"SRID=4326;POINT({location[0]} {location[1]})"
-    if new_terms:
-        kept = [t for t in current_terms if t.vocabulary not in new_terms]
-        asset.terms = kept + [t for terms in new_terms.values() for t in terms]
-    # Always an UPDATE of the row (a change of categories alone touches only asset_term), so the
-    # version goes up and a concurrent writer is refused.
-    asset.updated_at = func.now()
-
-
-def _flush(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError:
-        session.rollback()
-        raise ConflictError(CHANGED_SINCE_OPENED) from None
-
-
-def _load(session: Session, asset_id: int, expected_version: int | None) -> Asset:
-    asset = session.get(Asset, asset_id)
-    if asset is None:
-        raise NotFoundError(f"no place or group with id {asset_id}")
-    if expected_version is not None and asset.version != expected_version:
-        raise ConflictError(CHANGED_SINCE_OPENED, details={"asset_id": asset_id})
-    return asset
-
-
-def _revise(session: Session, asset: Asset, before: dict | None, action: str, user_id: int | None,
-            reason: str | None) -> dict:
-    """Flush the change to ``asset`` and append its revision; returns the snapshot after."""
-    _flush(session)
-    after = {k: v for k, v in get_asset(session, asset.id).items() if k in (*EDITABLE_FIELDS, "status", "version")}
-    session.add(Revision(asset_id=asset.id, user_id=user_id, action=action, changes=diff(before, after),
-                         snapshot=after, reason=reason, status_after=after["status"]))
-    _flush(session)
-    return after
-
-
-def _before(session: Session, asset_id: int) -> dict:
-    return {k: v for k, v in get_asset(session, asset_id).items() if k in (*EDITABLE_FIELDS, "status", "version")}
-
-
+# --- writing, through the one write path (assetmap.db.assets) ------------------------------------
 def submit_new(session: Session, values: dict, submitter_email: str | None, user_id: int | None = None) -> int:
     """Store a volunteer's new asset as ``pending`` with its change request; returns the asset id."""
-    asset = Asset(status=AssetStatus.pending, source="web", submitter_email=submitter_email,
-                  created_by_id=user_id, access_modes=[], age_groups=[], accessibility=[])
-    _apply(session, asset, values)
-    session.add(asset)
-    _flush(session)
-    after = _revise(session, asset, None, "create", user_id, "submitted through the website")
-    session.add(ChangeRequest(asset_id=asset.id, kind="new", payload=values, base_version=after["version"],
+    changes = assets.create_asset(session, values, status=AssetStatus.pending, user_id=user_id,
+                                  submitter_email=submitter_email, reason="submitted through the website")
+    asset_id = changes.inserted[0]
+    session.add(ChangeRequest(asset_id=asset_id, kind="new", payload=values,
+                              base_version=session.get(Asset, asset_id).version,
                               submitter_email=submitter_email, submitted_by_id=user_id))
     _flush(session)
-    return asset.id
+    return asset_id
 
 
 def submit_change(session: Session, asset_id: int, values: dict, submitter_email: str | None,
@@ -330,7 +254,7 @@ def _close_requests(session: Session, asset_id: int, kinds: tuple[str, ...], sta
 
 
 def _pending_new(session: Session, asset_id: int, expected_version: int | None) -> Asset:
-    asset = _load(session, asset_id, expected_version)
+    asset = assets.load_asset(session, asset_id, expected_version)
     if asset.status != AssetStatus.pending:
         raise ConflictError(f"it has already been reviewed (it is {asset.status.value} now)",
                             details={"asset_id": asset_id})
@@ -338,33 +262,27 @@ def _pending_new(session: Session, asset_id: int, expected_version: int | None) 
 
 
 def approve_new(session: Session, asset_id: int, values: dict | None, expected_version: int | None,
-                moderator_id: int, reason: str | None = None) -> dict:
+                moderator_id: int, reason: str | None = None) -> AssetChanges:
     """Publish a pending asset at once, with the moderator's edits (``values``) if any."""
-    asset = _pending_new(session, asset_id, expected_version)
-    before = _before(session, asset_id)
-    if values:
-        _apply(session, asset, values)
-    asset.status = AssetStatus.published
-    asset.reviewed_by_id, asset.reviewed_at = moderator_id, func.now()
-    asset.last_verified_at = func.now()
-    asset.updated_at = func.now()
-    after = _revise(session, asset, before, "approve", moderator_id, reason or "approved")
+    _pending_new(session, asset_id, expected_version)
+    changes = assets.update_asset(session, asset_id, values, expected_version=expected_version, user_id=moderator_id,
+                                  action="approve", reason=reason or "approved", status=AssetStatus.published,
+                                  reviewed_by=moderator_id, verified=True)
     _close_requests(session, asset_id, ("new",), "approved", moderator_id, reason)
-    return after
+    return changes
 
 
-def reject_new(session: Session, asset_id: int, expected_version: int | None, moderator_id: int, reason: str) -> dict:
+def reject_new(session: Session, asset_id: int, expected_version: int | None, moderator_id: int,
+               reason: str) -> AssetChanges:
     """Reject a pending asset: it is kept, as ``rejected``, and never shown."""
     if not reason:
         raise BadInputError("give a reason for rejecting it")
-    asset = _pending_new(session, asset_id, expected_version)
-    before = _before(session, asset_id)
-    asset.status = AssetStatus.rejected
-    asset.reviewed_by_id, asset.reviewed_at = moderator_id, func.now()
-    asset.updated_at = func.now()
-    after = _revise(session, asset, before, "reject", moderator_id, reason)
+    _pending_new(session, asset_id, expected_version)
+    changes = assets.update_asset(session, asset_id, expected_version=expected_version, user_id=moderator_id,
+                                  action="reject", reason=reason, status=AssetStatus.rejected,
+                                  reviewed_by=moderator_id)
     _close_requests(session, asset_id, ("new",), "rejected", moderator_id, reason)
-    return after
+    return changes
 
 
 def _pending_request(session: Session, request_id: int) -> ChangeRequest:
@@ -377,25 +295,21 @@ def _pending_request(session: Session, request_id: int) -> ChangeRequest:
 
 
 def approve_request(session: Session, request_id: int, values: dict | None, expected_version: int | None,
-                    moderator_id: int, reason: str | None = None) -> dict:
+                    moderator_id: int, reason: str | None = None) -> AssetChanges:
     """Apply a suggested change (or the moderator's edit of it) or resolve a problem report.
 
     For a change, ``values`` are what the moderator approved (default: the suggested fields). For a
     problem, ``values`` are the moderator's corrections, if any. The asset counts as checked.
     """
     request = _pending_request(session, request_id)
-    asset = _load(session, request.asset_id, expected_version)
-    before = _before(session, asset.id)
     if request.kind == "change":
-        _apply(session, asset, values if values is not None else request.payload)
-    elif values:
-        _apply(session, asset, values)
-    asset.last_verified_at = func.now()
-    asset.updated_at = func.now()
+        values = values if values is not None else request.payload
     why = f"{request.kind} request {request.id}" + (f": {reason}" if reason else "")
-    after = _revise(session, asset, before, "update", moderator_id, why)
-    _close_requests(session, asset.id, (request.kind,), "approved", moderator_id, reason, request_id=request.id)
-    return after
+    changes = assets.update_asset(session, request.asset_id, values or {}, expected_version=expected_version,
+                                  user_id=moderator_id, action="update", reason=why, verified=True)
+    _close_requests(session, request.asset_id, (request.kind,), "approved", moderator_id, reason,
+                    request_id=request.id)
+    return changes
 
 
 def reject_request(session: Session, request_id: int, moderator_id: int, reason: str) -> None:
@@ -409,52 +323,42 @@ def reject_request(session: Session, request_id: int, moderator_id: int, reason:
 
 
 def update_asset(session: Session, asset_id: int, values: dict, expected_version: int | None, user_id: int,
-                 reason: str | None) -> dict:
+                 reason: str | None) -> AssetChanges:
     """A moderator's direct edit."""
-    asset = _load(session, asset_id, expected_version)
-    before = _before(session, asset_id)
-    _apply(session, asset, values)
-    return _revise(session, asset, before, "update", user_id, reason or "edited by a moderator")
+    return assets.update_asset(session, asset_id, values, expected_version=expected_version, user_id=user_id,
+                               reason=reason or "edited by a moderator")
 
 
 def archive_asset(session: Session, asset_id: int, expected_version: int | None, user_id: int, reason: str,
-                  request_id: int | None = None) -> dict:
+                  request_id: int | None = None) -> AssetChanges:
     """Take an asset off the map, keeping it and its history ("deleting" from the web does this).
 
     ``request_id``: a problem report this resolves.
     """
-    if not reason:
-        raise BadInputError("give a reason for archiving it")
-    asset = _load(session, asset_id, expected_version)
-    if asset.status == AssetStatus.archived:
-        raise ConflictError("it is already archived")
-    before = _before(session, asset_id)
-    asset.status = AssetStatus.archived
-    asset.updated_at = func.now()
-    after = _revise(session, asset, before, "archive", user_id, reason)
+    changes = assets.archive_asset(session, asset_id, expected_version=expected_version, user_id=user_id,
+                                   reason=reason)
     if request_id is not None:
         request = _pending_request(session, request_id)
         if request.asset_id != asset_id:
             raise BadInputError(f"change request {request_id} is about another place")
         _close_requests(session, asset_id, (request.kind,), "approved", user_id, reason, request_id=request_id)
-    return after
+    return changes
 
 
 def restore_revision(session: Session, asset_id: int, revision_id: int, expected_version: int | None, user_id: int,
-                     reason: str | None = None) -> dict:
+                     reason: str | None = None) -> AssetChanges:
     """Bring back the fields an old revision recorded (and its status when published or
     archived), as a new revision; the old ones stay as they are."""
-    revision = session.get(Revision, revision_id)
-    if revision is None or revision.asset_id != asset_id:
-        raise NotFoundError(f"no revision {revision_id} of place {asset_id}")
-    asset = _load(session, asset_id, expected_version)
-    values, status = restorable_values(revision.snapshot or {})
-    before = _before(session, asset_id)
-    _apply(session, asset, values)
-    if status is not None:
-        asset.status = AssetStatus(status)
-    why = f"restored revision {revision_id}" + (f": {reason}" if reason else "")
-    return _revise(session, asset, before, "restore", user_id, why)
+    return assets.restore_asset(session, asset_id, revision_id, expected_version=expected_version, user_id=user_id,
+                                reason=reason)
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        raise ConflictError(CHANGED_SINCE_OPENED) from None
 
 
 def verify_asset(session: Session, asset_id: int, user_id: int) -> dict:
@@ -463,7 +367,9 @@ def verify_asset(session: Session, asset_id: int, user_id: int) -> dict:
     Nothing a person sees changes, so the version stays as it is: a moderator editing the same
     asset meanwhile can still save.
     """
-    before = _before(session, asset_id)  # raises NotFoundError
+    before = assets.snapshots(session, [asset_id]).get(asset_id)
+    if before is None:
+        raise NotFoundError(f"no place or group with id {asset_id}")
     session.execute(text("UPDATE asset SET last_verified_at = now() WHERE id = :id"), {"id": asset_id})
     asset = session.get(Asset, asset_id)
     session.expire(asset, ["last_verified_at"])

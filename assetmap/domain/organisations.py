@@ -3,7 +3,7 @@
 A source names an organisation by its own identifier when it has one (a GP practice's ODS code, a
 charity number), else by its name. That key, written by :func:`ods_key` or :func:`charity_key` (or
 the name itself), is the organisation's ``source_id``; its UUID is derived from the source and that
-key (:func:`organisation_uuid`), so rebuilding the database from the same files gives the same ids.
+key (:func:`assetmap.domain.identities.organisation_uuid`), so rebuilding the database from the same files gives the same ids.
 Organisations that come with their own UUID (an Open Referral feed) keep it.
 
 No Flask and no SQL here.
@@ -11,10 +11,7 @@ No Flask and no SQL here.
 from __future__ import annotations
 
 import re
-import uuid
 from typing import NamedTuple
-
-from assetmap.domain.oruk_common import NAMESPACE
 
 __all__ = [
     "KEEPS_ITS_OWN_UUID",
@@ -22,7 +19,6 @@ __all__ = [
     "charity_key",
     "identifiers",
     "ods_key",
-    "organisation_uuid",
 ]
 
 #: Sources whose organisations carry their publisher's UUID, which is kept as it is.
@@ -36,22 +32,6 @@ _PREFIXES: dict[str, tuple[str | None, str]] = {
     "GB-NIC-": ("GB-NIC", "Charity number (Northern Ireland)"),
     "ODS-": (None, "NHS ODS code"),
 }
-
-
-def organisation_uuid(source: str, key: str) -> uuid.UUID:
-    """The stable UUID of the organisation ``key`` (its ``source_id``) of ``source``.
-
-    Examples
-    --------
-    >>> organisation_uuid("libraries", "Shropshire library service") == organisation_uuid(
-    ...     "libraries", "Shropshire library service")
-    True
-    >>> organisation_uuid("epraccur", "ODS-M82002") != organisation_uuid("nhsbsa-pharmacies", "ODS-M82002")
-    True
-    >>> organisation_uuid("givefood", "GB-CHC-1143519").version
-    5
-    """
-    return uuid.uuid5(NAMESPACE, f"organisation:{source}:{key}")
 
 
 def ods_key(code: str) -> str:

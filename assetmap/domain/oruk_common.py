@@ -12,7 +12,6 @@ No Flask and no SQL here.
 from __future__ import annotations
 
 import math
-import re
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timezone

@@ -6,11 +6,12 @@ stripped (empty means ``None``), lists are sorted sets of slugs, the location is
 rounded to 6 decimal places (about 0.1 m), opening hours are in the canonical JSON of
 :class:`~assetmap.domain.opening_hours.WeeklySchedule`.
 
-Revision rows keep such a snapshot (plus ``status`` and ``version``) after every change, and the
-``changes`` of a revision are :func:`diff` of the snapshot before and after. The asset importer
-writes the same keys for the fields it knows (``location`` as ``[lon, lat]``, ``asset_types`` as
-slugs), so a revision written by an import can be restored too: :func:`restorable_values` takes
-the editable fields a snapshot has and leaves the others alone.
+Revision rows keep such a snapshot after every change, with the same keys whoever wrote it
+(:data:`SNAPSHOT_KEYS`: the editable fields plus ``status``, ``version``, ``uuid``, ``source`` and
+``source_id``; :func:`assetmap.db.assets.snapshot_sql` builds it), and the ``changes`` of a
+revision are :func:`diff` of the snapshot before and after. :func:`restorable_values` takes the
+editable fields a snapshot has and leaves the others alone, so older revisions with fewer keys
+can be restored too.
 
 No Flask and no SQL here.
 """
@@ -26,6 +27,7 @@ __all__ = [
     "FIELD_LABELS",
     "LIST_FIELDS",
     "RESTORABLE_STATUSES",
+    "SNAPSHOT_KEYS",
     "diff",
     "display_value",
     "normalise",
@@ -57,6 +59,9 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "accessibility",
     "accepting_referrals",
 )
+
+#: The keys of a revision's snapshot, whichever code wrote the revision.
+SNAPSHOT_KEYS: tuple[str, ...] = (*EDITABLE_FIELDS, "status", "version", "uuid", "source", "source_id")
 
 #: Fields holding a set of slugs (kept sorted, never ``None``).
 LIST_FIELDS = frozenset({"asset_types", "five_ways", "access_modes", "age_groups", "accessibility"})

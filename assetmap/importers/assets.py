@@ -1,10 +1,11 @@
 """Community assets from official lists and GeoJSON layers, as published.
 
 Each format (:data:`FORMATS`) reads its file into rows (:mod:`assetmap.importers.asset_formats`);
-this module then places them set-based in SQL (latitude/longitude when given, else the Code-Point
-position of the postcode), and upserts them by ``(source, source_id)`` inside the caller's
-transaction, writing one ``revision`` per inserted or changed asset. Re-importing the same file
-changes nothing.
+this module checks them and hands them to :func:`assetmap.db.assets.upsert_from_import`, which
+places them set-based (latitude/longitude when given, else the Code-Point position of the
+postcode) and upserts them by ``(source, source_id)`` inside the caller's transaction, writing one
+``revision`` per inserted or changed asset. Re-importing the same file changes nothing. The
+report carries the change set (``report.changes``) for the gap refresh after the commit.
 """
 from __future__ import annotations
 
@@ -13,14 +14,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.db.assets import ImportRow, upsert_from_import
+from assetmap.db.uploads import asset_types
 from assetmap.domain import validation
 from assetmap.domain.postcodes import normalise_postcode, postcode_area
 from assetmap.errors import BadInputError, ImportFileError
 from assetmap.importers import asset_formats as af
-from assetmap.importers._bulk import copy_into_temp
 from assetmap.importers.report import ImportReport, silent_progress
 
 # Asset fields an import writes, compared on re-import. Each format lists the ones its file
@@ -176,8 +177,7 @@ def import_assets(
     if not path.is_file():
         raise ImportFileError(f"file not found: {path}")
     slug = category or spec.category or ((_layer(path) or (None,))[0])
-    terms = {term_slug: (tid, term_label) for term_slug, tid, term_label in session.execute(
-        text("SELECT slug, id, label FROM taxonomy_term WHERE vocabulary = 'asset-type'")).all()}
+    terms = {t["slug"]: t["label"] for t in asset_types(session)[1]}
     if slug is None:
         raise BadInputError(
             f"cannot tell what kind of asset {path.name} holds; pass --category (one of: {', '.join(sorted(terms))})"
@@ -185,7 +185,7 @@ def import_assets(
     if slug not in terms:
         raise BadInputError(f"unknown category {slug!r}; choose one of: {', '.join(sorted(terms))}")
     areas = sorted({a.strip().upper() for a in only_postcode_areas or [] if a.strip()}) or None
-    term_id, label = terms[slug]
+    label = terms[slug]
     report = ImportReport(source=f"{fmt} ({path.name})")
 
     bar = progress(total=None, desc=f"{fmt}: reading")
@@ -194,28 +194,24 @@ def import_assets(
         rows.append(row)
         bar.update(1)
     bar.close()
-    records = _check_rows(rows, report, areas)
+    records = _check_rows(rows, report, areas, slug)
 
-    session.flush()  # the ORM's pending changes first: the rest is SQL on the same transaction
-    bar = progress(total=5, desc=f"{fmt}: database")
-    _load(session, records)
-    bar.update(1)
-    _locate(session, report)
-    bar.update(1)
-    _upsert_organisations(session, fmt)
-    bar.update(1)
-    _stage(session, fmt)
-    bar.update(1)
-    _write(session, report, fmt, spec.fields, term_id, slug, publish, f"import {fmt}: {path.name}")
+    bar = progress(total=1, desc=f"{fmt}: database")
+    outcome = upsert_from_import(session, records, source=fmt, fields=spec.fields, publish=publish,
+                                 reason=f"import {fmt}: {path.name}")
     bar.update(1)
     bar.close()
-    session.expire_all()  # Asset objects loaded before the import now see its changes
+    for line, column, value in outcome.unlocated:
+        report.problem(line, "unknown postcode", column, value)
+    report.inserted, report.updated, report.unchanged = outcome.inserted, outcome.updated, outcome.unchanged
+    report.changes = outcome.changes
     return report
 
 
 # --- checks in Python: names, postcodes, duplicates -------------------------------------------------
-def _check_rows(rows: list[af.AssetRow], report: ImportReport, areas: list[str] | None) -> list[tuple]:
-    """Rows that pass, as tuples for COPY; the others are reported."""
+def _check_rows(rows: list[af.AssetRow], report: ImportReport, areas: list[str] | None,
+                category: str) -> list[ImportRow]:
+    """Rows that pass, to write; the others are reported."""
     seen: dict[str, af.AssetRow] = {}
     out = []
     for row in rows:
@@ -255,191 +251,11 @@ def _check_rows(rows: list[af.AssetRow], report: ImportReport, areas: list[str] 
         except ValueError:
             report.problem(row.line, "a value is not a finite number", None)
             continue
-        out.append((
-            row.line, row.source_id, row.name, postcode, row.postcode, row.postcode_column,
-            row.lon, row.lat, row.address, row.phone, row.email, row.url,
-            None if row.opening_hours is None else json.dumps(row.opening_hours),
-            row.opening_hours_note, row.organisation, extra,
+        out.append(ImportRow(
+            line=row.line, source_id=row.source_id, name=row.name, category=category, lon=row.lon, lat=row.lat,
+            postcode=postcode, postcode_raw=row.postcode, postcode_column=row.postcode_column,
+            org_name=row.organisation, address=row.address, phone=row.phone, email=row.email, url=row.url,
+            opening_hours=None if row.opening_hours is None else json.dumps(row.opening_hours),
+            opening_hours_note=row.opening_hours_note, extra=extra,
         ))
     return out
-
-
-# --- SQL: load, locate, upsert -------------------------------------------------------------------
-_IN_COLUMNS = [
-    ("line", "int"), ("source_id", "text"), ("name", "text"), ("postcode", "text"), ("postcode_raw", "text"),
-    ("postcode_column", "text"), ("lon", "float8"), ("lat", "float8"), ("address", "text"), ("phone", "text"),
-    ("email", "text"), ("url", "text"), ("opening_hours", "jsonb"), ("opening_hours_note", "text"),
-    ("org_name", "text"), ("extra", "jsonb"),
-]
-
-
-def _temp_table(session: Session, name: str, select_sql: str, params: dict | None = None) -> None:
-    session.execute(text(f"DROP TABLE IF EXISTS {name}"))
-    session.execute(text(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS {select_sql}"), params or {})
-
-
-def _load(session: Session, records: list[tuple]) -> None:
-    copy_into_temp(session, "tmp_asset_in", _IN_COLUMNS, records)
-    session.execute(text("ANALYZE tmp_asset_in"))
-
-
-def _locate(session: Session, report: ImportReport) -> None:
-    """Coordinates when given, else the postcode's Code-Point position; the rest are problems."""
-    _temp_table(
-        session,
-        "tmp_asset_located",
-        """
-        SELECT i.*, CASE WHEN i.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326)
-                         ELSE p.location END AS location
-        FROM tmp_asset_in i LEFT JOIN postcode p ON i.lon IS NULL AND p.postcode = i.postcode
-        """,
-    )
-    unknown = session.execute(text(
-        "SELECT line, postcode_column, postcode_raw FROM tmp_asset_located WHERE location IS NULL ORDER BY line"
-    )).all()
-    for line, column, value in unknown:
-        report.problem(line, "unknown postcode", column, value)
-
-
-def _upsert_organisations(session: Session, source: str) -> None:
-    """Organisations named in the file, keyed by (source, name)."""
-    session.execute(text(
-        """
-        INSERT INTO organisation (uuid, name, source, source_id)
-        SELECT gen_random_uuid(), org_name, :source, org_name
-        FROM (SELECT DISTINCT org_name FROM tmp_asset_located
-              WHERE org_name IS NOT NULL AND location IS NOT NULL) o
-        ON CONFLICT (source, source_id) DO NOTHING
-        """
-    ), {"source": source})
-
-
-def _stage(session: Session, source: str) -> None:
-    """The new values of each located row, with the id of the asset it updates (if any)."""
-    _temp_table(
-        session,
-        "tmp_asset_new",
-        """
-        SELECT l.line, l.source_id, l.name, o.id AS organisation_id, l.location, l.address, l.postcode,
-               l.phone, l.email, l.url, l.opening_hours, l.opening_hours_note, l.extra,
-               a.id AS asset_id, a.id IS NULL AS is_new
-        FROM tmp_asset_located l
-        LEFT JOIN organisation o ON o.source = :source AND o.source_id = l.org_name
-        LEFT JOIN asset a ON a.source = :source AND a.source_id = l.source_id
-        WHERE l.location IS NOT NULL
-        """,
-        {"source": source},
-    )
-
-
-def _as_json(field: str, alias: str) -> str:
-    """A field as revision JSON, in the normal form of :mod:`assetmap.domain.revisions`
-    (location as ``[lon, lat]`` to 6 decimal places)."""
-    if field == "location":
-        return (f"CASE WHEN {alias}.location IS NULL THEN NULL ELSE jsonb_build_array("
-                f"round(ST_X({alias}.location)::numeric, 6), round(ST_Y({alias}.location)::numeric, 6)) END")
-    return f"to_jsonb({alias}.{field})"
-
-
-# The asset as kept in a revision's snapshot (after the change).
-_SNAPSHOT_FIELDS = (
-    "uuid", "name", "description", "organisation_id", "location", "address", "town", "postcode", "phone",
-    "email", "url", "opening_hours", "opening_hours_note", "status", "source", "source_id", "extra", "version",
-)
-_SNAPSHOT = (
-    "jsonb_build_object("
-    + ", ".join(f"'{f}', {_as_json(f, 'a')}" for f in _SNAPSHOT_FIELDS)
-    + ", 'asset_types', (SELECT COALESCE(jsonb_agg(t.slug ORDER BY t.slug), '[]'::jsonb) FROM asset_term x"
-      " JOIN taxonomy_term t ON t.id = x.term_id AND t.vocabulary = 'asset-type' WHERE x.asset_id = a.id))"
-)
-
-
-def _write(session: Session, report: ImportReport, source: str, fields: tuple[str, ...], term_id: int,
-           slug: str, publish: bool, reason: str) -> None:
-    params = {"source": source, "term_id": term_id, "slug": slug, "reason": reason,
-              "status": "published" if publish else "pending"}
-    # What changed in assets already imported: {field: [old, new]}, plus a missing category.
-    changes = " || ".join(
-        f"CASE WHEN a.{f} IS DISTINCT FROM n.{f} THEN jsonb_build_object('{f}', "
-        f"jsonb_build_array({_as_json(f, 'a')}, {_as_json(f, 'n')})) ELSE '{{}}'::jsonb END"
-        for f in fields
-    )
-    _temp_table(
-        session,
-        "tmp_asset_diff",
-        f"""
-        SELECT asset_id, changes FROM (
-            SELECT n.asset_id, {changes}
-                   || CASE WHEN EXISTS (SELECT 1 FROM asset_term x WHERE x.asset_id = a.id AND x.term_id = :term_id)
-                           THEN '{{}}'::jsonb
-                           ELSE jsonb_build_object('asset_types', jsonb_build_array(
-                               (SELECT COALESCE(jsonb_agg(t.slug ORDER BY t.slug), '[]'::jsonb) FROM asset_term x
-                                JOIN taxonomy_term t ON t.id = x.term_id AND t.vocabulary = 'asset-type'
-                                WHERE x.asset_id = a.id),
-                               (SELECT jsonb_agg(u.slug ORDER BY u.slug) FROM (
-                                   SELECT t.slug FROM asset_term x
-                                   JOIN taxonomy_term t ON t.id = x.term_id AND t.vocabulary = 'asset-type'
-                                   WHERE x.asset_id = a.id
-                                   UNION SELECT CAST(:slug AS text)) u))) END AS changes
-            FROM tmp_asset_new n JOIN asset a ON a.id = n.asset_id
-        ) d WHERE changes <> '{{}}'::jsonb
-        """,
-        params,
-    )
-    sets = ", ".join(f"{f} = n.{f}" for f in fields)
-    report.updated = session.execute(text(
-        f"""
-        UPDATE asset a SET {sets}, version = a.version + 1, updated_at = now()
-        FROM tmp_asset_new n JOIN tmp_asset_diff d ON d.asset_id = n.asset_id
-        WHERE a.id = n.asset_id
-        """
-    )).rowcount
-
-    cols = ", ".join(fields)
-    report.inserted = session.execute(text(
-        f"""
-        INSERT INTO asset (uuid, {cols}, status, source, source_id, access_modes, age_groups, accessibility,
-                           version, created_at, updated_at)
-        SELECT gen_random_uuid(), {", ".join(f"n.{f}" for f in fields)}, CAST(:status AS asset_status), :source,
-               n.source_id, '{{}}', '{{}}', '{{}}', 1, now(), now()
-        FROM tmp_asset_new n WHERE n.is_new ORDER BY n.line
-        """
-    ), params).rowcount
-    session.execute(text(
-        """
-        UPDATE tmp_asset_new n SET asset_id = a.id FROM asset a
-        WHERE n.is_new AND a.source = :source AND a.source_id = n.source_id
-        """
-    ), params)
-    session.execute(text(
-        """
-        INSERT INTO asset_term (asset_id, term_id) SELECT asset_id, :term_id FROM tmp_asset_new
-        ON CONFLICT DO NOTHING
-        """
-    ), params)
-    # One revision per inserted or changed asset, in this transaction.
-    session.execute(text(
-        f"""
-        INSERT INTO revision (asset_id, action, changes, snapshot, reason, status_after, created_at)
-        SELECT a.id, 'import', d.changes, {_SNAPSHOT}, :reason, a.status::text, now()
-        FROM tmp_asset_diff d JOIN asset a ON a.id = d.asset_id
-        ORDER BY a.id
-        """
-    ), params)
-    session.execute(text(
-        f"""
-        WITH s AS MATERIALIZED (
-            SELECT a.id, a.status::text AS status, {_SNAPSHOT} AS snapshot
-            FROM tmp_asset_new n JOIN asset a ON a.id = n.asset_id WHERE n.is_new
-        )
-        INSERT INTO revision (asset_id, action, changes, snapshot, reason, status_after, created_at)
-        SELECT s.id, 'import',
-               (SELECT COALESCE(jsonb_object_agg(k, jsonb_build_array(NULL, v)), '{{}}'::jsonb)
-                FROM jsonb_each(s.snapshot) AS e(k, v)
-                WHERE v <> 'null'::jsonb AND v <> '[]'::jsonb AND k NOT IN ('uuid', 'version', 'source', 'source_id')),
-               s.snapshot, :reason, s.status, now()
-        FROM s ORDER BY s.id
-        """
-    ), params)
-    located = session.execute(text("SELECT count(*) FROM tmp_asset_new")).scalar_one()
-    report.unchanged = located - report.inserted - report.updated

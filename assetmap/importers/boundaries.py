@@ -11,8 +11,8 @@ from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.db.bulk import copy_into_temp, upsert_counts
 from assetmap.errors import ImportFileError
-from assetmap.importers._bulk import copy_into_temp, upsert_counts
 from assetmap.importers.report import ImportReport, silent_progress
 
 # Official property names by level; the year digits vary by vintage (LSOA11CD, WD13CD, LAD19CD...).

@@ -11,9 +11,9 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.db.bulk import copy_into_temp
 from assetmap.db.indicators import area_ids_by_code
 from assetmap.errors import ImportFileError
-from assetmap.importers._bulk import copy_into_temp
 from assetmap.importers.report import ImportReport, silent_progress
 
 LSOA_CODE = "LSOA code (2011)"

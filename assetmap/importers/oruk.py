@@ -23,18 +23,17 @@ from typing import Any, Iterator
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from assetmap.db import assets
+from assetmap.db.assets import NOTHING, AssetChanges
 from assetmap.db.models import (
     Asset,
     AssetStatus,
     Organisation,
     OrukServiceAtLocation,
     OrukTaxonomy,
-    Revision,
     TaxonomyTerm,
 )
-from assetmap.db.oruk import derived_id_sql
 from assetmap.domain import oruk_common, oruk_feed
-from assetmap.domain.revisions import diff, snapshot
 from assetmap.errors import BadInputError, ImportFileError
 from assetmap.importers.report import ImportReport, RowProblem, silent_progress
 
@@ -302,73 +301,6 @@ def _parsed_term(obj: dict) -> dict | None:
 
 # --- assets ------------------------------------------------------------------------------------
 
-def _existing(session: Session, sal_ids: list[uuid.UUID], service_ids: list[uuid.UUID]) -> tuple[dict, dict]:
-    """Assets already holding these service_at_location ids (stored or derived), and assets of
-    services imported without a location, by service id."""
-    by_sal: dict[uuid.UUID, int] = {}
-    if sal_ids:
-        rows = session.execute(text(
-            f"""
-            SELECT l.uuid AS sal_id, l.asset_id FROM oruk_service_at_location l WHERE l.uuid = ANY(:ids)
-            UNION ALL
-            SELECT {derived_id_sql('service_at_location', 'a.uuid')}, a.id FROM asset a
-            WHERE NOT EXISTS (SELECT 1 FROM oruk_service_at_location x WHERE x.asset_id = a.id)
-              AND {derived_id_sql('service_at_location', 'a.uuid')} = ANY(:ids)
-            UNION ALL
-            SELECT CAST(a.source_id AS uuid), a.id FROM asset a
-            WHERE a.source = :source AND a.source_id = ANY(CAST(:texts AS text[]))
-            """
-        ), {"ids": sal_ids, "texts": [str(i) for i in sal_ids], "source": SOURCE}).all()
-        for sal_id, asset_id in rows:
-            by_sal.setdefault(sal_id, asset_id)
-    by_service: dict[uuid.UUID, int] = {}
-    if service_ids:
-        rows = session.execute(text(
-            """
-            SELECT a.uuid, a.id FROM asset a WHERE a.uuid = ANY(:ids) AND a.location IS NULL
-              AND NOT EXISTS (SELECT 1 FROM oruk_service_at_location x WHERE x.asset_id = a.id)
-            UNION ALL
-            SELECT CAST(substr(a.source_id, 9) AS uuid), a.id FROM asset a
-            WHERE a.source = :source AND a.source_id = ANY(CAST(:texts AS text[]))
-            """
-        ), {"ids": service_ids, "texts": [f"service/{i}" for i in service_ids], "source": SOURCE}).all()
-        for service_id, asset_id in rows:
-            by_service.setdefault(service_id, asset_id)
-    return by_sal, by_service
-
-
-def _postcode_points(session: Session, postcodes: set[str]) -> dict[str, tuple[float, float]]:
-    if not postcodes:
-        return {}
-    rows = session.execute(text(
-        "SELECT postcode, ST_X(location), ST_Y(location) FROM postcode WHERE postcode = ANY(:pcs)"
-    ), {"pcs": sorted(postcodes)}).all()
-    return {pc: (x, y) for pc, x, y in rows}
-
-
-def _asset_values(asset: Asset) -> dict:
-    """The asset's editable fields as :func:`assetmap.domain.revisions.snapshot` reads them."""
-    from geoalchemy2.elements import WKBElement
-    from geoalchemy2.shape import to_shape
-
-    point = None
-    if isinstance(asset.location, WKBElement):
-        shape = to_shape(asset.location)
-        point = (shape.x, shape.y)
-    values = {f: getattr(asset, f) for f in (
-        "name", "description", "address", "town", "postcode", "service_area_id", "phone", "email", "url",
-        "opening_hours", "opening_hours_note", "cost", "is_free", "access_modes", "age_groups", "eligibility_note",
-        "accessibility", "accepting_referrals")}
-    values["location"] = point
-    values["asset_types"] = [t.slug for t in asset.terms if t.vocabulary == "asset-type"]
-    values["five_ways"] = [t.slug for t in asset.terms if t.vocabulary == "five-ways"]
-    return values
-
-
-def _point_text(point: tuple[float, float] | None) -> str | None:
-    return None if point is None else f"SRID=4326;POINT({point[0]} {point[1]})"
-
-
 def import_oruk(session: Session, path: Path, publish: bool = True, progress=silent_progress,
                 category: str | None = None) -> OrukReport:
     """Import an Open Referral UK JSON file or directory of files.
@@ -448,8 +380,8 @@ def import_oruk(session: Session, path: Path, publish: bool = True, progress=sil
                 loc.location_id = oruk_common.derived_id("location", loc.sal_id)
     sal_ids = [loc.sal_id for _, p in parsed_services for loc in p.locations if loc.sal_id is not None]
     bare = [p.service_id for _, p in parsed_services if any(loc.sal_id is None for loc in p.locations)]
-    by_sal, by_service = _existing(session, sal_ids, bare)
-    points = _postcode_points(session, {loc.postcode for _, p in parsed_services for loc in p.locations
+    by_sal, by_service = assets.oruk_assets(session, sal_ids, bare, SOURCE)
+    points = assets.postcode_points(session, {loc.postcode for _, p in parsed_services for loc in p.locations
                                         if loc.postcode and loc.lat is None})
     existing_links = {row.asset_id: row for row in session.scalars(select(OrukServiceAtLocation).where(
         OrukServiceAtLocation.asset_id.in_(list(by_sal.values()) + list(by_service.values()))))}
@@ -457,6 +389,7 @@ def import_oruk(session: Session, path: Path, publish: bool = True, progress=sil
 
     bar = progress(total=len(parsed_services), desc="oruk: writing")
     seen_sals: set[uuid.UUID] = set()
+    changes = NOTHING
     for number, parsed in parsed_services:
         bar.update(1)
         org = _upsert_organisation(session, parsed.organisation, orgs) if parsed.organisation else None
@@ -470,60 +403,63 @@ def import_oruk(session: Session, path: Path, publish: bool = True, progress=sil
                 continue
             if loc.sal_id is not None:
                 seen_sals.add(loc.sal_id)
-            _write_asset(session, report, number, parsed, loc, org, service_terms, by_sal, by_service, points,
-                         existing_links, used_uuids, publish, path.name)
+            changes |= _write_asset(session, report, number, parsed, loc, org, service_terms, by_sal, by_service,
+                                    points, existing_links, used_uuids, publish, path.name)
     bar.close()
     terms.link_parents(loose_terms + [t for _, p in parsed_services for t in p.terms])
     session.flush()
+    report.changes = changes
     return report
 
 
 def _write_asset(session: Session, report: OrukReport, number: int, parsed: oruk_feed.ParsedService,
                  loc: oruk_feed.ParsedLocation, org: Organisation | None, service_terms: list[TaxonomyTerm],
                  by_sal: dict, by_service: dict, points: dict, existing_links: dict, used_uuids: set,
-                 publish: bool, file_name: str) -> None:
-    """Insert or update the asset of one service at one location, its ids and a revision."""
+                 publish: bool, file_name: str) -> AssetChanges:
+    """Insert or update the asset of one service at one location (through
+    :mod:`assetmap.db.assets`, with its revision) and its ids."""
     asset_id = by_sal.get(loc.sal_id) if loc.sal_id is not None else by_service.get(parsed.service_id)
-    asset = session.get(Asset, asset_id) if asset_id is not None else None
-    before = None if asset is None else snapshot({**_asset_values(asset), "status": asset.status.value})
+    before = assets.snapshots(session, [asset_id]).get(asset_id) if asset_id is not None else None
     point = (loc.lon, loc.lat) if loc.lat is not None else points.get(loc.postcode or "")
     if point is None and loc.postcode:
         report.note(number, "no position: its postcode is not known here", "postal_code", loc.postcode)
-    if asset is None:
-        new_uuid = parsed.service_id if parsed.service_id not in used_uuids else \
-            oruk_common.derived_id("asset", loc.sal_id or parsed.service_id)
-        used_uuids.add(new_uuid)
-        asset = Asset(uuid=new_uuid, source=SOURCE,
-                      source_id=str(loc.sal_id) if loc.sal_id else f"service/{parsed.service_id}",
-                      status=AssetStatus.published if publish else AssetStatus.pending,
-                      access_modes=[], age_groups=[], accessibility=[], terms=[])
-        session.add(asset)
-    values = {**parsed.fields, "address": loc.address, "town": loc.town, "postcode": loc.postcode,
+    fields = dict(parsed.fields)
+    columns = {"last_verified_at": fields.pop("last_verified_at", None), "organisation": org}
+    values = {**fields, "address": loc.address, "town": loc.town, "postcode": loc.postcode,
               "phone": loc.phone, "opening_hours": loc.opening_hours, "opening_hours_note": loc.opening_hours_note,
-              "accessibility": loc.accessibility}
+              "accessibility": loc.accessibility, "location": point}
+    current = session.get(Asset, asset_id) if before is not None else None
     if before is not None:
         # Where the standard cannot tell two values apart, the one moderators set is kept.
-        values = oruk_feed.keep_what_the_feed_cannot_say(_asset_values(asset), values)
-    for key, value in values.items():
-        if getattr(asset, key) != value:
-            setattr(asset, key, value)
-    new_point = None if point is None else [round(point[0], 6), round(point[1], 6)]
-    if before is None or before.get("location") != new_point:
-        asset.location = _point_text(point)
-    if asset.organisation is not org:
-        asset.organisation = org
-    extra = {k: v for k, v in (asset.extra or {}).items() if k != "oruk"}
+        values = oruk_feed.keep_what_the_feed_cannot_say(before, values)
+    extra = {k: v for k, v in ((current.extra if current is not None else None) or {}).items() if k != "oruk"}
     location_kept = dict(loc.kept)
     if loc.postcode_as_published:
         location_kept["postal_code_as_published"] = loc.postcode_as_published
     kept = {k: v for k, v in {"service": parsed.kept, "location": location_kept}.items() if v}
     if kept:
         extra["oruk"] = kept
-    if extra != (asset.extra or {}):
-        asset.extra = extra or None
-    if set(asset.terms) != set(service_terms):
-        asset.terms = list(service_terms)
-    session.flush()
+    columns["extra"] = extra or None
+    reason = f"import oruk: {file_name}"
+    if before is None:
+        # The feed's own id, unless another asset has it (the same service at another location).
+        new_uuid = parsed.service_id if parsed.service_id not in used_uuids else \
+            oruk_common.derived_id("asset", loc.sal_id or parsed.service_id)
+        used_uuids.add(new_uuid)
+        changes = assets.create_asset(
+            session, values, status=AssetStatus.published if publish else AssetStatus.pending, source=SOURCE,
+            source_id=str(loc.sal_id) if loc.sal_id else f"service/{parsed.service_id}", uuid=new_uuid,
+            action="import", reason=reason, terms=service_terms, columns=columns)
+        asset_id = changes.inserted[0]
+        report.inserted += 1
+    else:
+        changes = assets.update_asset(session, asset_id, values, action="import", reason=reason,
+                                      terms=service_terms, columns=columns, only_if_changed=True)
+        if changes:
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    asset = session.get(Asset, asset_id)
 
     link = existing_links.get(asset.id) or session.get(OrukServiceAtLocation, asset.id)
     wanted = (parsed.service_id, loc.sal_id or oruk_common.derived_id("service_at_location", asset.uuid),
@@ -534,16 +470,4 @@ def _write_asset(session: Session, report: OrukReport, number: int, parsed: oruk
                                           location_uuid=wanted[2]))
     elif link is not None and (link.service_uuid, link.uuid, link.location_uuid) != wanted:
         link.service_uuid, link.uuid, link.location_uuid = wanted
-
-    after = snapshot({**_asset_values(asset), "location": point, "status": asset.status.value})
-    changes = diff(before, after)
-    if before is None:
-        report.inserted += 1
-    elif changes:
-        report.updated += 1
-    else:
-        report.unchanged += 1
-    if before is None or changes:
-        session.add(Revision(asset_id=asset.id, action="import", changes=changes,
-                             snapshot={**after, "uuid": str(asset.uuid), "version": asset.version},
-                             reason=f"import oruk: {file_name}", status_after=asset.status.value))
+    return changes

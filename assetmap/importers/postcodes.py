@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from assetmap.db.bulk import copy_into_temp, upsert_counts
 from assetmap.domain.geojson_crs import grid_to_lonlat
 from assetmap.domain.postcodes import normalise_postcode
 from assetmap.errors import ImportFileError
-from assetmap.importers._bulk import copy_into_temp, upsert_counts
 from assetmap.importers.report import ImportReport, silent_progress
 
 HEADER_FILE = "Doc/Code-Point_Open_Column_Headers.csv"

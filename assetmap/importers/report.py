@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 
 @dataclass
@@ -31,6 +31,9 @@ class ImportReport:
     problems: list[RowProblem] = field(default_factory=list)
     # Rows deliberately left out (closed libraries, inactive practices): counted by reason, not errors.
     skipped_reasons: Counter = field(default_factory=Counter)
+    # What the import wrote (an assetmap.db.assets.AssetChanges), for the gap refresh after the
+    # commit; None for imports of other things. Not part of the report kept.
+    changes: Any = field(default=None, repr=False, compare=False)
 
     def skip(self, reason: str) -> None:
         self.skipped += 1

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from assetmap.db.engine import session_scope
+from assetmap.db.gap_refresh import refresh_after_commit
 from assetmap.db.models import ImportRun
 from assetmap.db.seed import record_import
 from assetmap.errors import ImportFileError
@@ -24,7 +25,9 @@ def run_import(url: str, kind: str, dataset_key: str | None, path: Path, fn, for
     """Call ``fn(session, path)`` inside one transaction and record an ``import_run``.
 
     With ``force=False`` a file whose signature was already imported successfully is skipped and
-    None is returned. Either the whole import lands or none of it does."""
+    None is returned. Either the whole import lands or none of it does. When the import wrote
+    assets (its report carries their change set), the stored gap runs they affect are brought up
+    to date once it is committed (:func:`assetmap.db.gap_refresh.refresh_after_commit`)."""
     path = Path(path)
     if not path.exists():
         raise ImportFileError(f"file not found: {path}")
@@ -41,4 +44,7 @@ def run_import(url: str, kind: str, dataset_key: str | None, path: Path, fn, for
         run.finished_at = datetime.now(timezone.utc)
         if dataset_key:
             record_import(session, dataset_key, report, path.name)
+    if report.changes:
+        with session_scope(url) as session:
+            refresh_after_commit(session, report.changes)
     return report

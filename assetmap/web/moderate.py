@@ -12,9 +12,9 @@ import logging
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import SQLAlchemyError
 
 from assetmap.db import moderation, users
+from assetmap.db.gap_refresh import refresh_after_commit
 from assetmap.domain.contribution import PROBLEM_TYPES, validate_asset, validate_reason
 from assetmap.domain.permissions import ROLE_LABELS, ROLES, can_edit, can_manage_users, can_moderate
 from assetmap.domain.revisions import FIELD_LABELS, display_value
@@ -63,21 +63,9 @@ def _version() -> int:
         raise BadInputError("the form is missing the version of the record it was opened on; open it again") from None
 
 
-def _recompute_gaps(asset_id: int) -> None:
-    """Bring the stored gap analyses up to date with the asset, after its change is committed.
-
-    The change itself is already saved: if the recompute fails, that is logged, and the next
-    full run of the gap analysis catches up.
-    """
-    from assetmap.db import gaps
-
-    session = get_session()
-    try:
-        gaps.recompute_for_asset_change(session, asset_id)
-        session.commit()
-    except SQLAlchemyError:
-        session.rollback()
-        log.exception("gap recompute after a change to asset %s failed", asset_id)
+def _refresh_gaps(changes) -> None:
+    """Bring the stored gap analyses up to date with what was just committed."""
+    refresh_after_commit(get_session(), changes, log=log)
 
 
 def _page() -> int:
@@ -147,22 +135,22 @@ def _decide(item: dict, form, approve, reject, archive=None):
             errors.update(field_errors)
         if errors:
             return _render_review(item, form, errors, 400)
-        approve(values, version, reason)
+        changes = approve(values, version, reason)
         message = f"Approved: {item['proposed'].get('name') or item['asset']['name']} is on the map now."
     elif decision == "reject":
         if errors:
             return _render_review(item, form, errors, 400)
-        reject(version, reason)
+        changes = reject(version, reason)
         message = "Rejected, with your reason kept."
     elif decision == "archive" and archive is not None:
         if errors:
             return _render_review(item, form, errors, 400)
-        archive(version, reason)
+        changes = archive(version, reason)
         message = f"Archived: {item['asset']['name']} is off the map (its history is kept)."
     else:
         raise BadInputError("choose approve or reject")
     session.commit()
-    _recompute_gaps(item["asset"]["id"])
+    _refresh_gaps(changes)
     flash(message, "success")
     return redirect(url_for(".queue"))
 
@@ -242,9 +230,9 @@ def edit(asset_id: int):
         if reason_error:
             errors["reason"] = reason_error
         if not errors:
-            moderation.update_asset(session, asset_id, values, version, current_user.id, reason)
+            changes = moderation.update_asset(session, asset_id, values, version, current_user.id, reason)
             session.commit()
-            _recompute_gaps(asset_id)
+            _refresh_gaps(changes)
             flash("Saved.", "success")
             return redirect(url_for(".asset", asset_id=asset_id))
     options = form_options(session, record)
@@ -257,10 +245,10 @@ def _action(asset_id: int, do, message: str, reason_required: bool = False, chan
     reason, error = validate_reason(form.reason.data, required=reason_required)
     if error:
         raise BadInputError(error + " (go back and fill it in)")
-    do(_version(), reason)
+    changes = do(_version(), reason)
     get_session().commit()
     if changes_gaps:
-        _recompute_gaps(asset_id)
+        _refresh_gaps(changes)
     flash(message, "success")
     back = request.form.get("next") or ""
     return redirect(back if back.startswith(url_for(".stale")) and "//" not in back else

@@ -22,9 +22,10 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import text
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from assetmap.db import uploads
+from assetmap.db.gap_refresh import refresh_after_commit
 from assetmap.db.models import BulkUpload, ImportRun
 from assetmap.domain import tabular
 from assetmap.domain.permissions import can_publish_upload, can_see_every_upload, can_upload
@@ -58,7 +59,7 @@ def _wants_json() -> bool:
 
 
 def _recent(session) -> list[dict]:
-    return importer.recent_uploads(session, None if can_see_every_upload(current_user) else current_user.id)
+    return uploads.recent_uploads(session, None if can_see_every_upload(current_user) else current_user.id)
 
 
 def _form(error: str | None = None, status: int = 200):
@@ -133,7 +134,7 @@ def mapping(upload_id: int):
     session = get_session()
     if upload.state in ("committing", "committed"):
         return redirect(url_for("upload.report", upload_id=upload.id))
-    _, types = importer.asset_types(session)
+    _, types = uploads.asset_types(session)
     error = None
     if request.method == "POST":
         chosen = {f.key: request.form.get(f"field-{f.key}", "") for f in tabular.FIELDS}
@@ -151,7 +152,7 @@ def mapping(upload_id: int):
             upload.state = "checked"
             session.commit()
             return redirect(url_for("upload.check", upload_id=upload.id))
-    n_rows, preview = importer.first_rows(session, upload.id)
+    n_rows, preview = uploads.first_rows(session, upload.id)
     return render_template("upload/map.html", upload=upload, fields=tabular.FIELDS, types=types, error=error,
                            n_rows=n_rows, preview=preview, is_admin=can_publish_upload(current_user)), (400 if error else 200)
 
@@ -165,23 +166,15 @@ def check(upload_id: int):
     if upload.state in ("committing", "committed"):
         return redirect(url_for("upload.report", upload_id=upload.id))
     labels = {f.key: f.label for f in tabular.FIELDS}
-    _, types = importer.asset_types(get_session())
+    _, types = uploads.asset_types(get_session())
     return render_template("upload/check.html", upload=upload, report=upload.check_report, labels=labels,
                            types={t["slug"]: t["label"] for t in types}, is_admin=can_publish_upload(current_user))
 
 
 def _claim(upload: BulkUpload) -> None:
     """Mark the upload as being committed, once (a second click gets a conflict)."""
-    session = get_session()
-    claimed = session.execute(text(
-        "UPDATE bulk_upload SET state = 'committing', progress_done = 0, progress_total = jsonb_array_length(rows), "
-        "updated_at = now() WHERE id = :id AND (state IN ('checked', 'failed') "
-        # A commit whose worker died (no progress for a quarter of an hour) may be run again.
-        "OR (state = 'committing' AND updated_at < now() - interval '15 minutes')) RETURNING id"
-    ), {"id": upload.id}).scalar()
-    if claimed is None:
+    if not uploads.claim_for_commit(get_session(), upload.id):
         raise ConflictError("this upload is already being committed, or has been")
-    session.commit()
 
 
 def _run_commit(session, upload_id: int, user_id: int | None, publish: bool, progress) -> None:
@@ -193,6 +186,7 @@ def _run_commit(session, upload_id: int, user_id: int | None, publish: bool, pro
     upload.error = None
     upload.check_report = {**(upload.check_report or {}), "committed": report.to_dict()}
     session.commit()
+    refresh_after_commit(session, report.changes, log=current_app.logger)
 
 
 def _in_background(app, upload_id: int, user_id: int | None, publish: bool) -> None:
@@ -205,9 +199,7 @@ def _in_background(app, upload_id: int, user_id: int | None, publish: bool) -> N
 
         def progress(done: int, total: int) -> None:
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("UPDATE bulk_upload SET progress_done = :d, progress_total = :t, updated_at = now() "
-                                  "WHERE id = :id"),
-                             {"d": done, "t": total, "id": upload_id})
+                uploads.record_progress(conn, upload_id, done, total)
 
         session = app.extensions["assetmap.session_factory"]()
         try:
@@ -216,8 +208,7 @@ def _in_background(app, upload_id: int, user_id: int | None, publish: bool) -> N
             session.rollback()
             app.logger.exception("upload %s failed", upload_id)
             message = exc.message if isinstance(exc, AssetmapError) else "the import failed; nothing was imported"
-            session.execute(text("UPDATE bulk_upload SET state = 'failed', error = :e WHERE id = :id"),
-                            {"e": message, "id": upload_id})
+            uploads.mark_failed(session, upload_id, message)
             session.commit()
         finally:
             session.close()
@@ -242,8 +233,7 @@ def commit(upload_id: int):
         _run_commit(session, upload.id, current_user.id, publish, progress=None)
     except AssetmapError as exc:
         session.rollback()
-        session.execute(text("UPDATE bulk_upload SET state = 'failed', error = :e WHERE id = :id"),
-                        {"e": exc.message, "id": upload.id})
+        uploads.mark_failed(session, upload.id, exc.message)
         session.commit()
     if _wants_json():
         return jsonify({"progress": url_for("upload.progress", upload_id=upload.id), "report": report_url}), 200

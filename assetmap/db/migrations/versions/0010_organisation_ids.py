@@ -7,7 +7,7 @@ Create Date: 2026-12-04
 ``/oruk/organizations`` publishes each organisation's ``uuid``. Importers used to give organisations
 named by a file a random one, so rebuilding the database from the same files changed every
 organisation's id. An imported organisation's id is now the UUIDv5 of its source and key
-(:func:`assetmap.domain.organisations.organisation_uuid`); this rewrites the ids already stored the
+(:func:`assetmap.domain.identities.organisation_uuid`); this rewrites the ids already stored the
 same way, so an existing database and a rebuilt one agree. Organisations from an Open Referral
 feed keep the feed's id, and those with no source (made by hand) keep theirs.
 

@@ -1,40 +1,132 @@
-"""The recompute of the stored gap runs after an asset changes.
+"""Bringing the stored gap runs up to date after assets change, whoever changed them.
 
-:func:`recompute_for_asset_change` is the hook moderation calls after an asset is approved,
-archived, moved or edited (after the commit of that change). The runs themselves are
-:mod:`assetmap.db.gap_runs`; what may be asked :mod:`assetmap.db.gap_options`; their inputs
-:mod:`assetmap.db.gap_inputs`; what pages show of them :mod:`assetmap.db.gap_results`; tiles
-:mod:`assetmap.db.gap_tiles`; the LSOA points and shapes :mod:`assetmap.db.area_geometry`.
+Every writer of assets (:mod:`assetmap.db.assets`) returns an
+:class:`~assetmap.db.assets.AssetChanges`; after committing it, the caller passes it to
+:func:`refresh_gap_runs` (and commits again), so the next gap answer counts the change:
+
+- a few assets: each is recomputed incrementally in every current run that counted it or counts
+  it now (:func:`recompute_for_asset_change`), touching only the areas within its reach;
+- more than :data:`INCREMENTAL_LIMIT` (an import): the runs they affect are superseded instead,
+  and the next request for one computes it afresh (:func:`assetmap.db.gap_runs.ensure_run`), as
+  England-wide runs always are.
+
+The arithmetic is :mod:`assetmap.domain.gap_update` and :mod:`assetmap.domain.gap_analysis`;
+this module reads and writes the rows.
 """
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-# The recompute below names these helpers by their former private names.
-from assetmap.db.gap_inputs import box_params as _box_params
-from assetmap.db.gap_inputs import demand_frame
-from assetmap.db.gap_inputs import grow_box as _grow
-from assetmap.db.gap_inputs import nearest_distances as _nearest_distances
-from assetmap.db.gap_options import indicator_row as _indicator
-from assetmap.db.gap_runs import float8_array as _nullable
-from assetmap.db.gap_runs import int_array as _int_array
-from assetmap.db.gap_runs import params_of
+from assetmap.db.assets import AssetChanges
+from assetmap.db.gap_inputs import box_params, demand_frame, grow_box, nearest_distances
+from assetmap.db.gap_options import indicator_row
+from assetmap.db.gap_runs import float8_array, int_array, params_of
 from assetmap.domain import gap_analysis
+from assetmap.domain.gap_update import changed_rows, reach_of_change
 
-__all__ = ["recompute_for_asset_change"]
+__all__ = ["INCREMENTAL_LIMIT", "recompute_for_asset_change", "refresh_after_commit", "refresh_gap_runs",
+           "supersede_runs_for"]
+
+#: Up to this many changed assets are recomputed one by one; more supersede the runs they affect.
+INCREMENTAL_LIMIT = 40
+
+_NOTHING = {"runs": [], "areas": 0, "rows": 0, "superseded": []}
+_log = logging.getLogger(__name__)
 
 
-# --- the recompute after an asset changes ----------------------------------------------------
+def refresh_gap_runs(session: Session, changes: AssetChanges) -> dict:
+    """Bring the current gap runs up to date with ``changes`` (call after committing them).
+
+    Only assets whose position, capacity, status or categories changed (and new ones) matter.
+    Nothing is committed here; the caller commits.
+
+    Returns
+    -------
+    dict
+        ``{"runs": [run ids updated in place], "areas": LSOA rows recomputed, "rows": rows
+        written, "superseded": [run ids left to be recomputed on their next view]}``.
+    """
+    ids = changes.gap_relevant
+    if not ids:
+        return dict(_NOTHING)
+    if len(ids) > INCREMENTAL_LIMIT:
+        return {**_NOTHING, "superseded": supersede_runs_for(session, ids)}
+    out = {"runs": [], "areas": 0, "rows": 0, "superseded": []}
+    for asset_id in ids:
+        result = recompute_for_asset_change(session, asset_id)
+        out["runs"] = sorted(set(out["runs"]) | set(result["runs"]))
+        out["superseded"] = sorted(set(out["superseded"]) | set(result["superseded"]))
+        out["areas"] += result["areas"]
+        out["rows"] += result["rows"]
+    return out
+
+
+def refresh_after_commit(session: Session, changes: AssetChanges | None, log: logging.Logger | None = None) -> dict:
+    """:func:`refresh_gap_runs`, then commit: what every writer of assets calls once its own
+    change is committed.
+
+    The change itself is already saved: if the refresh fails, it is rolled back and logged, and
+    the next full run of the gap analysis catches up.
+    """
+    if not changes:
+        return dict(_NOTHING)
+    try:
+        result = refresh_gap_runs(session, changes)
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        (log or _log).exception("gap refresh after a change to %d asset(s) failed", len(changes))
+        return dict(_NOTHING)
+    return result
+
+
+def supersede_runs_for(session: Session, asset_ids: Iterable[int]) -> list[int]:
+    """Set aside every current run that counted one of the assets, or would count one now
+    (published, placed, of the run's category or one under it, where the run counts supply).
+
+    Returns the ids of the runs superseded, by id.
+    """
+    ids = sorted({int(i) for i in asset_ids})
+    if not ids:
+        return []
+    superseded = session.execute(text(
+        """
+        WITH RECURSIVE placed AS MATERIALIZED (
+            SELECT a.id, ST_X(g.pt) AS x, ST_Y(g.pt) AS y
+            FROM asset a CROSS JOIN LATERAL (SELECT ST_Transform(a.location, 27700) AS pt) g
+            WHERE a.id = ANY(CAST(:ids AS int[])) AND a.status = 'published' AND a.location IS NOT NULL
+        ), up AS (
+            SELECT at.asset_id, t.id, t.parent_id FROM asset_term at JOIN taxonomy_term t ON t.id = at.term_id
+            WHERE at.asset_id IN (SELECT id FROM placed)
+            UNION SELECT up.asset_id, t.id, t.parent_id FROM taxonomy_term t JOIN up ON t.id = up.parent_id
+        )
+        UPDATE gap_run r SET status = 'superseded'
+        WHERE r.status = 'current'
+          AND (r.id IN (SELECT g.run_id FROM gap_supply g WHERE g.asset_id = ANY(CAST(:ids AS int[])))
+               OR EXISTS (SELECT 1 FROM up JOIN placed p ON p.id = up.asset_id
+                          WHERE up.id = r.term_id
+                            AND (r.box_xmin IS NULL OR (p.x BETWEEN r.box_xmin AND r.box_xmax
+                                                        AND p.y BETWEEN r.box_ymin AND r.box_ymax))))
+        RETURNING r.id
+        """
+    ), {"ids": ids}).scalars()
+    return sorted(superseded)
+
+
+# --- one asset at a time ------------------------------------------------------------------
 def recompute_for_asset_change(session: Session, asset_id: int) -> dict:
     """Bring every current run up to date with one asset's present state, touching only what it changes.
 
-    Call it after the change is committed (approve, archive, reject, move, edit of capacity or
-    category); the caller commits again afterwards. An asset counts for a run when it is
+    Call it after the change is committed (through :func:`refresh_gap_runs`); the caller commits
+    again afterwards. An asset counts for a run when it is
     published, has a location and one of its types is the run's category (or under it), and
     it lies where the run counts supply. For each run that counted it before (``gap_supply``)
     or counts it now, and only if its position or capacity differs:
@@ -87,7 +179,7 @@ def recompute_for_asset_change(session: Session, asset_id: int) -> dict:
     ), {"id": asset_id, "now": counts_now, "x": asset["x"] if counts_now else None,
         "y": asset["y"] if counts_now else None}).mappings().all()
     if not runs:
-        return {"runs": [], "areas": 0, "rows": 0, "superseded": []}
+        return dict(_NOTHING)
     term_ids = {r["term_id"] for r in runs}
     in_category = set(session.execute(text(
         """
@@ -109,8 +201,8 @@ def recompute_for_asset_change(session: Session, asset_id: int) -> dict:
         if old == new:
             continue
         if run["lad_code"] == gap_analysis.ALL_AREAS:
-            # An England-wide run re-ranks ~30,000 areas for one asset (about 0.5 s each), which
-            # would keep a moderator waiting; it is superseded instead and the next visitor's
+            # An England-wide run would re-rank every area in England for one asset, keeping a
+            # moderator waiting; it is superseded instead and the next visitor's
             # request computes it afresh (ensure_run), so the map is still up to date when seen.
             superseded.append(run["id"])
             continue
@@ -144,42 +236,33 @@ def _apply_change(session: Session, run: dict, asset_id: int, old, new) -> tuple
     for column in columns[1:-1]:
         rows[column] = pd.to_numeric(rows[column], errors="coerce").astype(np.float64)
     xy = rows[["x", "y"]].to_numpy(np.float64)
-    in_reach = np.zeros(len(rows), dtype=bool)
-    nearer = np.zeros(len(rows), dtype=bool)
     nearest = rows["nearest_m"].to_numpy(np.float64)
-    for point, was in ((old, True), (new, False)):
-        if point is None:
-            continue
-        d = np.hypot(xy[:, 0] - point[0], xy[:, 1] - point[1])
-        in_reach |= d <= radius
-        # the old position was (one of) the nearest, or the new one is at least as near
-        nearer |= np.isclose(d, nearest, rtol=1e-9, atol=1e-6) if was else ~(d > nearest)
-    nearer |= np.isnan(nearest)
+    in_reach, nearer = reach_of_change(xy, nearest, old, new, radius)
 
     provision = rows["provision"].to_numpy(np.float64).copy()
     if in_reach.any():
         ids = rows.loc[in_reach, "id"]
         box = (xy[in_reach, 0].min(), xy[in_reach, 1].min(), xy[in_reach, 0].max(), xy[in_reach, 1].max())
-        demand = demand_frame(session, _grow(box, 2 * radius), params.group)
+        demand = demand_frame(session, grow_box(box, 2 * radius), params.group)
         supply = pd.DataFrame(session.execute(text(
             """
             SELECT asset_id AS id, x, y, capacity FROM gap_supply
             WHERE run_id = :run AND x BETWEEN :xmin AND :xmax AND y BETWEEN :ymin AND :ymax ORDER BY asset_id
             """
-        ), {"run": run["id"], **_box_params(_grow(box, radius))}).all(), columns=["id", "x", "y", "capacity"])
+        ), {"run": run["id"], **box_params(grow_box(box, radius))}).all(), columns=["id", "x", "y", "capacity"])
         supply["capacity"] = pd.to_numeric(supply["capacity"], errors="coerce").astype(np.float64)
         local = gap_analysis.compute_provision(demand, supply, radius, params.decay)
         provision[in_reach] = local["provision"].reindex(ids).to_numpy()
     if nearer.any():
         nearest = nearest.copy()
         reach = max(radius, float(np.nanmax(nearest[nearer], initial=0.0)))
-        nearest[nearer] = _nearest_distances(session, run["term_id"], rows.loc[nearer, ["id", "x", "y"]], reach)
+        nearest[nearer] = nearest_distances(session, run["term_id"], rows.loc[nearer, ["id", "x", "y"]], reach)
 
-    indicator = _indicator(session, params.indicator)
+    indicator = indicator_row(session, params.indicator)
     rescored = gap_analysis.score_gaps(
         rows[["id", "population", "need_value"]].assign(provision=provision), indicator["higher_is_more_need"])
     rescored["nearest_m"] = nearest
-    changed = _changed_rows(rows, rescored)
+    changed = changed_rows(rows, rescored)
     if changed.any():
         r = rescored[changed]
         session.execute(text(
@@ -190,8 +273,8 @@ def _apply_change(session: Session, run: dict, asset_id: int, old, new) -> tuple
                          unnest(CAST(:gap AS float8[])) AS gap, unnest(CAST(:cls AS text[])) AS cls) u
             WHERE s.run_id = :run AND s.area_id = u.id
             """
-        ), {"run": run["id"], "ids": _int_array(r["id"]), "prov": _nullable(r["provision"]),
-            "near": _nullable(r["nearest_m"]), "pp": _nullable(r["provision_pct"]), "gap": _nullable(r["gap"]),
+        ), {"run": run["id"], "ids": int_array(r["id"]), "prov": float8_array(r["provision"]),
+            "near": float8_array(r["nearest_m"]), "pp": float8_array(r["provision_pct"]), "gap": float8_array(r["gap"]),
             "cls": r["bivariate_class"].tolist()})
     summary = gap_analysis.summarise(rescored.assign(nearest_m=nearest))
     summary["supply"] = session.execute(text("SELECT count(*) FROM gap_supply WHERE run_id = :run"),
@@ -199,13 +282,3 @@ def _apply_change(session: Session, run: dict, asset_id: int, old, new) -> tuple
     session.execute(text("UPDATE gap_run SET updated_at = clock_timestamp(), summary = CAST(:s AS jsonb) WHERE id = :run"),
                     {"run": run["id"], "s": json.dumps(summary)})
     return int(in_reach.sum()), int(changed.sum())
-
-
-def _changed_rows(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
-    changed = np.zeros(len(before), dtype=bool)
-    for column in ("provision", "nearest_m", "provision_pct", "gap"):
-        a = before[column].to_numpy(np.float64)
-        b = after[column].to_numpy(np.float64)
-        changed |= ~((a == b) | (np.isnan(a) & np.isnan(b)))
-    changed |= before["bivariate_class"].to_numpy() != after["bivariate_class"].to_numpy()
-    return changed
