@@ -449,6 +449,7 @@ class ImportRow(NamedTuple):
     postcode_column: str | None = None
     description: str | None = None
     org_name: str | None = None
+    org_key: str | None = None  # the source's identifier of the organisation (ODS code, charity number)
     address: str | None = None
     town: str | None = None
     phone: str | None = None
@@ -535,9 +536,11 @@ def upsert_from_import(session: Session, rows: Iterable[ImportRow], *, source: s
         "SELECT line, postcode_column, postcode_raw FROM tmp_asset_located WHERE location IS NULL ORDER BY line"
     )).all()]
 
-    org_key = "lower(l.org_name)" if organisations_ignore_case else "l.org_name"
+    # An organisation is keyed by the source's identifier for it where the row gives one (two GP
+    # practices both called "The Surgery" stay two), else by its name.
+    org_key = "COALESCE(l.org_key, " + ("lower(l.org_name))" if organisations_ignore_case else "l.org_name)")
     if "organisation_id" in fields:
-        # The organisations the placed rows name and that are not here yet, keyed by name.
+        # The organisations the placed rows name and that are not here yet.
         missing = session.execute(text(
             f"""
             SELECT {org_key} AS key, min(l.org_name) AS name FROM tmp_asset_located l

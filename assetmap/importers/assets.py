@@ -87,7 +87,7 @@ FORMATS: dict[str, FormatSpec] = {
         "libraries-2023",
         "Public libraries in England basic dataset (libraries_england_2023.csv): open, public libraries",
         "library",
-        (*_BASE_FIELDS, "email", "url", "opening_hours_note"),
+        (*_BASE_FIELDS, "organisation_id", "email", "url", "opening_hours_note"),
         _fixed(af.read_libraries),
     ),
     "nhsbsa-pharmacies": FormatSpec(
@@ -101,14 +101,14 @@ FORMATS: dict[str, FormatSpec] = {
         "ods-gp-practices",
         "NHS England ODS GP practices (epraccur.csv, no header, Latin-1): active GP practices",
         "gp-practice",
-        (*_BASE_FIELDS, "phone"),
+        (*_BASE_FIELDS, "organisation_id", "phone"),
         _fixed(af.read_epraccur),
     ),
     "givefood": FormatSpec(
         "givefood",
         "Give Food food banks CSV (latitude/longitude); closed ones left out",
         "food-bank",
-        (*_BASE_FIELDS, "url"),
+        (*_BASE_FIELDS, "organisation_id", "url"),
         _fixed(af.read_givefood),
     ),
     "geojson": FormatSpec(
@@ -116,7 +116,7 @@ FORMATS: dict[str, FormatSpec] = {
         "A GeoJSON point or polygon layer in WGS84 (e.g. Trafford Data Lab's Greater Manchester extracts); "
         "category from --category or the file name",
         None,
-        (*_BASE_FIELDS, "phone", "email", "url", "opening_hours", "opening_hours_note"),
+        (*_BASE_FIELDS, "organisation_id", "phone", "email", "url", "opening_hours", "opening_hours_note"),
         _read_geojson,
     ),
     # Open Referral UK has its own importer (services, locations, schedules, taxonomies).
@@ -254,7 +254,8 @@ def _check_rows(rows: list[af.AssetRow], report: ImportReport, areas: list[str] 
         out.append(ImportRow(
             line=row.line, source_id=row.source_id, name=row.name, category=category, lon=row.lon, lat=row.lat,
             postcode=postcode, postcode_raw=row.postcode, postcode_column=row.postcode_column,
-            org_name=row.organisation, address=row.address, phone=row.phone, email=row.email, url=row.url,
+            org_name=row.organisation, org_key=row.organisation_key, address=row.address, phone=row.phone,
+            email=row.email, url=row.url,
             opening_hours=None if row.opening_hours is None else json.dumps(row.opening_hours),
             opening_hours_note=row.opening_hours_note, extra=extra,
         ))
