@@ -109,7 +109,7 @@ def _init():
     migrate.upgrade(url)
     with session_scope(url) as session:
         terms, datasets = seed_taxonomy(session), seed_datasets(session)
-    click.echo(f"database at head ({', '.join(sorted(migrate.head_revisions()))}); seeded {terms} new terms, {datasets} new data sources")
+    click.echo(f"database at head ({migrate.head_revision()}); seeded {terms} new terms, {datasets} new data sources")
 
 
 # --- imports -------------------------------------------------------------------------------

@@ -465,7 +465,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--database", default="assetmap_bench_finder")
     ap.add_argument("--assets", type=int, default=1_000_000)
-    ap.add_argument("--revision", default="heads", help="migrate to this revision (default: all heads)")
+    ap.add_argument("--revision", default="head", help="migrate to this revision (default: the newest)")
     ap.add_argument("--repeat", type=int, default=500, help="nearest-20 queries with the index")
     ap.add_argument("--baseline-repeat", type=int, default=12, help="the same without the index")
     ap.add_argument("--clients", type=int, default=20)
