@@ -22,11 +22,11 @@ import requests
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_load import free_port, start_gunicorn  # noqa: E402
+from bench_load import free_port, start_gunicorn
 
-from assetmap import config  # noqa: E402
-from assetmap.db.cluster import LocalCluster  # noqa: E402
-from assetmap.db.engine import drop_database, session_scope  # noqa: E402
+from assetmap import config
+from assetmap.db.cluster import LocalCluster
+from assetmap.db.engine import drop_database, session_scope
 
 DB = "assetmap_bench_fault"
 

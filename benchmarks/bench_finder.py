@@ -49,7 +49,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -157,7 +157,7 @@ def prepare(url: str, n_assets: int, revision: str) -> None:
             {"source": SOURCE},
         )
         print(f"  inserted in {time.monotonic() - started:.0f} s; building indexes ...", flush=True)
-        for name, ddl in INDEXES.items():
+        for ddl in INDEXES.values():
             conn.execute(text(ddl))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE asset"))
@@ -184,7 +184,7 @@ def api_search(session, point: dict, probe) -> list[dict]:
 
 def bench_sql(url: str, points: list[dict], repeat: int, baseline_repeat: int) -> dict:
     """Median and p95 of nearest-20 with the index, and without it (the baseline), and the plan."""
-    probe = open_now_probe(datetime(2026, 7, 1, 11, 0, tzinfo=timezone.utc))
+    probe = open_now_probe(datetime(2026, 7, 1, 11, 0, tzinfo=UTC))
 
     def run(session, point):
         started = time.perf_counter()

@@ -37,13 +37,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_access import baseline_kdtree_pysal, timed  # noqa: E402  (reused, not duplicated)
+from bench_access import baseline_kdtree_pysal, timed  # reused, not duplicated
 
-from assetmap import config  # noqa: E402
-from assetmap.db import gaps  # noqa: E402
-from assetmap.db.engine import get_engine, make_session, session_scope  # noqa: E402
-from assetmap.domain.access import two_step_fca  # noqa: E402
-from assetmap.domain.gap_analysis import GapParams  # noqa: E402
+from assetmap import config
+from assetmap.db import gaps
+from assetmap.db.engine import get_engine, make_session, session_scope
+from assetmap.domain.access import two_step_fca
+from assetmap.domain.gap_analysis import GapParams
 
 SHROPSHIRE = "E06000051"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

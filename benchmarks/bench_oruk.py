@@ -17,8 +17,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import io
 import csv
+import io
 import time
 
 from sqlalchemy import text

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tests.conftest import app_sharing, rolled_back, savepoint_session
-from tests.live import clone_template  # noqa: F401  (used by other fixtures too)
 from assetmap.db.engine import dispose_engines, drop_database, session_scope
+from tests.live import clone_template
+from tests.rollback import app_sharing, rolled_back, savepoint_session
 
 SHROPSHIRE, OLDHAM = "E06000051", "E08000004"
 AROUND_SHROPSHIRE = ["SY", "TF", "WV", "LD", "DY"]

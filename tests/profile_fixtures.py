@@ -67,7 +67,7 @@ def oswestry_lsoas(data_dir) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def browser_db_url(db_url, data_dir) -> str:
+def profile_db_url(db_url, data_dir) -> str:
     """A committed database of its own, cloned from the reference template, with Shropshire's
     libraries, pharmacies and GP practices and the project's towns: a server thread uses its own
     connections, which would not see a test's rolled-back transaction."""

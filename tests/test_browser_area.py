@@ -21,17 +21,23 @@ def server(db_url):
             yield base
 
 
+def _watch(page) -> tuple[list[str], list[str]]:
+    """The page's script errors and failed requests, and every URL it requests, as they happen."""
+    problems: list[str] = []
+    requested: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    page.on("request", lambda r: requested.append(r.url))
+    return problems, requested
+
+
 def test_home_page_shows_the_list_and_the_markers(server, tmp_path):
     shots = screenshot_dir(tmp_path)
     with chromium() as browser:
         for width in (360, 1280):
             page = browser.new_page(viewport={"width": width, "height": 900})
-            problems = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
-            requested = []
-            page.on("request", lambda r: requested.append(r.url))
+            problems, requested = _watch(page)
             page.goto(server + "/", wait_until="networkidle")
             assert page.locator("h1").inner_text() == "Community assets in Shropshire"
             assert page.locator(".asset-list li").count() == 3

@@ -6,7 +6,6 @@ Screenshots of the form, the queue and the review diff at 360 px and 1280 px go 
 ``ASSETMAP_SCREENSHOT_DIR`` when set (else the test's temporary directory)."""
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import text
 

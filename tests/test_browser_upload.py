@@ -7,14 +7,13 @@ Screenshots of the error report and the import report at 360 px and 1280 px go t
 ``ASSETMAP_SCREENSHOT_DIR`` when set (else the test's temporary directory)."""
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import text
 
 from assetmap.db.engine import dispose_engines, drop_database, get_engine, session_scope
 from assetmap.db.users import create_user
-from tests.oruk_fixtures import PROJECT
 from tests.live import CHROMIUM_ARGS, clone_template, live_server, screenshot_widths
+from tests.oruk_fixtures import PROJECT
 
 pytestmark = pytest.mark.browser
 

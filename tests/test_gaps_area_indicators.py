@@ -15,9 +15,8 @@ from assetmap.domain.gap_analysis import GapParams
 from assetmap.errors import ImportFileError
 from assetmap.importers.indicators import import_area_csv
 from tests.contribute_fixtures import csrf_token, make_user, sign_in
-from tests.gaps_fixtures import (  # noqa: F401  (fixtures)
-    SHROPSHIRE, clone_template, gapp, gaps_db_url, gclient, gdb, gdb_conn,
-)
+from tests.gaps_fixtures import SHROPSHIRE
+from tests.live import clone_template
 
 QUERY = f"lad={SHROPSHIRE}&category=library&group=all&radius_m=3000&decay=gaussian"
 UNKNOWN_WARD = "E05999999"

@@ -15,7 +15,7 @@ from assetmap.db import gaps
 from assetmap.domain.gap_analysis import GapParams
 from assetmap.domain.gaps import BIVARIATE_CLASSES, NO_DATA, percentile_rank
 from tests.factories import make_asset
-from tests.gaps_fixtures import SHROPSHIRE, OLDHAM, gaps_db_url, gdb, gdb_conn  # noqa: F401  (fixtures)
+from tests.gaps_fixtures import OLDHAM, SHROPSHIRE
 
 TESTSHIRE = "E06999999"
 

@@ -12,9 +12,7 @@ from sqlalchemy import text
 
 from assetmap.db import gaps
 from tests.factories import make_asset
-from tests.gaps_fixtures import (  # noqa: F401  (fixtures)
-    OLDHAM, SHROPSHIRE, gapp, gaps_db_url, gclient, gdb, gdb_conn,
-)
+from tests.gaps_fixtures import OLDHAM, SHROPSHIRE
 
 QUERY = f"lad={SHROPSHIRE}&category=library&indicator=imd_rank&group=all&radius_m=3000&decay=gaussian"
 

@@ -324,7 +324,7 @@ def test_polygon_layer_gives_points_inside_the_polygons(db_session, assets_dir):
            WHERE a.source = 'geojson'"""
     )).all()
     assert len(rows) == len(polygons)
-    for source_id, name, lon, lat, slug in rows:
+    for source_id, _name, lon, lat, slug in rows:
         assert slug == "place-of-worship"
         assert polygons[source_id.split("/", 1)[1]].contains(Point(lon, lat))
     names = {name for _, name, *_ in rows}

@@ -1,7 +1,7 @@
 """Moderation: the queue, approve / edit-then-approve / reject, change requests and problem
 reports, concurrent edits, archive, history and restore, the stale list, accounts and roles."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -9,15 +9,13 @@ from sqlalchemy import text
 from assetmap.db import moderation
 from assetmap.db.models import Asset, ChangeRequest, Revision
 from assetmap.errors import ConflictError
-from tests.contribute_fixtures import (  # noqa: F401  (fixtures)
+from tests.contribute_fixtures import (
     OSWESTRY_POSTCODE,
     asset_form,
     csrf_token,
     form_of,
     latest_asset_id,
     make_user,
-    mod_client,
-    moderator,
     sign_in,
     submit,
 )
@@ -272,11 +270,11 @@ def test_archiving_from_the_asset_page_keeps_the_record(client, mod_client, db_s
 
 
 def test_stale_list_and_verified_today(app, mod_client, db_session):
-    long_ago = datetime.now(timezone.utc) - timedelta(days=400)
+    long_ago = datetime.now(UTC) - timedelta(days=400)
     old = make_asset(db_session, "Old Chapel Lunch Club", created_at=long_ago)
     make_asset(db_session, "Fresh Group")
     make_asset(db_session, "Checked Last Month", created_at=long_ago,
-                         last_verified_at=datetime.now(timezone.utc) - timedelta(days=45))
+                         last_verified_at=datetime.now(UTC) - timedelta(days=45))
     page = mod_client.get("/moderate/stale").get_data(as_text=True)
     assert "Not checked for 12 months or more" in page
     assert "Old Chapel Lunch Club" in page and "Fresh Group" not in page and "Checked Last Month" not in page
@@ -331,7 +329,7 @@ def test_the_queue_lists_imported_pending_assets_too(mod_client, db_session, dat
     pending = db_session.execute(text("SELECT id, name FROM asset WHERE status = 'pending' ORDER BY id")).all()
     assert pending
     page = mod_client.get("/moderate?kind=new").get_data(as_text=True)
-    for asset_id, name in pending:
+    for asset_id, _name in pending:
         assert f"/moderate/new/{asset_id}" in page
     review_page = mod_client.get(f"/moderate/new/{pending[0].id}").get_data(as_text=True)
     assert "by an import (givefood)" in review_page

@@ -3,7 +3,7 @@ import csv
 import doctest
 import json
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import jsonschema
@@ -32,7 +32,7 @@ from assetmap.domain.opening_hours import (
     week_table,
 )
 
-UTC = timezone.utc
+UTC = UTC
 NHSBSA_DAY_COLUMNS = {
     "mon": ("PHARMACY_OPENING_HOURS_MONDAY", "MON_TOTAL"),
     "tue": ("PHARMACY_OPENING_HOURS_TUESDAY", "TUES_TOTAL"),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -162,7 +162,7 @@ def test_filters(client, db_session, places):
     assert names("day=monday&end_time=18:00") == {"Cabin Lane Community Hall"}
     assert names("day=FR&start_time=21:00") == {"Shrewsbury Library"}  # past midnight still starts on Friday
     assert names("day=FR&end_time=23:00") == set()
-    future = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    future = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert names(f"modified_after={future}") == set()
     assert len(names("modified_after=2000-01-01")) == 3
     sal_names = {c["service"]["name"] for c in

@@ -7,7 +7,7 @@ from __future__ import annotations
 import doctest
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -291,7 +291,7 @@ def test_published_places_by_quarter_come_from_the_revision_history(db_session, 
         ("2025-07-01", 4, 0, 0),
     ]
     assert all(r[1:] == (4, 0, 0) for r in got[6:])
-    now = datetime.now(timezone.utc).astimezone(LONDON)
+    now = datetime.now(UTC).astimezone(LONDON)
     assert got[-1][0] == f"{now.year}-{3 * ((now.month - 1) // 3) + 1:02d}-01"
 
     capped = profiles.quarterly_published(db_session, {"kind": "area", "code": "town-oswestry"}, max_quarters=3)

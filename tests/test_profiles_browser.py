@@ -8,15 +8,15 @@ import re
 
 import pytest
 
-from tests.profile_fixtures import browser_db_url, oswestry_lsoas  # noqa: F401
 from tests.live import live_server
+from tests.profile_fixtures import oswestry_lsoas
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(browser_db_url):  # noqa: F811
-    with live_server({"TESTING": True, "SQLALCHEMY_DATABASE_URI": browser_db_url, "SECRET_KEY": "test",
+def server(profile_db_url):
+    with live_server({"TESTING": True, "SQLALCHEMY_DATABASE_URI": profile_db_url, "SECRET_KEY": "test",
                       "RATELIMIT_ENABLED": False, "TILE_URL": None, "TILE_ATTRIBUTION": None}) as base:
         yield base
 

@@ -59,7 +59,7 @@ def _ping_if_in_doubt(ping, dbapi_connection) -> bool:
         poller.register(pgconn.socket, select.POLLIN | select.POLLPRI)
         if poller.poll(0):
             return ping(dbapi_connection)
-    except Exception:  # noqa: BLE001  (anything odd: ask the server)
+    except Exception:  # anything odd: ask the server
         return ping(dbapi_connection)
     return True
 
