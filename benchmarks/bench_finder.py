@@ -4,9 +4,10 @@ Prints, measured in the same run so the figures read as ratios:
 
 (a) SQL nearest-20: ``assetmap.db.finder.search_near`` (the query the API runs: the postcode
     looked up and a KNN ``<->`` scan of the geography GiST index within a 5 km ``ST_DWithin``,
-    each row as a GeoJSON feature) from random real postcodes; median and p95 in ms. Baseline: the same statement with the geography index
-    dropped inside a rolled-back transaction, i.e. a sequential scan and a distance sort. And the
-    ``EXPLAIN (ANALYZE, BUFFERS)`` plans of both, the first naming the index.
+    each row as a GeoJSON feature) from random real postcodes; median and p95 in ms. Baseline: the
+    same statement with the geography index dropped inside a rolled-back transaction, i.e. a
+    sequential scan and a distance sort. And the ``EXPLAIN (ANALYZE, BUFFERS)`` plans of both, the
+    first naming the index.
 (b) HTTP ``GET /api/v1/assets?postcode=...`` against gunicorn (``cores + 1`` sync workers on
     127.0.0.1) from 20 concurrent clients: p50, p95, p99 and requests per second, and the CPU a
     request in the workers, PostgreSQL and the load generator. The clients are wrk's (20
@@ -360,8 +361,9 @@ def load_wrk(port: int, paths: list[str], clients: int, seconds: float) -> dict:
 def _wrk(script: Path, port: int, clients: int, seconds: float) -> dict:
     threads = min(2, clients)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s",
-                          str(script), f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
+                          "-s", str(script), f"http://127.0.0.1:{port}"],
+                         capture_output=True, text=True, check=True).stdout
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     line = next(x for x in out.splitlines() if x.startswith("WRK "))
     requests, duration_us, p50, p95, p99, top, socket_errors, timeouts, bad_status = map(int, line.split()[1:])

@@ -111,7 +111,8 @@ def bench_england(url: str, radius: float, repeat: int) -> None:
 
 def bench_recompute(url: str, repeat: int) -> None:
     print("\n2. Recompute after one approval in Shropshire")
-    for label, lads in [("Shropshire runs only", [SHROPSHIRE]), ("Shropshire runs and an England run", [SHROPSHIRE, "all"])]:
+    for label, lads in [("Shropshire runs only", [SHROPSHIRE]),
+                        ("Shropshire runs and an England run", [SHROPSHIRE, "all"])]:
         session = make_session(url)
         try:
             runs = [GapParams(lad, "pharmacy", indicator, group, 2000.0, decay)
@@ -127,7 +128,8 @@ def bench_recompute(url: str, repeat: int) -> None:
                 lon, lat = -2.7553 + 0.002 * i, 52.7077  # Shrewsbury town centre, a little further each time
                 asset_id = session.execute(text(
                     """
-                    INSERT INTO asset (uuid, name, location, status, source, access_modes, age_groups, accessibility, version)
+                    INSERT INTO asset (uuid, name, location, status, source, access_modes, age_groups,
+                                       accessibility, version)
                     VALUES (gen_random_uuid(), 'Benchmark pharmacy', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
                             'published', 'bench', '{}', '{}', '{}', 1)
                     RETURNING id

@@ -149,7 +149,8 @@ def main() -> None:
 
         ours, base = best(commit_once, args.repeat), best(copy_once, args.repeat)
         print(f"(b) bulk upload of {n:,} CSV rows (check, write, revisions), best of {args.repeat}")
-        print(f"    commit {ours:6.2f} s ({n / ours:,.0f} rows/s)   baseline COPY {base:5.2f} s   ratio {ours / base:5.1f}x")
+        print(f"    commit {ours:6.2f} s ({n / ours:,.0f} rows/s)   baseline COPY {base:5.2f} s   "
+              f"ratio {ours / base:5.1f}x")
     finally:
         dispose_engines(url)
         drop_database(url)

@@ -83,7 +83,8 @@ def load_reference_data(url: str, data: Path) -> None:
             record_import(s, "iod2019", import_iod(s, data / "imd2019" / name, lad_codes=[SHROPSHIRE, OLDHAM]))
         fill_missing_lad_codes(s)
         derive_lad_geometries(s)
-        record_import(s, "codepoint-open", import_codepoint(s, data / "postcodes" / "codepo_gb.zip", areas=POSTCODE_AREAS))
+        codepoint = import_codepoint(s, data / "postcodes" / "codepo_gb.zip", areas=POSTCODE_AREAS)
+        record_import(s, "codepoint-open", codepoint)
         s.execute(text("ANALYZE"))
 
 

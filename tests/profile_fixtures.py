@@ -56,7 +56,8 @@ def ward_union(data_dir, prefix: str, lad_file: str = "wards_E06000051_shropshir
 
 def lsoa_shapes(data_dir, lad_file: str = "lsoa11_E06000051_shropshire.geojson") -> dict:
     """code → shapely polygon of every LSOA in the published file."""
-    return {f["properties"]["LSOA11CD"]: shape(f["geometry"]) for f in _features(str(data_dir / "boundaries" / lad_file))}
+    features = _features(str(data_dir / "boundaries" / lad_file))
+    return {f["properties"]["LSOA11CD"]: shape(f["geometry"]) for f in features}
 
 
 def oswestry_lsoas(data_dir) -> list[str]:

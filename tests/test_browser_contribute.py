@@ -30,7 +30,8 @@ def browser_db(db_url):
         create_user(session, MODERATOR, PASSWORD, "moderator", "Browser Moderator")
         # Already on the map, 30 m or so from the postcode: the form should say so.
         session.execute(text(
-            "INSERT INTO asset (uuid, name, location, status, source, access_modes, age_groups, accessibility, version) "
+            "INSERT INTO asset (uuid, name, location, status, source, access_modes, age_groups, accessibility, "
+            "version) "
             "SELECT gen_random_uuid(), :name, ST_Translate(location, 0.0003, 0.0001), 'published', 'test', "
             "'{}', '{}', '{}', 1 FROM postcode WHERE postcode = :pc"), {"name": EXISTING, "pc": POSTCODE})
     yield url

@@ -103,7 +103,9 @@ def test_upload_messy_csv_read_the_errors_and_add_the_good_rows(server, shots, b
 
     engine = get_engine(browser_db)
     with engine.connect() as conn:
-        statuses = conn.execute(text("SELECT status::text, count(*) FROM asset WHERE source = 'upload' GROUP BY 1")).all()
+        statuses = conn.execute(text(
+            "SELECT status::text, count(*) FROM asset WHERE source = 'upload' GROUP BY 1"
+        )).all()
         run = conn.execute(text("SELECT report FROM import_run WHERE kind = 'assets:upload'")).scalar_one()
     assert statuses == [("published", 5)]
     assert run["inserted"] == 5 and run["problem_count"] == 5

@@ -270,7 +270,8 @@ def test_epraccur_keeps_active_gp_practices_read_as_latin1(db_session, assets_di
         r["status_code"] == "A" and r["prescribing_setting"] != "4" for r in local)
     codes = set(db_session.scalars(select(Asset.source_id).where(Asset.source == "epraccur")))
     assert codes <= {r["org_code"] for r in active_gp}
-    assert db_session.scalar(select(Asset.name).where(Asset.source_id == active_gp[0]["org_code"])) == "CL\u00c9E HILL SURGERY"
+    first_name = db_session.scalar(select(Asset.name).where(Asset.source_id == active_gp[0]["org_code"]))
+    assert first_name == "CL\u00c9E HILL SURGERY"
 
 
 def test_the_whole_epraccur_file_is_read_without_a_header(db_session, assets_dir):

@@ -112,7 +112,8 @@ def test_taxonomies_and_terms_match_the_profile(client, db_session):
 
 
 def test_pending_rejected_and_archived_never_appear(client, places):
-    listed = {c["service"]["name"] for c in client.get("/oruk/service_at_locations?per_page=100").get_json()["contents"]}
+    contents = client.get("/oruk/service_at_locations?per_page=100").get_json()["contents"]
+    listed = {c["service"]["name"] for c in contents}
     assert not listed & {"Pending place", "Rejected place", "Archived place"}
     for key in ("pending", "rejected", "archived"):
         asset = places[key]

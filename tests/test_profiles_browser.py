@@ -58,7 +58,8 @@ def test_profile_of_oswestrys_lsoas_on_screen_and_in_print(server, browser, data
     assert not page.locator(".site-header").is_visible()
     assert not page.get_by_role("button", name="Print this profile").is_visible()
     assert page.get_by_text(re.compile(r"^Printed from http")).is_visible()
-    assert radar.is_visible() and page.get_by_role("table", name="Need, provision and gap by type for 10 LSOAs").is_visible()
+    assert radar.is_visible()
+    assert page.get_by_role("table", name="Need, provision and gap by type for 10 LSOAs").is_visible()
     page.screenshot(path=str(shots / f"profile_oswestry_lsoas_{width}_print.png"), full_page=True)
     assert problems == []
     ctx.close()
@@ -94,7 +95,8 @@ def test_an_area_drawn_on_the_map_is_profiled(server, browser, shots):
 def test_a_bow_tie_is_refused_with_the_reason_on_the_form(server, browser, shots):
     ctx, page, problems = _page(browser, 360)
     page.goto(f"{server}/profile/custom", wait_until="networkidle")
-    bow_tie = {"type": "Polygon", "coordinates": [[[-3.06, 52.85], [-3.04, 52.87], [-3.04, 52.85], [-3.06, 52.87], [-3.06, 52.85]]]}
+    bow_tie = {"type": "Polygon",
+               "coordinates": [[[-3.06, 52.85], [-3.04, 52.87], [-3.04, 52.85], [-3.06, 52.87], [-3.06, 52.85]]]}
     page.get_by_label("Outline as GeoJSON").fill(json.dumps(bow_tie))
     page.get_by_role("button", name="Show the profile").click()
     page.wait_for_load_state("networkidle")

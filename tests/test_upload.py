@@ -158,8 +158,9 @@ def test_row_errors_and_warnings():
 # --- the web flow -----------------------------------------------------------------------------------
 
 def _upload(client, path: Path, source_name="", data=None):
-    return client.post("/upload/", data={"file": (io.BytesIO(data if data is not None else path.read_bytes()), path.name),
-                                         "source_name": source_name}, content_type="multipart/form-data")
+    body = data if data is not None else path.read_bytes()
+    return client.post("/upload/", data={"file": (io.BytesIO(body), path.name), "source_name": source_name},
+                       content_type="multipart/form-data")
 
 
 MESSY_MAPPING = {"field-id": "Ref", "field-name": "Site Name", "field-category": "Type", "field-address": "Address",

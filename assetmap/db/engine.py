@@ -98,7 +98,9 @@ def ensure_database(url: str) -> None:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
         engine.dispose()
     except OperationalError as exc:
-        raise DatabaseUnavailableError(f"cannot reach the database at {target.render_as_string()}: {_first_line(exc)}") from exc
+        raise DatabaseUnavailableError(
+            f"cannot reach the database at {target.render_as_string()}: {_first_line(exc)}"
+        ) from exc
 
 
 def drop_database(url: str) -> None:

@@ -21,7 +21,8 @@ def readyz():
 
     try:
         get_session().execute(text("SELECT 1"))
-        current, head = migrate.current_revisions(current_app.config["SQLALCHEMY_DATABASE_URI"]), migrate.head_revision()
+        current = migrate.current_revisions(current_app.config["SQLALCHEMY_DATABASE_URI"])
+        head = migrate.head_revision()
     except SQLAlchemyError as exc:
         return jsonify(status="unavailable", database=str(getattr(exc, "orig", exc)).splitlines()[0]), 503
     if current != {head}:
