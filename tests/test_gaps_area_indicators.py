@@ -176,7 +176,10 @@ def test_msoa_aggregation_equals_a_pandas_population_weighted_mean(gdb):
         assert r["areas"] == w["areas"]
         assert r["gap"] == pytest.approx(w["need_pct"] - w["provision_pct"], rel=1e-12, abs=1e-12)
         n, p = w["need_pct"], w["provision_pct"]
-        tercile = lambda v: "low" if v < 33.33 else ("mid" if v < 66.67 else "high")  # noqa: E731
+
+        def tercile(v: float) -> str:
+            return "low" if v < 33.33 else ("mid" if v < 66.67 else "high")
+
         assert r["bivariate_class"] == f"{tercile(n)}-need/{tercile(p)}-provision"
         assert re.match(r"^Shropshire \d{3}$", r["name"])
     # the local authority's line: the same mean over all its LSOAs
