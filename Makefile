@@ -1,6 +1,6 @@
 # The two commands a new user needs:
 #   make run   set everything up, load the demo (Shropshire and Oldham from real open data), serve
-#   make test  run the whole test suite against a real PostGIS
+#   make test  lint (ruff), then run the whole test suite against a real PostGIS
 VENV := .venv/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -18,6 +18,7 @@ run: setup
 
 test:
 	./scripts/setup.sh --browser
+	$(VENV)/ruff check .
 	$(VENV)/assetmap db up
 	$(VENV)/python -m pytest $(PYTEST_ARGS)
 

@@ -94,14 +94,20 @@ def radar_svg(axes: Sequence[Mapping], *, title: str, series_label: str, referen
     # Rings and their scale labels.
     for ring in (0.25, 0.5, 0.75, 1.0):
         pts = " ".join(f"{_num(x)},{_num(y)}" for x, y in (point(i, ring * maximum) for i in range(n)))
-        parts.append(f'<polygon points="{pts}" fill="none" stroke="{GRID_COLOUR}" stroke-width="0.6" stroke-opacity="0.6"/>')
         parts.append(
-            f'<text x="{_num(cx + 3)}" y="{_num(cy - radius * ring - 2)}" font-size="13" fill="#505050">{_num(ring * maximum)}</text>'
+            f'<polygon points="{pts}" fill="none" stroke="{GRID_COLOUR}" stroke-width="0.6" stroke-opacity="0.6"/>'
+        )
+        parts.append(
+            f'<text x="{_num(cx + 3)}" y="{_num(cy - radius * ring - 2)}" font-size="13" fill="#505050">'
+            f'{_num(ring * maximum)}</text>'
         )
     # Spokes and their labels.
     for i, axis in enumerate(axes):
         x, y = point(i, maximum)
-        parts.append(f'<line x1="{_num(cx)}" y1="{_num(cy)}" x2="{_num(x)}" y2="{_num(y)}" stroke="{GRID_COLOUR}" stroke-width="0.6"/>')
+        parts.append(
+            f'<line x1="{_num(cx)}" y1="{_num(cy)}" x2="{_num(x)}" y2="{_num(y)}" '
+            f'stroke="{GRID_COLOUR}" stroke-width="0.6"/>'
+        )
         angle = -math.pi / 2 + 2 * math.pi * i / n
         lx, ly = cx + (radius + 10) * math.cos(angle), cy + (radius + 10) * math.sin(angle)
         cos = math.cos(angle)
@@ -109,7 +115,8 @@ def radar_svg(axes: Sequence[Mapping], *, title: str, series_label: str, referen
         baseline = 16 if math.sin(angle) > 0.5 else (-3 if math.sin(angle) < -0.5 else 6)
         label = escape(str(axis["label"])) + (" (no data)" if axis.get("value") is None else "")
         parts.append(
-            f'<text x="{_num(lx)}" y="{_num(ly + baseline)}" text-anchor="{anchor}" font-size="19" fill="#1a1a1a">{label}</text>'
+            f'<text x="{_num(lx)}" y="{_num(ly + baseline)}" text-anchor="{anchor}" font-size="19" fill="#1a1a1a">'
+            f'{label}</text>'
         )
     # The reference (dashed) under the series (filled).
     for key, colour, extra in (
@@ -191,7 +198,8 @@ def bar_svg(bars: Sequence[Mapping], *, title: str, value_label: str, chart_id: 
         y = top + plot_h - h
         parts.append(f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(w)}" height="{_num(h)}" fill="{SERIES_COLOUR}"/>')
         parts.append(
-            f'<text x="{_num(x + w / 2)}" y="{_num(y - 4)}" text-anchor="middle" font-size="11" fill="#1a1a1a">{_fmt(v)}</text>'
+            f'<text x="{_num(x + w / 2)}" y="{_num(y - 4)}" text-anchor="middle" font-size="11" fill="#1a1a1a">'
+            f'{_fmt(v)}</text>'
         )
         if i % every == 0:
             parts.append(

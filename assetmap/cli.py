@@ -110,7 +110,7 @@ def _init():
     migrate.upgrade(url)
     with session_scope(url) as session:
         terms, datasets = seed_taxonomy(session), seed_datasets(session)
-    click.echo(f"database at head ({', '.join(sorted(migrate.head_revisions()))}); seeded {terms} new terms, {datasets} new data sources")
+    click.echo(f"database at head ({migrate.head_revision()}); seeded {terms} new terms, {datasets} new data sources")
 
 
 # --- imports -------------------------------------------------------------------------------
@@ -220,7 +220,8 @@ def _exit_for(report):
 
 # --- demo and serving -----------------------------------------------------------------------
 @main.command("demo")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Default: ASSETMAP_DATA_DIR or ../shared/data.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Default: ASSETMAP_DATA_DIR or ../shared/data.")
 @click.option("--scope", type=click.Choice(["england", "local"]), default="england",
               help="england: all LSOAs, GB postcodes and national lists (catchments cross borders); "
                    "local: Shropshire and Oldham only (quick).")
@@ -251,7 +252,8 @@ def serve(host, port, debug, production):
         load_config()  # refuse to start without SECRET_KEY, before forking workers
         os.environ["ASSETMAP_BIND"] = f"{host}:{port}"
         gunicorn = Path(sys.executable).with_name("gunicorn")
-        os.execv(str(gunicorn), [str(gunicorn), "--config", "python:assetmap.gunicorn_conf", "assetmap.web:create_app()"])
+        os.execv(str(gunicorn),
+                 [str(gunicorn), "--config", "python:assetmap.gunicorn_conf", "assetmap.web:create_app()"])
     from assetmap.web import create_app
 
     app = create_app()

@@ -7,23 +7,24 @@ bind = os.environ.get("ASSETMAP_BIND", "127.0.0.1:8000")
 # CPUs + 1 processes, not gunicorn's usual 2 x CPUs + 1 (which assumes workers that wait on other
 # machines): a request here is CPU, in the worker or in PostgreSQL on the same machine, so every
 # process past the CPUs only adds switching between them, and the one spare keeps the CPUs busy
-# while a slow page (a gap map, ~0.2 s) holds a worker. Measured on 2 CPUs, each setting taking
-# turns in one run: the finder API with 20 clients 650 against 580 req/s (bench_finder.py), the
-# mixed load with 8 clients 84 against 73 req/s, p99 0.41 against 0.59 s (bench_load.py).
+# while a slow page (a gap map) holds a worker. bench_finder.py and bench_load.py, each setting
+# taking turns with the other, gave more requests a second and a lower p99 this way (the figures
+# are in the README, "Measured on one 2-core machine").
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 # One thread a worker (gunicorn's sync worker). A request is CPU in Python or a short wait on
 # PostgreSQL on the same machine, and the processes already cover those waits; a second
 # thread adds no CPU (the GIL) but lets a busy worker accept connections it cannot serve yet, so
-# requests queue behind another's work while an idle worker waits. bench_finder.py, the same code
-# with 1 and with 2 threads taking turns on 2 CPUs, 20 clients: API p99 82 ms against 223 ms, and
-# 0.5 ms less CPU a request. Raise ASSETMAP_THREADS only for slow clients or long database waits.
+# requests queue behind another's work while an idle worker waits. bench_finder.py, 1 and 2
+# threads taking turns, gave one thread the far lower p99 and less CPU a request (README). Raise
+# ASSETMAP_THREADS only for slow clients or long database waits.
 threads = int(os.environ.get("ASSETMAP_THREADS", "1"))
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
 # Recycle workers now and then (a guard against slow leaks), but rarely: a new worker imports the
-# app (~0.7 s of CPU) and starts with cold connections, so at full load 5,000 requests meant a
-# restart every few seconds somewhere, and a latency spike with each.
+# app (numpy, pandas, geopandas: most of a second of CPU) and starts with cold connections, so at
+# full load a recycle every few thousand requests meant a restart every few seconds somewhere, and
+# a latency spike with each.
 max_requests = 50_000
 max_requests_jitter = 5_000
 accesslog = "-"

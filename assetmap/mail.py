@@ -16,7 +16,7 @@ import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta  # noqa: F401 (UTC: the doctests)
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -90,14 +90,14 @@ def next_stage(last_stage: str | None, last_sent_at: datetime | None, now: datet
     Examples
     --------
     >>> from datetime import datetime, timezone
-    >>> now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    >>> now = datetime(2026, 6, 1, tzinfo=UTC)
     >>> next_stage(None, None, now, 14)
     'first'
-    >>> next_stage("first", datetime(2026, 5, 25, tzinfo=timezone.utc), now, 14) is None  # only 7 days
+    >>> next_stage("first", datetime(2026, 5, 25, tzinfo=UTC), now, 14) is None  # only 7 days
     True
-    >>> next_stage("first", datetime(2026, 5, 1, tzinfo=timezone.utc), now, 14)
+    >>> next_stage("first", datetime(2026, 5, 1, tzinfo=UTC), now, 14)
     'reminder'
-    >>> next_stage("urgent", datetime(2026, 1, 1, tzinfo=timezone.utc), now, 14) is None
+    >>> next_stage("urgent", datetime(2026, 1, 1, tzinfo=UTC), now, 14) is None
     True
     """
     if last_stage is None:
@@ -123,9 +123,9 @@ def compose_reminder(asset: Mapping, stage: str, settings: MailSettings, now: da
     --------
     >>> from datetime import datetime, timezone
     >>> asset = {"id": 7, "name": "Hub\\nBcc: x@example.com", "email": "a@example.org",
-    ...          "checked_at": datetime(2025, 1, 2, tzinfo=timezone.utc)}
+    ...          "checked_at": datetime(2025, 1, 2, tzinfo=UTC)}
     >>> msg = compose_reminder(asset, "first", MailSettings(base_url="https://map.example.org"),
-    ...                        datetime(2026, 1, 1, tzinfo=timezone.utc))
+    ...                        datetime(2026, 1, 1, tzinfo=UTC))
     >>> msg["Subject"]
     'Is "Hub Bcc: x@example.com" still right on the community map?'
     >>> "https://map.example.org/contribute/change/7" in msg.get_content()

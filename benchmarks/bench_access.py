@@ -120,7 +120,8 @@ def main(argv=None):
     parser.add_argument("--small", action="store_true", help="a tenth of the size (quick check)")
     parser.add_argument("--radius", type=float, default=3_000.0, help="catchment radius in metres (default 3000)")
     parser.add_argument("--seed", type=int, default=27700)
-    parser.add_argument("--repeat", type=int, default=5, help="runs of each, alternated; the best is reported (default 5)")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="runs of each, alternated; the best is reported (default 5)")
     args = parser.parse_args(argv)
 
     scale = 10 if args.small else 1

@@ -22,11 +22,11 @@ import requests
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_load import free_port, start_gunicorn  # noqa: E402
+from bench_load import free_port, start_gunicorn
 
-from assetmap import config  # noqa: E402
-from assetmap.db.cluster import LocalCluster  # noqa: E402
-from assetmap.db.engine import drop_database, session_scope  # noqa: E402
+from assetmap import config
+from assetmap.db.cluster import LocalCluster
+from assetmap.db.engine import drop_database, session_scope
 
 DB = "assetmap_bench_fault"
 
@@ -47,7 +47,9 @@ def prepare(url: str) -> list[str]:
         import_boundaries(s, data / "boundaries" / "lsoa11_E06000051_shropshire.geojson")
         import_iod(s, data / "imd2019" / "imd2019_lsoa11.csv", lad_codes=["E06000051"])
         import_codepoint(s, data / "postcodes" / "codepo_gb.zip", areas=["SY"])
-        return s.execute(text("SELECT postcode FROM postcode WHERE lad_code = 'E06000051' ORDER BY random() LIMIT 500")).scalars().all()
+        return s.execute(text(
+            "SELECT postcode FROM postcode WHERE lad_code = 'E06000051' ORDER BY random() LIMIT 500"
+        )).scalars().all()
 
 
 def submit(base: str, http: requests.Session, name: str, postcode: str) -> int:
@@ -133,8 +135,9 @@ def main() -> int:
     print(f"outcomes (201 = acknowledged, 0 = no HTTP answer): {dict(sorted(by_status.items()))}")
     print(f"acknowledged {len(acked)}, found in the database {len(acked) - len(lost)}, lost {len(lost)}")
     print(f"server errors (500): {by_status.get(500, 0)}; clear 503s: {by_status.get(503, 0)}")
-    print(f"after the restart: {sum(1 for s in after if s == 201)} of {len(after)} acknowledged (recovered without a restart: "
-          f"{'yes' if after and after.count(201) / len(after) > 0.9 else 'no'})")
+    recovered = "yes" if after and after.count(201) / len(after) > 0.9 else "no"
+    print(f"after the restart: {sum(1 for s in after if s == 201)} of {len(after)} acknowledged "
+          f"(recovered without a restart: {recovered})")
     errors = [line for line in log.read_text().splitlines() if "Traceback" in line or "ERROR" in line]
     print(f"server log: {log} ({len(errors)} error lines)")
     drop_database(url)

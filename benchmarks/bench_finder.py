@@ -4,9 +4,10 @@ Prints, measured in the same run so the figures read as ratios:
 
 (a) SQL nearest-20: ``assetmap.db.finder.search_near`` (the query the API runs: the postcode
     looked up and a KNN ``<->`` scan of the geography GiST index within a 5 km ``ST_DWithin``,
-    each row as a GeoJSON feature) from random real postcodes; median and p95 in ms. Baseline: the same statement with the geography index
-    dropped inside a rolled-back transaction, i.e. a sequential scan and a distance sort. And the
-    ``EXPLAIN (ANALYZE, BUFFERS)`` plans of both, the first naming the index.
+    each row as a GeoJSON feature) from random real postcodes; median and p95 in ms. Baseline: the
+    same statement with the geography index dropped inside a rolled-back transaction, i.e. a
+    sequential scan and a distance sort. And the ``EXPLAIN (ANALYZE, BUFFERS)`` plans of both, the
+    first naming the index.
 (b) HTTP ``GET /api/v1/assets?postcode=...`` against gunicorn (``cores + 1`` sync workers on
     127.0.0.1) from 20 concurrent clients: p50, p95, p99 and requests per second, and the CPU a
     request in the workers, PostgreSQL and the load generator. The clients are wrk's (20
@@ -49,7 +50,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -157,7 +158,7 @@ def prepare(url: str, n_assets: int, revision: str) -> None:
             {"source": SOURCE},
         )
         print(f"  inserted in {time.monotonic() - started:.0f} s; building indexes ...", flush=True)
-        for name, ddl in INDEXES.items():
+        for ddl in INDEXES.values():
             conn.execute(text(ddl))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE asset"))
@@ -184,7 +185,7 @@ def api_search(session, point: dict, probe) -> list[dict]:
 
 def bench_sql(url: str, points: list[dict], repeat: int, baseline_repeat: int) -> dict:
     """Median and p95 of nearest-20 with the index, and without it (the baseline), and the plan."""
-    probe = open_now_probe(datetime(2026, 7, 1, 11, 0, tzinfo=timezone.utc))
+    probe = open_now_probe(datetime(2026, 7, 1, 11, 0, tzinfo=UTC))
 
     def run(session, point):
         started = time.perf_counter()
@@ -360,8 +361,9 @@ def load_wrk(port: int, paths: list[str], clients: int, seconds: float) -> dict:
 def _wrk(script: Path, port: int, clients: int, seconds: float) -> dict:
     threads = min(2, clients)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s",
-                          str(script), f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
+                          "-s", str(script), f"http://127.0.0.1:{port}"],
+                         capture_output=True, text=True, check=True).stdout
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     line = next(x for x in out.splitlines() if x.startswith("WRK "))
     requests, duration_us, p50, p95, p99, top, socket_errors, timeouts, bad_status = map(int, line.split()[1:])
@@ -465,7 +467,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--database", default="assetmap_bench_finder")
     ap.add_argument("--assets", type=int, default=1_000_000)
-    ap.add_argument("--revision", default="heads", help="migrate to this revision (default: all heads)")
+    ap.add_argument("--revision", default="head", help="migrate to this revision (default: the newest)")
     ap.add_argument("--repeat", type=int, default=500, help="nearest-20 queries with the index")
     ap.add_argument("--baseline-repeat", type=int, default=12, help="the same without the index")
     ap.add_argument("--clients", type=int, default=20)

@@ -37,13 +37,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_access import baseline_kdtree_pysal, timed  # noqa: E402  (reused, not duplicated)
+from bench_access import baseline_kdtree_pysal, timed  # reused, not duplicated
 
-from assetmap.db import area_geometry, gap_refresh, gap_runs  # noqa: E402
-from assetmap.db.cluster import database_url  # noqa: E402
-from assetmap.db.engine import get_engine, make_session, session_scope  # noqa: E402
-from assetmap.domain.access import two_step_fca  # noqa: E402
-from assetmap.domain.gap_analysis import GapParams  # noqa: E402
+from assetmap.db import area_geometry, gap_refresh, gap_runs
+from assetmap.db.cluster import database_url
+from assetmap.db.engine import get_engine, make_session, session_scope
+from assetmap.domain.access import two_step_fca
+from assetmap.domain.gap_analysis import GapParams
 
 SHROPSHIRE = "E06000051"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -111,7 +111,8 @@ def bench_england(url: str, radius: float, repeat: int) -> None:
 
 def bench_recompute(url: str, repeat: int) -> None:
     print("\n2. Recompute after one approval in Shropshire")
-    for label, lads in [("Shropshire runs only", [SHROPSHIRE]), ("Shropshire runs and an England run", [SHROPSHIRE, "all"])]:
+    for label, lads in [("Shropshire runs only", [SHROPSHIRE]),
+                        ("Shropshire runs and an England run", [SHROPSHIRE, "all"])]:
         session = make_session(url)
         try:
             runs = [GapParams(lad, "pharmacy", indicator, group, 2000.0, decay)
@@ -127,7 +128,8 @@ def bench_recompute(url: str, repeat: int) -> None:
                 lon, lat = -2.7553 + 0.002 * i, 52.7077  # Shrewsbury town centre, a little further each time
                 asset_id = session.execute(text(
                     """
-                    INSERT INTO asset (uuid, name, location, status, source, access_modes, age_groups, accessibility, version)
+                    INSERT INTO asset (uuid, name, location, status, source, access_modes, age_groups,
+                                       accessibility, version)
                     VALUES (gen_random_uuid(), 'Benchmark pharmacy', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
                             'published', 'bench', '{}', '{}', '{}', 1)
                     RETURNING id

@@ -71,9 +71,9 @@ def _admin_url(url: str, database: str) -> str:
 def clone(reference: str, target: str) -> str:
     from sqlalchemy import create_engine, text
 
-    from assetmap import config
+    from assetmap.db.cluster import database_url
 
-    base = config.database_url()
+    base = database_url()
     engine = create_engine(_admin_url(base, "postgres"), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)'))
@@ -85,9 +85,9 @@ def clone(reference: str, target: str) -> str:
 def drop(target: str) -> None:
     from sqlalchemy import create_engine, text
 
-    from assetmap import config
+    from assetmap.db.cluster import database_url
 
-    engine = create_engine(_admin_url(config.database_url(), "postgres"), isolation_level="AUTOCOMMIT")
+    engine = create_engine(_admin_url(database_url(), "postgres"), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)'))
     engine.dispose()

@@ -23,9 +23,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import loadgen  # noqa: E402
+import loadgen
 
-from assetmap.db.cluster import database_url  # noqa: E402
+from assetmap.db.cluster import database_url
 
 AREAS = ("E06000051", "E08000004")
 

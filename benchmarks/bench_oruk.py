@@ -17,13 +17,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import io
 import csv
+import io
 import time
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.db.bulk import copy_into_temp
 from assetmap.db.cluster import database_url
 from assetmap.db.engine import dispose_engines, drop_database, get_engine, session_scope
 from assetmap.db.migrate import upgrade
@@ -31,7 +32,6 @@ from assetmap.db.models import BulkUpload
 from assetmap.db.seed import seed_datasets, seed_taxonomy
 from assetmap.domain import tabular
 from assetmap.importers import tabular as importer
-from assetmap.db.bulk import copy_into_temp
 from assetmap.importers import upload_files
 
 
@@ -150,7 +150,8 @@ def main() -> None:
 
         ours, base = best(commit_once, args.repeat), best(copy_once, args.repeat)
         print(f"(b) bulk upload of {n:,} CSV rows (check, write, revisions), best of {args.repeat}")
-        print(f"    commit {ours:6.2f} s ({n / ours:,.0f} rows/s)   baseline COPY {base:5.2f} s   ratio {ours / base:5.1f}x")
+        print(f"    commit {ours:6.2f} s ({n / ours:,.0f} rows/s)   baseline COPY {base:5.2f} s   "
+              f"ratio {ours / base:5.1f}x")
     finally:
         dispose_engines(url)
         drop_database(url)

@@ -9,8 +9,8 @@ import random
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 from urllib.parse import urlsplit
 
 
@@ -48,7 +48,8 @@ class Result:
             f"statuses {dict(sorted(self.statuses.items()))}; connection errors {self.errors}"
         ]
         for kind, values in sorted(self.by_kind.items()):
-            lines.append(f"  {kind}: n={len(values)} p50 {statistics.median(values):.1f} ms p99 {self.pct(99, values):.1f} ms")
+            lines.append(f"  {kind}: n={len(values)} p50 {statistics.median(values):.1f} ms "
+                         f"p99 {self.pct(99, values):.1f} ms")
         return "\n".join(lines)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,18 @@ from sqlalchemy.orm import Session
 
 from assetmap import config
 from assetmap.db.cluster import database_url
-from assetmap.db.engine import dispose_engines, drop_database, get_engine
+from assetmap.db.engine import dispose_engines, drop_database
+from tests.rollback import app_sharing, rolled_back, savepoint_session
+
+# The fixtures each feature's tests share, registered here once: a test module names a fixture as a
+# parameter and never imports it. (The helper functions in these modules are imported by name.)
+pytest_plugins = [
+    "tests.contribute_fixtures",
+    "tests.finder_fixtures",
+    "tests.gaps_fixtures",
+    "tests.oruk_fixtures",
+    "tests.profile_fixtures",
+]
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHROPSHIRE, OLDHAM = "E06000051", "E08000004"
@@ -74,7 +84,8 @@ def load_reference_data(url: str, data: Path) -> None:
             record_import(s, "iod2019", import_iod(s, data / "imd2019" / name, lad_codes=[SHROPSHIRE, OLDHAM]))
         fill_missing_lad_codes(s)
         derive_lad_geometries(s)
-        record_import(s, "codepoint-open", import_codepoint(s, data / "postcodes" / "codepo_gb.zip", areas=POSTCODE_AREAS))
+        codepoint = import_codepoint(s, data / "postcodes" / "codepo_gb.zip", areas=POSTCODE_AREAS)
+        record_import(s, "codepoint-open", codepoint)
         s.execute(text("ANALYZE"))
 
 
@@ -105,34 +116,6 @@ def db_url(data_dir) -> str:
     dispose_engines(url)
 
 
-@contextmanager
-def rolled_back(url: str):
-    """A connection inside a transaction that is rolled back at the end of the block."""
-    conn = get_engine(url).connect()
-    trans = conn.begin()
-    try:
-        yield conn
-    finally:
-        trans.rollback()
-        conn.close()
-
-
-def savepoint_session(conn) -> Session:
-    """A session on ``conn`` whose commits only release savepoints."""
-    return Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-
-
-def app_sharing(url: str, conn, **config):
-    """The Flask app on ``url``, every request's session sharing ``conn``'s transaction."""
-    from assetmap.web import create_app
-
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test",
-                      "RATELIMIT_ENABLED": False, **config})
-    app.extensions["assetmap.session_factory"] = lambda: savepoint_session(conn)
-    app.extensions["assetmap.reader_factory"] = lambda: savepoint_session(conn)
-    return app
-
-
 @pytest.fixture
 def db_conn(db_url):
     """A connection inside a transaction that is rolled back after the test."""
@@ -149,9 +132,11 @@ def db_session(db_conn) -> Session:
 
 
 @pytest.fixture
-def app(db_url, db_conn):
-    """The Flask app, its requests sharing the test's rolled-back transaction."""
-    return app_sharing(db_url, db_conn)
+def app(request, db_url, db_conn):
+    """The Flask app, its requests sharing the test's rolled-back transaction; a test (or module)
+    marked ``@pytest.mark.app_config(KEY=value, ...)`` gets those settings too."""
+    marker = request.node.get_closest_marker("app_config")
+    return app_sharing(db_url, db_conn, **(marker.kwargs if marker else {}))
 
 
 @pytest.fixture

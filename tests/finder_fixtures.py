@@ -3,7 +3,7 @@ distance, fixed clocks, and a committed database for the browser test."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -39,11 +39,18 @@ def import_pharmacies(session, data_dir, areas=("SY",)):
 
 
 def fixed_clock(at: datetime):
-    return lambda: at.astimezone(timezone.utc)
+    return lambda: at.astimezone(UTC)
+
+
+@pytest.fixture
+def wednesday(app):
+    """The app, its finder's clock stopped at noon on a Wednesday."""
+    app.config["FINDER_CLOCK"] = fixed_clock(WEDNESDAY_NOON)
+    return app
 
 
 @pytest.fixture(scope="session")
-def browser_db_url(db_url, data_dir) -> str:
+def finder_db_url(db_url, data_dir) -> str:
     """A database of its own, cloned from the reference template, with Shropshire's pharmacies
     imported and committed: a server thread uses its own connections, which would not see the
     rolled-back transaction of the ``client`` fixture."""

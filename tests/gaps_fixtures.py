@@ -2,7 +2,7 @@
 
 The session's test database has boundaries, IoD 2019 and postcodes but no assets, and every
 test there is rolled back. Importing the official lists in every test would take seconds each,
-so this clones the same template once into ``<test db>_browser_gaps``, imports the real
+so this clones the same template once a module into ``<test db>_browser_gaps``, imports the real
 libraries, pharmacies and GP practices of the postcode areas in and around Shropshire (SY, TF,
 WV, LD, DY: catchments cross the border) and commits. Tests then run in a rolled-back transaction
 on it (``gdb``), and the browser test serves it from a real server.
@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tests.conftest import app_sharing, rolled_back, savepoint_session
-from tests.live import clone_template  # noqa: F401  (used by other fixtures too)
 from assetmap.db.engine import dispose_engines, drop_database, session_scope
+from tests.live import clone_template
+from tests.rollback import app_sharing, rolled_back, savepoint_session
 
 SHROPSHIRE, OLDHAM = "E06000051", "E08000004"
 AROUND_SHROPSHIRE = ["SY", "TF", "WV", "LD", "DY"]
@@ -35,9 +35,11 @@ def import_shropshire_assets(session: Session, data_dir) -> dict:
     return reports
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def gaps_db_url(db_url, data_dir):
-    """``<test db>_browser_gaps``: the reference data plus real Shropshire assets, committed."""
+    """``<test db>_browser_gaps``: the reference data plus real Shropshire assets, committed; made
+    afresh for each test module, because some commit to it (the browser test's server stores the
+    gap runs it computes, and a stored run would answer another module's tests)."""
     url = clone_template(db_url, "browser_gaps")
     with session_scope(url) as session:
         import_shropshire_assets(session, data_dir)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ def spec_dir() -> Path:
     return SPEC_DIR
 
 
-@lru_cache(maxsize=None)
+@cache
 def _registry() -> Registry:
     resources = []
     for f in sorted((spec_dir() / "schema").glob("*.json")):
@@ -36,7 +36,7 @@ def _registry() -> Registry:
     return Registry().with_resources(resources)
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(name: str) -> Draft202012Validator:
     """A validator for ``compiled/<name>.json`` when it exists, else ``schema/<name>.json``."""
     compiled = spec_dir() / "schema" / "compiled" / f"{name}.json"
@@ -46,7 +46,7 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema, registry=_registry(), format_checker=FormatChecker())
 
 
-@lru_cache(maxsize=None)
+@cache
 def page_validator() -> Draft202012Validator:
     """The profile's page wrapper (``components.schemas.Page`` of its OpenAPI), with every key required."""
     page = json.loads((spec_dir() / "schema" / "openapi.json").read_text())["components"]["schemas"]["Page"]
@@ -66,16 +66,3 @@ def assert_valid_page(body: dict, item: str) -> None:
     assert body["size"] == len(body["contents"])
     for content in body["contents"]:
         assert_valid(item, content)
-
-
-def sign_in(client, session, role: str, email: str | None = None) -> dict:
-    """Create an account with ``role`` and sign the test client in with it (CSRF off for the form)."""
-    from assetmap.db import users
-
-    email = email or f"{role}@example.org"
-    user = users.create_user(session, email, "a long test password 123", role=role, name=role.title())
-    session.flush()
-    client.application.config["WTF_CSRF_ENABLED"] = False
-    response = client.post("/login", data={"email": email, "password": "a long test password 123"})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return user

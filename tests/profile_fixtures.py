@@ -56,7 +56,8 @@ def ward_union(data_dir, prefix: str, lad_file: str = "wards_E06000051_shropshir
 
 def lsoa_shapes(data_dir, lad_file: str = "lsoa11_E06000051_shropshire.geojson") -> dict:
     """code → shapely polygon of every LSOA in the published file."""
-    return {f["properties"]["LSOA11CD"]: shape(f["geometry"]) for f in _features(str(data_dir / "boundaries" / lad_file))}
+    features = _features(str(data_dir / "boundaries" / lad_file))
+    return {f["properties"]["LSOA11CD"]: shape(f["geometry"]) for f in features}
 
 
 def oswestry_lsoas(data_dir) -> list[str]:
@@ -67,7 +68,7 @@ def oswestry_lsoas(data_dir) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def browser_db_url(db_url, data_dir) -> str:
+def profile_db_url(db_url, data_dir) -> str:
     """A committed database of its own, cloned from the reference template, with Shropshire's
     libraries, pharmacies and GP practices and the project's towns: a server thread uses its own
     connections, which would not see a test's rolled-back transaction."""

@@ -25,12 +25,6 @@ def _check(name: str, body: dict) -> dict:
     return body
 
 
-@pytest.fixture
-def wednesday(app):
-    app.config["FINDER_CLOCK"] = fixed_clock(WEDNESDAY_NOON)
-    return app
-
-
 def test_nearest_pharmacies_as_geojson_in_haversine_order(client, wednesday, db_session, data_dir):
     import_pharmacies(db_session, data_dir)
     response = client.get(f"/api/v1/assets?postcode={OSWESTRY}&category=pharmacy&radius_m=50000&per_page=50")

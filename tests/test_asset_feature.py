@@ -3,7 +3,7 @@ the database on every change to what it shows, whichever code makes the change."
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 
@@ -13,7 +13,7 @@ from assetmap.domain.search import open_now_probe
 from tests.factories import make_asset
 from tests.finder_fixtures import import_pharmacies
 
-NOW = datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
 
 def _stored(session, asset_id: int) -> dict:

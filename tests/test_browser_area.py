@@ -3,7 +3,7 @@ scripts under the Content-Security-Policy, with nothing loaded from outside."""
 import pytest
 
 from tests.factories import make_asset
-from tests.live import chromium, committed_clone, live_server, screenshot_dir
+from tests.live import committed_clone, live_server
 
 pytestmark = pytest.mark.browser
 
@@ -21,25 +21,29 @@ def server(db_url):
             yield base
 
 
-def test_home_page_shows_the_list_and_the_markers(server, tmp_path):
-    shots = screenshot_dir(tmp_path)
-    with chromium() as browser:
-        for width in (360, 1280):
-            page = browser.new_page(viewport={"width": width, "height": 900})
-            problems = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
-            requested = []
-            page.on("request", lambda r: requested.append(r.url))
-            page.goto(server + "/", wait_until="networkidle")
-            assert page.locator("h1").inner_text() == "Community assets in Shropshire"
-            assert page.locator(".asset-list li").count() == 3
-            # Three markers drawn (singly or in clusters) by Leaflet on the map.
-            page.wait_for_selector(".leaflet-interactive, .marker-cluster")
-            drawn = page.locator("path.leaflet-interactive").count() + page.locator(".marker-cluster").count()
-            assert drawn >= 1
-            page.screenshot(path=str(shots / f"home-{width}.png"), full_page=True)
-            assert problems == []  # no CSP refusals, no failed vendor files, no script errors
-            assert all(u.startswith(server) or u.startswith("data:") for u in requested)
-            page.close()
+def _watch(page) -> tuple[list[str], list[str]]:
+    """The page's script errors and failed requests, and every URL it requests, as they happen."""
+    problems: list[str] = []
+    requested: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    page.on("request", lambda r: requested.append(r.url))
+    return problems, requested
+
+
+def test_home_page_shows_the_list_and_the_markers(server, browser, shots):
+    for width in (360, 1280):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        problems, requested = _watch(page)
+        page.goto(server + "/", wait_until="networkidle")
+        assert page.locator("h1").inner_text() == "Community assets in Shropshire"
+        assert page.locator(".asset-list li").count() == 3
+        # Three markers drawn (singly or in clusters) by Leaflet on the map.
+        page.wait_for_selector(".leaflet-interactive, .marker-cluster")
+        drawn = page.locator("path.leaflet-interactive").count() + page.locator(".marker-cluster").count()
+        assert drawn >= 1
+        page.screenshot(path=str(shots / f"home-{width}.png"), full_page=True)
+        assert problems == []  # no CSP refusals, no failed vendor files, no script errors
+        assert all(u.startswith(server) or u.startswith("data:") for u in requested)
+        page.close()

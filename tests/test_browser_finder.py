@@ -3,12 +3,11 @@ Shropshire's real pharmacies: type a postcode, see the nearest pharmacy first; u
 refused and allowed; tick places into a printable list; phone and desktop screenshots."""
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import text
 
 from assetmap.db.engine import session_scope
-from tests.finder_fixtures import WEDNESDAY_NOON, browser_db_url, fixed_clock, haversine_m  # noqa: F401
+from tests.finder_fixtures import WEDNESDAY_NOON, fixed_clock, haversine_m
 from tests.live import live_server
 
 pytestmark = pytest.mark.browser
@@ -17,8 +16,8 @@ POSTCODE = "SY11 1QD"
 
 
 @pytest.fixture(scope="module")
-def server(browser_db_url):  # noqa: F811
-    with live_server({"TESTING": True, "SQLALCHEMY_DATABASE_URI": browser_db_url, "SECRET_KEY": "test",
+def server(finder_db_url):
+    with live_server({"TESTING": True, "SQLALCHEMY_DATABASE_URI": finder_db_url, "SECRET_KEY": "test",
                       "RATELIMIT_ENABLED": False, "FINDER_CLOCK": fixed_clock(WEDNESDAY_NOON),
                       "TILE_URL": None, "TILE_ATTRIBUTION": None}) as base:
         yield base
@@ -44,8 +43,8 @@ def _page(browser, width: int, **context):
 
 
 @pytest.mark.parametrize("width", [360, 1280])
-def test_typing_a_postcode_lists_the_nearest_pharmacy_first(server, browser, browser_db_url, shots, width):  # noqa: F811
-    expected = _nearest_pharmacy(browser_db_url)
+def test_typing_a_postcode_lists_the_nearest_pharmacy_first(server, browser, finder_db_url, shots, width):
+    expected = _nearest_pharmacy(finder_db_url)
     ctx, page, problems = _page(browser, width)
     page.goto(f"{server}/find")
     page.get_by_label("Postcode or place").fill(POSTCODE)

@@ -1,6 +1,6 @@
 """The plain-Python rules of contribution: field-by-field validation, revisions (snapshot, diff,
 restore), permissions and reminder stages. No database, no Flask."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -153,7 +153,7 @@ def test_anonymous_users_can_do_nothing_and_the_last_admin_stays():
 
 
 def test_reminders_go_first_reminder_urgent_then_stop():
-    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 6, 1, tzinfo=UTC)
     stages, last, sent = [], None, None
     for day in range(0, 60):
         at = now + timedelta(days=day)
@@ -166,8 +166,8 @@ def test_reminders_go_first_reminder_urgent_then_stop():
 
 def test_reminder_email_is_plain_text_with_links():
     msg = compose_reminder({"id": 3, "name": "<b>Hub</b>", "email": "hub@example.org",
-                            "checked_at": datetime(2024, 5, 1, tzinfo=timezone.utc)}, "urgent",
-                           MailSettings(base_url="https://map.example.org"), datetime(2026, 1, 1, tzinfo=timezone.utc))
+                            "checked_at": datetime(2024, 5, 1, tzinfo=UTC)}, "urgent",
+                           MailSettings(base_url="https://map.example.org"), datetime(2026, 1, 1, tzinfo=UTC))
     assert msg["To"] == "hub@example.org"
     assert msg["Subject"].startswith("Last reminder:")
     assert msg.get_content_type() == "text/plain"

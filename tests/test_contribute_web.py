@@ -40,7 +40,8 @@ def test_a_post_without_the_csrf_token_is_refused(client, db_session):
 def test_a_submission_waits_for_review_with_its_revision_and_change_request(client, db_session):
     response = submit(client)
     assert response.status_code == 302 and response.headers["Location"].endswith("/contribute/thanks?kind=new")
-    assert "after a volunteer moderator has checked it" in client.get(response.headers["Location"]).get_data(as_text=True)
+    thanks = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "after a volunteer moderator has checked it" in thanks
     asset = db_session.get(Asset, latest_asset_id(db_session, "Oswestry Knit and Natter"))
     assert asset.status.value == "pending" and asset.source == "web"
     assert asset.submitter_email == "volunteer@example.org"

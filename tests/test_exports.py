@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -40,7 +40,7 @@ def shropshire_assets(db_session):
 
 def _stamp_is_recent(value: str) -> None:
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    assert abs((datetime.now(timezone.utc) - moment).total_seconds()) < 120
+    assert abs((datetime.now(UTC) - moment).total_seconds()) < 120
 
 
 def test_csv(client, shropshire_assets):

@@ -1,7 +1,7 @@
 """"Open now" in SQL agrees with the opening-hours domain at every instant, clock changes included."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -26,12 +26,12 @@ TRICKY = {
 
 def _instants() -> list[datetime]:
     """A week of July every 20 minutes, and every 5 minutes around both clock changes of 2026."""
-    start = datetime(2026, 6, 29, 0, 7, tzinfo=timezone.utc)  # a Monday
+    start = datetime(2026, 6, 29, 0, 7, tzinfo=UTC)  # a Monday
     moments = [start + timedelta(minutes=20 * i) for i in range(7 * 72)]
-    for change in (datetime(2026, 3, 28, 22, 0, tzinfo=timezone.utc), datetime(2026, 10, 24, 22, 0, tzinfo=timezone.utc)):
+    for change in (datetime(2026, 3, 28, 22, 0, tzinfo=UTC), datetime(2026, 10, 24, 22, 0, tzinfo=UTC)):
         moments += [change + timedelta(minutes=5 * i) for i in range(7 * 12)]
-    moments += [WEDNESDAY_NOON, SUNDAY_NOON, datetime(2026, 10, 25, 1, 0, tzinfo=timezone.utc),
-                datetime(2026, 10, 25, 0, 59, tzinfo=timezone.utc), datetime(2026, 3, 29, 1, 0, tzinfo=timezone.utc)]
+    moments += [WEDNESDAY_NOON, SUNDAY_NOON, datetime(2026, 10, 25, 1, 0, tzinfo=UTC),
+                datetime(2026, 10, 25, 0, 59, tzinfo=UTC), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)]
     return moments
 
 
@@ -80,15 +80,15 @@ def test_fewer_pharmacies_are_open_on_sunday_noon_than_wednesday_noon(timetables
 
 
 def test_the_probe_reads_the_london_wall_clock():
-    assert open_now_probe(datetime(2026, 1, 7, 12, 0, tzinfo=timezone.utc)) == OpenNowProbe("wed", "tue", "12:00")
-    assert open_now_probe(datetime(2026, 7, 1, 23, 30, tzinfo=timezone.utc)) == OpenNowProbe("thu", "wed", "00:30")
+    assert open_now_probe(datetime(2026, 1, 7, 12, 0, tzinfo=UTC)) == OpenNowProbe("wed", "tue", "12:00")
+    assert open_now_probe(datetime(2026, 7, 1, 23, 30, tzinfo=UTC)) == OpenNowProbe("thu", "wed", "00:30")
     # 00:59 UTC on 29 March is 00:59 GMT; a minute later it is 02:00 BST.
-    assert open_now_probe(datetime(2026, 3, 29, 0, 59, tzinfo=timezone.utc)).minute == "00:59"
-    assert open_now_probe(datetime(2026, 3, 29, 1, 0, tzinfo=timezone.utc)).minute == "02:00"
+    assert open_now_probe(datetime(2026, 3, 29, 0, 59, tzinfo=UTC)).minute == "00:59"
+    assert open_now_probe(datetime(2026, 3, 29, 1, 0, tzinfo=UTC)).minute == "02:00"
     # On 25 October 01:30 comes twice: first BST (00:30 UTC), then GMT (01:30 UTC).
-    assert open_now_probe(datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc)).minute == "01:30"
-    assert open_now_probe(datetime(2026, 10, 25, 1, 30, tzinfo=timezone.utc)).minute == "01:59"
-    assert open_now_probe(datetime(2026, 10, 25, 2, 0, tzinfo=timezone.utc)).minute == "02:00"
+    assert open_now_probe(datetime(2026, 10, 25, 0, 30, tzinfo=UTC)).minute == "01:30"
+    assert open_now_probe(datetime(2026, 10, 25, 1, 30, tzinfo=UTC)).minute == "01:59"
+    assert open_now_probe(datetime(2026, 10, 25, 2, 0, tzinfo=UTC)).minute == "02:00"
     with pytest.raises(ValueError):
         open_now_probe(datetime(2026, 10, 25, 2, 0))
 

@@ -1,7 +1,7 @@
 """The finder's SQL on real PostGIS: distance order, radius, filters, places, paging, sinking."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -87,8 +87,9 @@ def test_each_filter(db_session):
     step = make_asset(s, "Step-free library", category="library", accessibility=["step_free"], **base)
     both = make_asset(s, "Accessible centre", accessibility=["step_free", "hearing_loop", "accessible_toilet"], **base)
     walk = make_asset(s, "Walking group", description="A gentle walk round the park", **base)
-    from assetmap.db.models import TaxonomyTerm
     from sqlalchemy import select
+
+    from assetmap.db.models import TaxonomyTerm
 
     walk.terms.append(s.scalar(select(TaxonomyTerm).where(TaxonomyTerm.slug == "be-active")))
     s.flush()
@@ -125,7 +126,7 @@ def test_pending_and_archived_never_found(db_session):
 
 
 def test_stale_entries_sink_below_checked_ones_and_say_so(db_session):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     near_stale = make_asset(db_session, "Near but not checked", lon=-3.0540, lat=52.8600,
                             last_verified_at=now - timedelta(days=800))
     db_session.execute(text("UPDATE asset SET created_at = now() - interval '3 years' WHERE id = :i"),

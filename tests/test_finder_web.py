@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -13,12 +13,6 @@ from tests.finder_fixtures import SUNDAY_NOON, WEDNESDAY_NOON, fixed_clock, have
 OSWESTRY = "SY11 1QD"
 HOURS = {"mon": [["09:00", "17:30"]], "tue": [["09:00", "17:30"]], "wed": [["09:00", "13:00"], ["14:00", "17:30"]],
          "thu": [["09:00", "17:30"]], "fri": [["09:00", "17:30"]], "sat": [["10:00", "12:00"]], "sun": []}
-
-
-@pytest.fixture
-def wednesday(app):
-    app.config["FINDER_CLOCK"] = fixed_clock(WEDNESDAY_NOON)
-    return app
 
 
 def _result_names(html: str) -> list[str]:
@@ -127,7 +121,7 @@ def test_asset_page_shows_what_a_person_needs(client, wednesday, db_session):
         email="shed@example.org", url="javascript:alert(1)", opening_hours=HOURS, cost="£2 a session",
         access_modes=["drop_in", "self_referral"], age_groups=["adults", "older"], eligibility_note="Anyone over 18",
         accessibility=["step_free"], accepting_referrals=True, service_area_id=ward,
-        last_verified_at=datetime(2026, 5, 1, tzinfo=timezone.utc),
+        last_verified_at=datetime(2026, 5, 1, tzinfo=UTC),
     )
     html = client.get(f"/assets/{asset.id}").get_data(as_text=True)
     for text_ in ["Oswestry Men&#39;s Shed", "Woodwork and a cuppa.", "Unit 3, Gasworks Lane", "£2 a session",
@@ -152,9 +146,9 @@ def test_asset_page_of_an_unpublished_or_missing_asset_is_404(client, wednesday,
 
 
 def test_stale_entries_sink_and_say_when_they_were_last_checked(client, wednesday, db_session):
-    old = make_asset(db_session, "Old news hall", last_verified_at=datetime(2024, 3, 2, tzinfo=timezone.utc))
+    old = make_asset(db_session, "Old news hall", last_verified_at=datetime(2024, 3, 2, tzinfo=UTC))
     db_session.execute(text("UPDATE asset SET created_at = '2023-01-01' WHERE id = :i"), {"i": old.id})
-    make_asset(db_session, "Checked hall", lon=-3.040, lat=52.86, last_verified_at=datetime(2026, 6, 1, tzinfo=timezone.utc))
+    make_asset(db_session, "Checked hall", lon=-3.040, lat=52.86, last_verified_at=datetime(2026, 6, 1, tzinfo=UTC))
     html = client.get("/find?where=SY11").get_data(as_text=True)
     assert _result_names(html) == ["Checked hall", "Old news hall"]
     assert "Not checked for over a year" in html and "Not checked since 2 March 2024" in html

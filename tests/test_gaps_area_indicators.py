@@ -15,9 +15,8 @@ from assetmap.domain.gap_analysis import GapParams
 from assetmap.errors import ImportFileError
 from assetmap.importers.indicators import import_area_csv
 from tests.contribute_fixtures import csrf_token, make_user, sign_in
-from tests.gaps_fixtures import (  # noqa: F401  (fixtures)
-    SHROPSHIRE, clone_template, gapp, gaps_db_url, gclient, gdb, gdb_conn,
-)
+from tests.gaps_fixtures import SHROPSHIRE
+from tests.live import clone_template
 
 QUERY = f"lad={SHROPSHIRE}&category=library&group=all&radius_m=3000&decay=gaussian"
 UNKNOWN_WARD = "E05999999"
@@ -119,7 +118,8 @@ def test_a_gap_run_reads_a_ward_indicator_at_the_lsoas_inside_each_ward(gdb, tmp
     ward_of = dict(gdb.execute(text(
         """
         SELECT DISTINCT ON (l.code) l.code, w.code FROM area l
-        JOIN area w ON w.level = 'ward' AND ST_Contains(ST_Transform(w.geom, 27700), ST_PointOnSurface(ST_Transform(l.geom, 27700)))
+        JOIN area w ON w.level = 'ward'
+            AND ST_Contains(ST_Transform(w.geom, 27700), ST_PointOnSurface(ST_Transform(l.geom, 27700)))
         WHERE l.level = 'lsoa' AND l.lad_code = :lad ORDER BY l.code, w.code
         """
     ), {"lad": SHROPSHIRE}).all())
@@ -141,7 +141,8 @@ def _independent_membership(session, level: str) -> dict[str, str]:
     return dict(session.execute(text(
         """
         SELECT DISTINCT ON (l.code) l.code, g.code FROM area l
-        JOIN area g ON g.level = :level AND ST_Contains(ST_Transform(g.geom, 27700), ST_PointOnSurface(ST_Transform(l.geom, 27700)))
+        JOIN area g ON g.level = :level
+            AND ST_Contains(ST_Transform(g.geom, 27700), ST_PointOnSurface(ST_Transform(l.geom, 27700)))
         WHERE l.level = 'lsoa' AND l.lad_code = :lad ORDER BY l.code, g.code
         """
     ), {"level": level, "lad": SHROPSHIRE}).all())
@@ -175,7 +176,10 @@ def test_msoa_aggregation_equals_a_pandas_population_weighted_mean(gdb):
         assert r["areas"] == w["areas"]
         assert r["gap"] == pytest.approx(w["need_pct"] - w["provision_pct"], rel=1e-12, abs=1e-12)
         n, p = w["need_pct"], w["provision_pct"]
-        tercile = lambda v: "low" if v < 33.33 else ("mid" if v < 66.67 else "high")  # noqa: E731
+
+        def tercile(v: float) -> str:
+            return "low" if v < 33.33 else ("mid" if v < 66.67 else "high")
+
         assert r["bivariate_class"] == f"{tercile(n)}-need/{tercile(p)}-provision"
         assert re.match(r"^Shropshire \d{3}$", r["name"])
     # the local authority's line: the same mean over all its LSOAs
@@ -205,7 +209,8 @@ def test_the_gaps_api_aggregates_by_ward_and_msoa_and_rejects_other_levels(gclie
     bad = gclient.get(f"/api/v1/gaps?{QUERY}&level=county")
     assert bad.status_code == 400
     error = bad.get_json()["error"]
-    assert "lsoa, ward, msoa" in error["message"] and error["parameter"] == "level" and error["allowed"] == ["lsoa", "ward", "msoa"]
+    assert "lsoa, ward, msoa" in error["message"]
+    assert error["parameter"] == "level" and error["allowed"] == ["lsoa", "ward", "msoa"]
     assert gclient.get(f"/plan?{QUERY}&level=county").status_code == 400
 
 
@@ -246,7 +251,8 @@ def test_a_planner_uploads_a_ward_csv_sees_the_report_and_uses_it_on_the_gap_map
 
     indicators = planner_client.get("/api/v1/indicators").get_json()["indicators"]
     mine = next(i for i in indicators if i["key"] == "alone_65")
-    assert (mine["label"], mine["area_level"], mine["higher_is_more_need"]) == ("People aged 65+ living alone", "ward", True)
+    assert (mine["label"], mine["area_level"], mine["higher_is_more_need"]) == \
+        ("People aged 65+ living alone", "ward", True)
     page = planner_client.get(f"/plan?{QUERY}&indicator=alone_65").get_data(as_text=True)
     assert '<option value="alone_65" selected>People aged 65+ living alone</option>' in page
     assert "Need and provision: Libraries in Shropshire" in page or "in Shropshire" in page

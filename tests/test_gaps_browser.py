@@ -5,10 +5,9 @@ the committed database with real Shropshire assets (``<test db>_browser_gaps``).
 Screenshots go to ``ASSETMAP_SCREENSHOT_DIR`` when set (else the test's temporary directory)."""
 from __future__ import annotations
 
-
 import pytest
 
-from tests.gaps_fixtures import SHROPSHIRE, gaps_db_url  # noqa: F401  (fixture)
+from tests.gaps_fixtures import SHROPSHIRE
 from tests.live import live_server
 
 pytestmark = pytest.mark.browser

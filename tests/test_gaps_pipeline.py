@@ -15,7 +15,7 @@ from assetmap.db import gap_refresh, gap_results, gap_runs
 from assetmap.domain.gap_analysis import GapParams
 from assetmap.domain.gaps import BIVARIATE_CLASSES, NO_DATA, percentile_rank
 from tests.factories import make_asset
-from tests.gaps_fixtures import SHROPSHIRE, OLDHAM, gaps_db_url, gdb, gdb_conn  # noqa: F401  (fixtures)
+from tests.gaps_fixtures import OLDHAM, SHROPSHIRE
 
 TESTSHIRE = "E06999999"
 
@@ -46,8 +46,9 @@ def add_square_lsoas(session, lad, squares):
 
 
 def lonlat(session, x, y):
-    return session.execute(text("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), 27700), 4326) p) q"),
-                           {"x": x, "y": y}).one()
+    return session.execute(text(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), 27700), 4326) p) q"
+    ), {"x": x, "y": y}).one()
 
 
 def params(lad=SHROPSHIRE, category="library", indicator="imd_rank", group="all", radius_m=3000.0, decay="gaussian"):
@@ -304,7 +305,8 @@ def test_recompute_after_a_capacity_change_and_a_category_change(gdb):
     p = params(category="pharmacy", decay="none", radius_m=2000.0)
     run = gap_runs.ensure_run(gdb, p)
     asset_id = gdb.execute(text(
-        "SELECT asset_id FROM gap_supply WHERE run_id = :run ORDER BY asset_id LIMIT 1"), {"run": run["id"]}).scalar_one()
+        "SELECT asset_id FROM gap_supply WHERE run_id = :run ORDER BY asset_id LIMIT 1"
+    ), {"run": run["id"]}).scalar_one()
     gdb.execute(text("UPDATE asset SET capacity = 5 WHERE id = :id"), {"id": asset_id})
     assert gap_refresh.recompute_for_asset_change(gdb, asset_id)["runs"] == [run["id"]]
     assert_same_scores(snapshot(gdb, run["id"]), snapshot(gdb, gap_runs.ensure_run(gdb, p, refresh=True)["id"]))
@@ -312,7 +314,8 @@ def test_recompute_after_a_capacity_change_and_a_category_change(gdb):
     run = gap_runs.current_runs(gdb, categories=["pharmacy"])[0]
     gdb.execute(text(
         """
-        UPDATE asset_term SET term_id = (SELECT id FROM taxonomy_term WHERE vocabulary = 'asset-type' AND slug = 'dentist')
+        UPDATE asset_term
+        SET term_id = (SELECT id FROM taxonomy_term WHERE vocabulary = 'asset-type' AND slug = 'dentist')
         WHERE asset_id = :id
         """
     ), {"id": asset_id})

@@ -12,9 +12,7 @@ from sqlalchemy import text
 
 from assetmap.db import gap_refresh, gap_results, gap_runs
 from tests.factories import make_asset
-from tests.gaps_fixtures import (  # noqa: F401  (fixtures)
-    OLDHAM, SHROPSHIRE, gapp, gaps_db_url, gclient, gdb, gdb_conn,
-)
+from tests.gaps_fixtures import OLDHAM, SHROPSHIRE
 
 QUERY = f"lad={SHROPSHIRE}&category=library&indicator=imd_rank&group=all&radius_m=3000&decay=gaussian"
 
@@ -144,7 +142,8 @@ def test_tiles_carry_the_runs_scores(gclient, gdb):
     for f in features:
         r = rows[f["code"]]
         assert f["name"] == r["name"] and f["pop"] == round(r["population"])
-        assert f["np"] == pytest.approx(r["need_pct"], abs=0.051) and f["pp"] == pytest.approx(r["provision_pct"], abs=0.051)
+        assert f["np"] == pytest.approx(r["need_pct"], abs=0.051)
+        assert f["pp"] == pytest.approx(r["provision_pct"], abs=0.051)
         assert f["gap"] == pytest.approx(r["gap"], abs=0.051) and f["cls"] == r["bivariate_class"]
         assert f["prov"] == pytest.approx(r["provision"] * 1000, rel=1e-3, abs=1e-12)
     # the four zoom-8 tiles over Shropshire hold all of it, and only it, with whole percentiles
@@ -176,7 +175,8 @@ def test_no_data_areas_are_marked_not_zero(gclient, gdb):
     gdb.execute(text(
         """
         DELETE FROM indicator_value v USING area a, indicator i
-        WHERE v.area_id = a.id AND v.indicator_id = i.id AND i.key = 'health_rank' AND a.code IN ('E01028950', 'E01028951')
+        WHERE v.area_id = a.id AND v.indicator_id = i.id AND i.key = 'health_rank'
+          AND a.code IN ('E01028950', 'E01028951')
         """
     ))
     html = gclient.get(f"/plan?lad={SHROPSHIRE}&category=pharmacy&indicator=health_rank").get_data(as_text=True)

@@ -270,7 +270,8 @@ def test_epraccur_keeps_active_gp_practices_read_as_latin1(db_session, assets_di
         r["status_code"] == "A" and r["prescribing_setting"] != "4" for r in local)
     codes = set(db_session.scalars(select(Asset.source_id).where(Asset.source == "epraccur")))
     assert codes <= {r["org_code"] for r in active_gp}
-    assert db_session.scalar(select(Asset.name).where(Asset.source_id == active_gp[0]["org_code"])) == "CL\u00c9E HILL SURGERY"
+    first_name = db_session.scalar(select(Asset.name).where(Asset.source_id == active_gp[0]["org_code"]))
+    assert first_name == "CL\u00c9E HILL SURGERY"
 
 
 def test_the_whole_epraccur_file_is_read_without_a_header(db_session, assets_dir):
@@ -324,7 +325,7 @@ def test_polygon_layer_gives_points_inside_the_polygons(db_session, assets_dir):
            WHERE a.source = 'geojson'"""
     )).all()
     assert len(rows) == len(polygons)
-    for source_id, name, lon, lat, slug in rows:
+    for source_id, _name, lon, lat, slug in rows:
         assert slug == "place-of-worship"
         assert polygons[source_id.split("/", 1)[1]].contains(Point(lon, lat))
     names = {name for _, name, *_ in rows}

@@ -69,7 +69,8 @@ def test_second_import_of_boundaries_and_indicators_is_a_no_op(db_session, data_
 
 def test_postcodes_are_normalised_placed_and_reimport_is_a_no_op(db_session, data_dir):
     row = db_session.execute(
-        text("SELECT easting, northing, ST_X(location), ST_Y(location), lad_code FROM postcode WHERE postcode='SY11 1PA'")
+        text("SELECT easting, northing, ST_X(location), ST_Y(location), lad_code FROM postcode "
+             "WHERE postcode='SY11 1PA'")
     ).one()
     assert row.lad_code == SHROPSHIRE
     assert -3.1 < row[2] < -3.0 and 52.8 < row[3] < 52.9  # Oswestry
@@ -102,7 +103,8 @@ def test_boundaries_in_the_wrong_crs_are_refused(db_session, tmp_path):
     bad.write_text(json.dumps({
         "type": "FeatureCollection",
         "features": [{"type": "Feature", "properties": {"LSOA11CD": "E01999999", "LSOA11NM": "X"},
-                      "geometry": {"type": "Polygon", "coordinates": [[[349000, 312000], [350000, 312000], [350000, 313000], [349000, 312000]]]}}],
+                      "geometry": {"type": "Polygon", "coordinates": [
+                          [[349000, 312000], [350000, 312000], [350000, 313000], [349000, 312000]]]}}],
     }))
     with pytest.raises(ImportFileError, match="British National Grid"):
         import_boundaries(db_session, bad)

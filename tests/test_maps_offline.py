@@ -43,12 +43,14 @@ GEOJSON = {
         {
             "type": "Feature",
             "properties": {"code": "A", "name": "Ward A", "value": 1.0},
-            "geometry": {"type": "Polygon", "coordinates": [[[-2.8, 52.6], [-2.7, 52.6], [-2.7, 52.7], [-2.8, 52.7], [-2.8, 52.6]]]},
+            "geometry": {"type": "Polygon",
+                         "coordinates": [[[-2.8, 52.6], [-2.7, 52.6], [-2.7, 52.7], [-2.8, 52.7], [-2.8, 52.6]]]},
         },
         {
             "type": "Feature",
             "properties": {"code": "B", "name": "Ward B", "value": 5.0},
-            "geometry": {"type": "Polygon", "coordinates": [[[-2.7, 52.6], [-2.6, 52.6], [-2.6, 52.7], [-2.7, 52.7], [-2.7, 52.6]]]},
+            "geometry": {"type": "Polygon",
+                         "coordinates": [[[-2.7, 52.6], [-2.6, 52.6], [-2.6, 52.7], [-2.7, 52.7], [-2.7, 52.6]]]},
         },
     ],
 }
@@ -60,7 +62,8 @@ def build_full_map(**make_map_kwargs) -> folium.Map:
     assets = folium.FeatureGroup(name="Assets").add_to(m)
     cluster = plugins.MarkerCluster(name="Clustered").add_to(assets)
     for i in range(12):
-        folium.Marker((52.62 + i * 0.004, -2.75 + i * 0.006), tooltip=f"asset {i}", popup=f"<b>asset {i}</b>").add_to(cluster)
+        folium.Marker((52.62 + i * 0.004, -2.75 + i * 0.006), tooltip=f"asset {i}",
+                      popup=f"<b>asset {i}</b>").add_to(cluster)
     folium.Marker((52.68, -2.62), icon=folium.Icon(color="red", icon="info-sign")).add_to(assets)  # glyphicon
     folium.Marker((52.69, -2.64), icon=folium.Icon(color="green", icon="house", prefix="fa", angle=30)).add_to(assets)
     folium.GeoJson(

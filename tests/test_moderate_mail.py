@@ -1,14 +1,14 @@
 """Staged reminder emails about assets nobody has checked, received by a local SMTP sink."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
 from assetmap.db import moderation
 from assetmap.mail import MailSettings, send_stale_reminders
-from tests.contribute_fixtures import make_user, smtp_sink  # noqa: F401  (fixture)
+from tests.contribute_fixtures import make_user
 from tests.factories import make_asset
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def settings_for(sink, **overrides) -> MailSettings:
@@ -83,7 +83,7 @@ def test_remind_stale_command(runner, db_url, smtp_sink, monkeypatch):
     from assetmap.db.engine import session_scope
 
     with session_scope(db_url) as s:
-        asset = make_asset(s, "CLI Club", email="cli@example.org", created_at=datetime.now(timezone.utc) - timedelta(days=800))
+        asset = make_asset(s, "CLI Club", email="cli@example.org", created_at=datetime.now(UTC) - timedelta(days=800))
         s.execute(text("UPDATE asset SET source = 'web' WHERE id = :i"), {"i": asset.id})
         asset_id = asset.id
     monkeypatch.setenv("DATABASE_URL", db_url)

@@ -1,7 +1,7 @@
 """Moderation: the queue, approve / edit-then-approve / reject, change requests and problem
 reports, concurrent edits, archive, history and restore, the stale list, accounts and roles."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -9,15 +9,13 @@ from sqlalchemy import text
 from assetmap.db import moderation
 from assetmap.db.models import Asset, ChangeRequest, Revision
 from assetmap.errors import ConflictError
-from tests.contribute_fixtures import (  # noqa: F401  (fixtures)
+from tests.contribute_fixtures import (
     OSWESTRY_POSTCODE,
     asset_form,
     csrf_token,
     form_of,
     latest_asset_id,
     make_user,
-    mod_client,
-    moderator,
     sign_in,
     submit,
 )
@@ -97,7 +95,8 @@ def test_an_edit_that_fails_the_checks_is_shown_not_saved(client, mod_client, db
     response = review(mod_client, f"/moderate/new/{asset_id}", "approve", email="broken")
     assert response.status_code == 400
     assert "Enter an email address in the right format" in response.get_data(as_text=True)
-    assert db_session.execute(text("SELECT status::text FROM asset WHERE id = :i"), {"i": asset_id}).scalar() == "pending"
+    status = db_session.execute(text("SELECT status::text FROM asset WHERE id = :i"), {"i": asset_id}).scalar()
+    assert status == "pending"
 
 
 def test_rejected_never_shows(client, mod_client, db_session):
@@ -228,7 +227,8 @@ def test_a_concurrent_commit_is_caught_by_the_version_counter(db_session, modera
 
 def test_history_and_restore_of_an_old_revision(mod_client, db_session, moderator):
     asset = make_asset(db_session, "Wem Town Hall", lon=-2.7231, lat=52.8557)
-    moderation.update_asset(db_session, asset.id, {"name": "Wem Town Hall Community Room"}, 1, moderator["id"], "renamed")
+    moderation.update_asset(db_session, asset.id, {"name": "Wem Town Hall Community Room"}, 1, moderator["id"],
+                            "renamed")
     moderation.update_asset(db_session, asset.id, {"name": "Wem Hall", "phone": "01939 000000"}, 2, moderator["id"],
                             "vandalised")
     first = db_session.query(Revision).filter_by(asset_id=asset.id).order_by(Revision.id).first()
@@ -244,7 +244,8 @@ def test_history_and_restore_of_an_old_revision(mod_client, db_session, moderato
     assert (asset.name, asset.phone, asset.version) == ("Wem Town Hall Community Room", None, 4)
     revisions = db_session.query(Revision).filter_by(asset_id=asset.id).order_by(Revision.id).all()
     assert [r.action for r in revisions] == ["update", "update", "restore"]  # the old ones untouched
-    assert revisions[-1].changes == {"name": ["Wem Hall", "Wem Town Hall Community Room"], "phone": ["01939 000000", None]}
+    assert revisions[-1].changes == {"name": ["Wem Hall", "Wem Town Hall Community Room"],
+                                     "phone": ["01939 000000", None]}
     assert revisions[-1].reason == f"restored revision {first.id}: undo vandalism"
     # A stale version on the restore form is refused too.
     response = mod_client.post(f"/moderate/assets/{asset.id}/restore/{first.id}",
@@ -263,7 +264,8 @@ def test_revisions_are_append_only_in_the_database(db_session, moderator):
 def test_archiving_from_the_asset_page_keeps_the_record(client, mod_client, db_session):
     asset = make_asset(db_session, "Temporary Pop-up")
     token = csrf_token(mod_client, f"/moderate/assets/{asset.id}")
-    assert mod_client.post(f"/moderate/assets/{asset.id}/archive", data={"csrf_token": token, "version": "1"}).status_code == 400
+    no_reason = mod_client.post(f"/moderate/assets/{asset.id}/archive", data={"csrf_token": token, "version": "1"})
+    assert no_reason.status_code == 400
     response = mod_client.post(f"/moderate/assets/{asset.id}/archive",
                                data={"csrf_token": token, "version": "1", "reason": "ended"})
     assert response.status_code == 302
@@ -272,11 +274,11 @@ def test_archiving_from_the_asset_page_keeps_the_record(client, mod_client, db_s
 
 
 def test_stale_list_and_verified_today(app, mod_client, db_session):
-    long_ago = datetime.now(timezone.utc) - timedelta(days=400)
+    long_ago = datetime.now(UTC) - timedelta(days=400)
     old = make_asset(db_session, "Old Chapel Lunch Club", created_at=long_ago)
     make_asset(db_session, "Fresh Group")
     make_asset(db_session, "Checked Last Month", created_at=long_ago,
-                         last_verified_at=datetime.now(timezone.utc) - timedelta(days=45))
+                         last_verified_at=datetime.now(UTC) - timedelta(days=45))
     page = mod_client.get("/moderate/stale").get_data(as_text=True)
     assert "Not checked for 12 months or more" in page
     assert "Old Chapel Lunch Club" in page and "Fresh Group" not in page and "Checked Last Month" not in page
@@ -306,8 +308,10 @@ def test_admins_manage_roles_and_the_last_admin_stays(app, db_session):
     token = csrf_token(client, "/moderate/users")
     assert client.post(f"/moderate/users/{volunteer['id']}", data={"csrf_token": token, "role": "moderator",
                                                                   "active": "y"}).status_code == 302
-    assert db_session.execute(text("SELECT role::text FROM app_user WHERE id = :i"), {"i": volunteer["id"]}).scalar() == "moderator"
-    response = client.post(f"/moderate/users/{admin['id']}", data={"csrf_token": token, "role": "volunteer", "active": "y"})
+    role = db_session.execute(text("SELECT role::text FROM app_user WHERE id = :i"), {"i": volunteer["id"]}).scalar()
+    assert role == "moderator"
+    response = client.post(f"/moderate/users/{admin['id']}",
+                           data={"csrf_token": token, "role": "volunteer", "active": "y"})
     assert response.status_code == 400 and "at least one active administrator" in response.get_data(as_text=True)
     response = client.post("/moderate/users", data={"csrf_token": token, "email": "new@example.org", "role": "planner",
                                                      "password": "long enough password"})
@@ -331,7 +335,7 @@ def test_the_queue_lists_imported_pending_assets_too(mod_client, db_session, dat
     pending = db_session.execute(text("SELECT id, name FROM asset WHERE status = 'pending' ORDER BY id")).all()
     assert pending
     page = mod_client.get("/moderate?kind=new").get_data(as_text=True)
-    for asset_id, name in pending:
+    for asset_id, _name in pending:
         assert f"/moderate/new/{asset_id}" in page
     review_page = mod_client.get(f"/moderate/new/{pending[0].id}").get_data(as_text=True)
     assert "by an import (givefood)" in review_page
@@ -352,5 +356,6 @@ def test_approving_and_archiving_bring_the_gap_analysis_up_to_date(client, mod_c
     token = csrf_token(mod_client, f"/moderate/assets/{asset_id}")
     mod_client.post(f"/moderate/assets/{asset_id}/verify", data={"csrf_token": token, "version": "2"})
     assert calls == [asset_id]  # checking it changes nothing the analysis uses
-    mod_client.post(f"/moderate/assets/{asset_id}/archive", data={"csrf_token": token, "version": "2", "reason": "gone"})
+    mod_client.post(f"/moderate/assets/{asset_id}/archive",
+                    data={"csrf_token": token, "version": "2", "reason": "gone"})
     assert calls == [asset_id, asset_id]

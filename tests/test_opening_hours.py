@@ -3,7 +3,7 @@ import csv
 import doctest
 import json
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import jsonschema
@@ -31,7 +31,7 @@ from assetmap.domain.opening_hours import (
 from assetmap.domain.opening_hours_hsds import from_hsds_schedules, to_hsds_schedules
 from assetmap.domain.opening_hours_text import parse_free_text, parse_library_day, parse_nhsbsa_day
 
-UTC = timezone.utc
+UTC = UTC
 NHSBSA_DAY_COLUMNS = {
     "mon": ("PHARMACY_OPENING_HOURS_MONDAY", "MON_TOTAL"),
     "tue": ("PHARMACY_OPENING_HOURS_TUESDAY", "TUES_TOTAL"),

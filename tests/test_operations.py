@@ -63,7 +63,8 @@ def test_backup_and_restore_round_trip(db_url, tmp_path):
     assert dump.stat().st_size > 10_000
     drop_database(copy_url)
     restore(copy_url, dump)
-    counts = "SELECT (SELECT count(*) FROM area), (SELECT count(*) FROM postcode), (SELECT count(*) FROM indicator_value)"
+    counts = ("SELECT (SELECT count(*) FROM area), (SELECT count(*) FROM postcode), "
+              "(SELECT count(*) FROM indicator_value)")
     with get_engine(db_url).connect() as a, get_engine(copy_url).connect() as b:
         assert a.execute(text(counts)).one() == b.execute(text(counts)).one()
     dispose_engines(copy_url)

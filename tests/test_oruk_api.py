@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -112,7 +112,8 @@ def test_taxonomies_and_terms_match_the_profile(client, db_session):
 
 
 def test_pending_rejected_and_archived_never_appear(client, places):
-    listed = {c["service"]["name"] for c in client.get("/oruk/service_at_locations?per_page=100").get_json()["contents"]}
+    contents = client.get("/oruk/service_at_locations?per_page=100").get_json()["contents"]
+    listed = {c["service"]["name"] for c in contents}
     assert not listed & {"Pending place", "Rejected place", "Archived place"}
     for key in ("pending", "rejected", "archived"):
         asset = places[key]
@@ -162,7 +163,7 @@ def test_filters(client, db_session, places):
     assert names("day=monday&end_time=18:00") == {"Cabin Lane Community Hall"}
     assert names("day=FR&start_time=21:00") == {"Shrewsbury Library"}  # past midnight still starts on Friday
     assert names("day=FR&end_time=23:00") == set()
-    future = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    future = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert names(f"modified_after={future}") == set()
     assert len(names("modified_after=2000-01-01")) == 3
     sal_names = {c["service"]["name"] for c in

@@ -74,7 +74,8 @@ def test_shropshire_fixture(db_session, client):
     assert {a.town for a in drop_in} == {"Oswestry", "Shrewsbury", "Ludlow"}
     assert [a.opening_hours for a in drop_in] == [
         {"mon": [["10:00", "13:00"]], "tue": [], "wed": [], "thu": [], "fri": [], "sat": [], "sun": []},
-        {"mon": [], "tue": [["09:30", "16:00"]], "wed": [], "thu": [["09:30", "16:00"]], "fri": [], "sat": [], "sun": []},
+        {"mon": [], "tue": [["09:30", "16:00"]], "wed": [], "thu": [["09:30", "16:00"]], "fri": [], "sat": [],
+         "sun": []},
         {"mon": [], "tue": [], "wed": [["10:00", "12:30"]], "thu": [], "fri": [], "sat": [], "sun": []},
     ]
     assert all(a.phone == "0808 278 7978" and a.is_free for a in drop_in)
@@ -159,7 +160,8 @@ def test_round_trip_export_import_export_is_stable(db_session, client, tmp_path)
     import_oruk(db_session, ORUK_DATA / "shropshire" / "services.json")
     import_oruk(db_session, ORUK_DATA / "oldham")
     make_asset(db_session, "Ludlow Library", -2.7195, 52.3683, "library", postcode="SY8 1AN",
-               opening_hours={"mon": [["09:00", "17:00"]], "sat": [["10:00", "13:00"]]}, age_groups=["children", "older"],
+               opening_hours={"mon": [["09:00", "17:00"]], "sat": [["10:00", "13:00"]]},
+               age_groups=["children", "older"],
                is_free=False, cost=None, accessibility=["accessible_toilet"], phone="01584 813600")
     db_session.flush()
     for code in (SHROPSHIRE, OLDHAM):

@@ -217,8 +217,8 @@ def test_derived_ids_are_stable_and_the_migration_rewrites_stored_ones(db_sessio
     db_session.flush()
     kept = {o.id: o.uuid for o in (from_feed, by_hand)}
 
-    path = Path(PROJECT_DIR) / "assetmap" / "db" / "migrations" / "versions" / "0010_organisation_ids.py"
-    spec = importlib.util.spec_from_file_location("migration_0010", path)
+    path = Path(PROJECT_DIR) / "assetmap" / "db" / "migrations" / "versions" / "0009_organisation_ids.py"
+    spec = importlib.util.spec_from_file_location("migration_0009", path)
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
     with Operations.context(MigrationContext.configure(db_session.connection())):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import doctest
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -42,7 +42,8 @@ RADAR_KEYS = ["imd_rank", "income_rank", "employment_rank", "education_rank", "h
               "barriers_rank", "living_environment_rank", "share_0_15", "share_60_plus"]
 # A small square over the middle of Oswestry, and a bow-tie (its edges cross at 52.86, -3.05).
 OSWESTRY_SQUARE = box(-3.066, 52.852, -3.044, 52.868)
-BOW_TIE = {"type": "Polygon", "coordinates": [[[-3.06, 52.85], [-3.04, 52.87], [-3.04, 52.85], [-3.06, 52.87], [-3.06, 52.85]]]}
+BOW_TIE = {"type": "Polygon",
+           "coordinates": [[[-3.06, 52.85], [-3.04, 52.87], [-3.04, 52.85], [-3.06, 52.87], [-3.06, 52.85]]]}
 
 
 @pytest.fixture
@@ -191,13 +192,15 @@ def _iod_shropshire(data_dir) -> pd.DataFrame:
         df = df[df["Local Authority District code (2019)"] == SHROPSHIRE].set_index("LSOA code (2011)")
         return df.map(lambda v: v.replace(",", "") if isinstance(v, str) else v)
 
-    f1, f2, f6 = (read(n) for n in ["imd2019_lsoa11.csv", "iod2019_domains_lsoa11.csv", "iod2019_population_lsoa11.csv"])
+    f1, f2, f6 = (read(n) for n in ["imd2019_lsoa11.csv", "iod2019_domains_lsoa11.csv",
+                                    "iod2019_population_lsoa11.csv"])
     total = f6["Total population: mid 2015 (excluding prisoners)"].astype(float)
     return pd.DataFrame({
         "population": total,
         "imd_rank": f1["Index of Multiple Deprivation (IMD) Rank"].astype(float),
         "health_rank": f2["Health Deprivation and Disability Rank (where 1 is most deprived)"].astype(float),
-        "share_60_plus": 100 * f6["Older population aged 60 and over: mid 2015 (excluding prisoners)"].astype(float) / total,
+        "share_60_plus":
+            100 * f6["Older population aged 60 and over: mid 2015 (excluding prisoners)"].astype(float) / total,
     })
 
 
@@ -292,7 +295,7 @@ def test_published_places_by_quarter_come_from_the_revision_history(db_session, 
         ("2025-07-01", 4, 0, 0),
     ]
     assert all(r[1:] == (4, 0, 0) for r in got[6:])
-    now = datetime.now(timezone.utc).astimezone(LONDON)
+    now = datetime.now(UTC).astimezone(LONDON)
     assert got[-1][0] == f"{now.year}-{3 * ((now.month - 1) // 3) + 1:02d}-01"
 
     capped = profiles.quarterly_published(db_session, {"kind": "area", "code": "town-oswestry"}, max_quarters=3)
@@ -325,7 +328,8 @@ def test_an_uploaded_geojson_file_is_profiled(client):
     from io import BytesIO
 
     token = csrf_token(client)
-    body = json.dumps({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
+    body = json.dumps({"type": "FeatureCollection",
+                       "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
                        "features": [{"type": "Feature", "properties": {}, "geometry": mapping(OSWESTRY_SQUARE)}]})
     response = client.post("/profile/custom", data={"csrf_token": token, "geojson": "",
                                                     "file": (BytesIO(body.encode()), "oswestry.geojson")},
@@ -346,13 +350,15 @@ def test_an_area_declared_in_british_national_grid_is_converted(client, db_sessi
     assert client.get(response.headers["Location"]).status_code == 200
 
 
-BNG_SQUARE = {"type": "Polygon", "coordinates": [[[329000, 329000], [331000, 329000], [331000, 331000], [329000, 331000], [329000, 329000]]]}
+BNG_SQUARE = {"type": "Polygon", "coordinates": [
+    [[329000, 329000], [331000, 329000], [331000, 331000], [329000, 331000], [329000, 329000]]]}
 
 
 @pytest.mark.parametrize(("geojson", "message"), [
     (json.dumps(BOW_TIE), "not a valid polygon: Self-intersection at -3.05, 52.86"),
     (json.dumps(mapping(box(-3.4, 52.3, -2.4, 52.9))), "custom areas of up to 2,000 km²"),
-    (json.dumps(mapping(box(1.2, 52.6, 1.3, 52.7))), "outside the loaded areas (local authorities loaded: Oldham, Shropshire)"),
+    (json.dumps(mapping(box(1.2, 52.6, 1.3, 52.7))),
+     "outside the loaded areas (local authorities loaded: Oldham, Shropshire)"),
     (json.dumps(BNG_SQUARE), "look like British National Grid metres (EPSG:27700)"),
     (json.dumps({"type": "Feature", "geometry": BNG_SQUARE,
                  "crs": {"type": "name", "properties": {"name": "EPSG:3857"}}}), "declares the coordinate system 'EPSG:3857'"),
@@ -379,7 +385,8 @@ def test_the_database_check_refuses_an_invalid_outline_too(db_session):
     bow_tie = shapely.MultiPolygon([shapely.from_geojson(json.dumps(BOW_TIE))])
     with pytest.raises(BadInputError, match="Self-intersection"):
         profiles.check_custom_area(db_session, bow_tie)
-    assert profiles.check_custom_area(db_session, shapely.MultiPolygon([OSWESTRY_SQUARE]))["coverage"] == pytest.approx(1.0, abs=1e-4)
+    coverage = profiles.check_custom_area(db_session, shapely.MultiPolygon([OSWESTRY_SQUARE]))["coverage"]
+    assert coverage == pytest.approx(1.0, abs=1e-4)
 
 
 def test_a_custom_area_without_the_csrf_token_is_refused(client):
@@ -394,7 +401,8 @@ def test_parse_custom_area_merges_a_feature_collection_and_limits_size():
     assert len(parse_custom_area(json.dumps(two)).geoms) == 2
     with pytest.raises(BadInputError, match="MB"):
         parse_custom_area(b" " * (3 * 1024 * 1024))
-    ring = [[round(-3 + 0.01 * np.cos(t), 5), round(52.8 + 0.01 * np.sin(t), 5)] for t in np.linspace(0, 2 * np.pi, 60_000)]
+    ring = [[round(-3 + 0.01 * np.cos(t), 5), round(52.8 + 0.01 * np.sin(t), 5)]
+            for t in np.linspace(0, 2 * np.pi, 60_000)]
     ring[-1] = ring[0]
     with pytest.raises(BadInputError, match="at most 50,000"):
         parse_custom_area(json.dumps({"type": "Polygon", "coordinates": [ring]}))
@@ -418,7 +426,8 @@ def test_profile_page_has_tables_radar_and_an_offline_map(client, db_session, da
     assert len(re.findall(r"\d; ", desc)) == 2 * (len(RADAR_KEYS) - 1)
     # The map loads nothing from outside; every name is inert in list, popup and tooltip.
     assert re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?://[^"]+)"', html) == []
-    assert "<script>alert(1)" not in html and "${x}" not in "".join(re.findall(r"<script[^>]*>(.*?)</script>", html, re.S))
+    assert "<script>alert(1)" not in html
+    assert "${x}" not in "".join(re.findall(r"<script[^>]*>(.*?)</script>", html, re.S))
     css = client.get("/static/css/app.css")
     assert "body:has(.profile) .site-header" in css.get_data(as_text=True)  # the print styles
     css.close()
@@ -446,7 +455,8 @@ def test_profiles_index_pick_and_bad_codes(client, db_session, towns):
 def test_a_local_authority_profile_counts_its_own_lsoas_whole(db_session, assets):
     profile = profiles.build_profile(db_session, profiles.describe_area(db_session, SHROPSHIRE))
     n, population = db_session.execute(text(
-        "SELECT count(*), sum(population) FROM area WHERE level = 'lsoa' AND lad_code = :lad"), {"lad": SHROPSHIRE}).one()
+        "SELECT count(*), sum(population) FROM area WHERE level = 'lsoa' AND lad_code = :lad"
+    ), {"lad": SHROPSHIRE}).one()
     assert len(profile["lsoas"]) == n == 193 and profile["population"] == pytest.approx(population)
     # Against itself, every indicator is "about the same".
     assert {r["direction"] for r in profile["indicators"]} == {"about the same"}

@@ -8,15 +8,15 @@ import re
 
 import pytest
 
-from tests.profile_fixtures import browser_db_url, oswestry_lsoas  # noqa: F401
 from tests.live import live_server
+from tests.profile_fixtures import oswestry_lsoas
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(browser_db_url):  # noqa: F811
-    with live_server({"TESTING": True, "SQLALCHEMY_DATABASE_URI": browser_db_url, "SECRET_KEY": "test",
+def server(profile_db_url):
+    with live_server({"TESTING": True, "SQLALCHEMY_DATABASE_URI": profile_db_url, "SECRET_KEY": "test",
                       "RATELIMIT_ENABLED": False, "TILE_URL": None, "TILE_ATTRIBUTION": None}) as base:
         yield base
 
@@ -58,7 +58,8 @@ def test_profile_of_oswestrys_lsoas_on_screen_and_in_print(server, browser, data
     assert not page.locator(".site-header").is_visible()
     assert not page.get_by_role("button", name="Print this profile").is_visible()
     assert page.get_by_text(re.compile(r"^Printed from http")).is_visible()
-    assert radar.is_visible() and page.get_by_role("table", name="Need, provision and gap by type for 10 LSOAs").is_visible()
+    assert radar.is_visible()
+    assert page.get_by_role("table", name="Need, provision and gap by type for 10 LSOAs").is_visible()
     page.screenshot(path=str(shots / f"profile_oswestry_lsoas_{width}_print.png"), full_page=True)
     assert problems == []
     ctx.close()
@@ -94,7 +95,8 @@ def test_an_area_drawn_on_the_map_is_profiled(server, browser, shots):
 def test_a_bow_tie_is_refused_with_the_reason_on_the_form(server, browser, shots):
     ctx, page, problems = _page(browser, 360)
     page.goto(f"{server}/profile/custom", wait_until="networkidle")
-    bow_tie = {"type": "Polygon", "coordinates": [[[-3.06, 52.85], [-3.04, 52.87], [-3.04, 52.85], [-3.06, 52.87], [-3.06, 52.85]]]}
+    bow_tie = {"type": "Polygon",
+               "coordinates": [[[-3.06, 52.85], [-3.04, 52.87], [-3.04, 52.85], [-3.06, 52.87], [-3.06, 52.85]]]}
     page.get_by_label("Outline as GeoJSON").fill(json.dumps(bow_tie))
     page.get_by_role("button", name="Show the profile").click()
     page.wait_for_load_state("networkidle")

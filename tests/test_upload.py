@@ -15,7 +15,8 @@ from assetmap.domain import tabular
 from assetmap.errors import ImportFileError
 from assetmap.importers import tabular as importer
 from assetmap.importers import upload_files
-from tests.oruk_fixtures import PROJECT, sign_in
+from tests.contribute_fixtures import make_user, sign_in
+from tests.oruk_fixtures import PROJECT
 
 DATA = PROJECT / "tests" / "data" / "upload"
 MESSY = DATA / "messy_warm_spaces.csv"
@@ -158,8 +159,9 @@ def test_row_errors_and_warnings():
 # --- the web flow -----------------------------------------------------------------------------------
 
 def _upload(client, path: Path, source_name="", data=None):
-    return client.post("/upload/", data={"file": (io.BytesIO(data if data is not None else path.read_bytes()), path.name),
-                                         "source_name": source_name}, content_type="multipart/form-data")
+    body = data if data is not None else path.read_bytes()
+    return client.post("/upload/", data={"file": (io.BytesIO(body), path.name), "source_name": source_name},
+                       content_type="multipart/form-data")
 
 
 MESSY_MAPPING = {"field-id": "Ref", "field-name": "Site Name", "field-category": "Type", "field-address": "Address",
@@ -167,15 +169,23 @@ MESSY_MAPPING = {"field-id": "Ref", "field-name": "Site Name", "field-category":
                  "field-opening_hours": "Opening Times", "field-email": "Contact Email", "field-description": "Notes"}
 
 
+# The upload forms are posted here without their CSRF token (the forms' CSRF is tested with the
+# contribution and area forms in test_contribute_web.py and test_profiles.py).
+NO_CSRF = pytest.mark.app_config(WTF_CSRF_ENABLED=False)
+
+
 def test_only_planners_and_admins_upload(client, db_session):
     response = client.get("/upload/")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
-    sign_in(client, db_session, "volunteer")
+    make_user(db_session, "volunteer@example.org", "volunteer")
+    assert sign_in(client, "volunteer@example.org").status_code == 302
     assert client.get("/upload/").status_code == 403
 
 
+@NO_CSRF
 def test_messy_csv_flow_to_moderation(client, db_session):
-    planner = sign_in(client, db_session, "planner")
+    planner = make_user(db_session, "planner@example.org", "planner")
+    assert sign_in(client, planner["email"]).status_code == 302
     response = _upload(client, MESSY, source_name="Warm spaces winter 2024")
     assert response.status_code == 302
     upload = db_session.scalars(select(BulkUpload)).one()
@@ -240,8 +250,10 @@ def test_messy_csv_flow_to_moderation(client, db_session):
     assert client.post(f"/upload/{again.id}/commit").status_code == 409
 
 
+@NO_CSRF
 def test_admin_publishes_at_once_and_geojson_rows_are_kept_despite_bad_ones(client, db_session):
-    sign_in(client, db_session, "admin")
+    make_user(db_session, "admin@example.org", "admin")
+    assert sign_in(client, "admin@example.org").status_code == 302
     features = [_point("Cabin Lane Hall", -3.0475, 52.8641), _point("Nowhere", None, None),
                 _point("Ludlow Assembly Rooms", -2.7195, 52.3683)]
     _upload(client, Path("halls.geojson"), data=_geojson(features))
@@ -262,8 +274,10 @@ def test_admin_publishes_at_once_and_geojson_rows_are_kept_despite_bad_ones(clie
     assert {a.status for a in published} == {AssetStatus.published}
 
 
+@NO_CSRF
 def test_mapping_that_cannot_work_is_refused(client, db_session):
-    sign_in(client, db_session, "planner")
+    make_user(db_session, "planner@example.org", "planner")
+    assert sign_in(client, "planner@example.org").status_code == 302
     _upload(client, MESSY)
     upload = db_session.scalars(select(BulkUpload)).one()
     response = client.post(f"/upload/{upload.id}/map", data={"field-name": "Site Name", "field-latitude": "Lat"})
@@ -273,8 +287,10 @@ def test_mapping_that_cannot_work_is_refused(client, db_session):
     assert "choose a type column, or the type every row has" in response.get_data(as_text=True)
 
 
+@NO_CSRF
 def test_a_50_mb_file_is_refused_with_a_clear_message(client, db_session):
-    sign_in(client, db_session, "planner")
+    make_user(db_session, "planner@example.org", "planner")
+    assert sign_in(client, "planner@example.org").status_code == 302
     big = b"name,postcode\r\n" + b"Hall,SY11 1HT\r\n" * (50 * 1024 * 1024 // 15)
     # The multipart body by hand: the test client would spool a body this large to a temporary file.
     body = (b'--cut\r\nContent-Disposition: form-data; name="file"; filename="huge.csv"\r\n'
@@ -286,8 +302,10 @@ def test_a_50_mb_file_is_refused_with_a_clear_message(client, db_session):
     assert db_session.scalars(select(BulkUpload)).first() is None
 
 
+@NO_CSRF
 def test_a_failed_commit_leaves_nothing_half_imported(client, db_session, monkeypatch):
-    sign_in(client, db_session, "admin")
+    make_user(db_session, "admin@example.org", "admin")
+    assert sign_in(client, "admin@example.org").status_code == 302
     _upload(client, DATA / "bom_semicolons.csv")
     upload = db_session.scalars(select(BulkUpload)).one()
     client.post(f"/upload/{upload.id}/map", data={"field-id": "id", "field-name": "name", "field-category": "category",
@@ -315,10 +333,13 @@ def test_a_failed_commit_leaves_nothing_half_imported(client, db_session, monkey
     assert len(db_session.scalars(select(Asset).where(Asset.source == "upload")).all()) == 3
 
 
+@NO_CSRF
 def test_uploads_are_private_to_their_planner(client, db_session):
-    sign_in(client, db_session, "planner", email="first@example.org")
+    make_user(db_session, "first@example.org", "planner")
+    assert sign_in(client, "first@example.org").status_code == 302
     _upload(client, MESSY)
     upload = db_session.scalars(select(BulkUpload)).one()
     client.post("/logout")
-    sign_in(client, db_session, "planner", email="second@example.org")
+    make_user(db_session, "second@example.org", "planner")
+    assert sign_in(client, "second@example.org").status_code == 302
     assert client.get(f"/upload/{upload.id}/map").status_code == 404

@@ -4,6 +4,7 @@ the same answer for them."""
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 
@@ -259,15 +260,15 @@ def test_a_crs_member_that_names_nothing_is_a_clear_error_not_a_crash(tmp_path, 
 # --- the stale rule ------------------------------------------------------------------------------
 def test_the_stale_list_the_reminders_and_the_rule_agree_at_the_boundary(db_session):
     """An entry checked just before the cutoff is stale everywhere; one just after, nowhere."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from assetmap.db import moderation
     from assetmap.domain.staleness import is_stale, stale_before
     from tests.factories import make_asset
 
-    now = datetime(2026, 3, 31, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
     cutoff = stale_before(now, 13)
-    assert cutoff == datetime(2025, 2, 28, 12, 0, tzinfo=timezone.utc)
+    assert cutoff == datetime(2025, 2, 28, 12, 0, tzinfo=UTC)
     old = make_asset(db_session, "Checked just before", email="old@example.org",
                      last_verified_at=cutoff - timedelta(seconds=1))
     fresh = make_asset(db_session, "Checked just after", email="fresh@example.org",

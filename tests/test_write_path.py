@@ -126,7 +126,7 @@ def test_a_large_import_supersedes_the_runs_and_the_next_answer_recomputes(wp_ur
 def test_published_upload(wp_url, wp_app):
     before_run, before = gap_answer(wp_url)
     admin = user_client(wp_app, wp_url, "admin.writepath@example.org", "admin")
-    data = "Name,Type,Latitude,Longitude\nOswestry Upload Library,library,52.8610,-3.0520\n".encode()
+    data = b"Name,Type,Latitude,Longitude\nOswestry Upload Library,library,52.8610,-3.0520\n"
     assert admin.post("/upload/", data={"file": (io.BytesIO(data), "libraries.csv"), "source_name": "wp"},
                       content_type="multipart/form-data").status_code == 302
     with session_scope(wp_url) as session:

@@ -41,7 +41,8 @@ def backup(url: str, path: Path) -> Path:
     )
     if result.returncode != 0:
         tmp.unlink(missing_ok=True)
-        raise AssetmapError(f"pg_dump failed: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.returncode}")
+        why = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.returncode
+        raise AssetmapError(f"pg_dump failed: {why}")
     tmp.replace(path)  # a backup file is either whole or absent
     return path
 

@@ -2,7 +2,7 @@
 whole import stays inside the caller's transaction (nothing half-written)."""
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session

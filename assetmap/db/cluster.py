@@ -60,7 +60,7 @@ class LocalCluster:
     root: Path
 
     @classmethod
-    def default(cls, project_dir: Path | None = None) -> "LocalCluster":
+    def default(cls, project_dir: Path | None = None) -> LocalCluster:
         env = os.environ.get("ASSETMAP_PG_DIR")
         if env:
             return cls(Path(env).resolve())
@@ -207,7 +207,7 @@ def _reachable_by_postgres(path: Path) -> bool:
 
 def _chown_to_postgres(path: Path) -> None:
     pw = pwd.getpwnam("postgres")
-    for dirpath, dirnames, filenames in os.walk(path):
+    for dirpath, _dirnames, filenames in os.walk(path):
         os.chown(dirpath, pw.pw_uid, pw.pw_gid)
         for name in filenames:
             try:

@@ -1,11 +1,12 @@
 """One statement run through the driver (psycopg) rather than SQLAlchemy's execution layer.
 
 For the statement every API search runs (:func:`assetmap.db.finder.search_near`), SQLAlchemy's
-execution layer (compiled-cache lookup, execution context, result metadata, row mappings) cost
-~0.25 ms of a worker's CPU, a fifth of the search's Python. :func:`fetch_all` keeps the rest of
-SQLAlchemy: the connection is its (pool, pre-ping, the request's transaction or autocommit), the
-statement is its ``text()`` compiled by its psycopg dialect once, and errors come out as its
-errors, a lost connection invalidated, so the 503 handling and self-healing stay as they are.
+execution layer (compiled-cache lookup, execution context, result metadata, row mappings) was
+about a fifth of the search's Python CPU in a worker (bench_finder.py). :func:`fetch_all` keeps
+the rest of SQLAlchemy: the connection is its (pool, pre-ping, the request's transaction or
+autocommit), the statement is its ``text()`` compiled by its psycopg dialect once, and errors come
+out as its errors, a lost connection invalidated, so the 503 handling and self-healing stay as
+they are.
 What it skips: SQLAlchemy's ``*_cursor_execute`` events do not see the statement.
 """
 from __future__ import annotations

@@ -59,7 +59,7 @@ def _ping_if_in_doubt(ping, dbapi_connection) -> bool:
         poller.register(pgconn.socket, select.POLLIN | select.POLLPRI)
         if poller.poll(0):
             return ping(dbapi_connection)
-    except Exception:  # noqa: BLE001  (anything odd: ask the server)
+    except Exception:  # anything odd: ask the server
         return ping(dbapi_connection)
     return True
 
@@ -98,7 +98,9 @@ def ensure_database(url: str) -> None:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
         engine.dispose()
     except OperationalError as exc:
-        raise DatabaseUnavailableError(f"cannot reach the database at {target.render_as_string()}: {_first_line(exc)}") from exc
+        raise DatabaseUnavailableError(
+            f"cannot reach the database at {target.render_as_string()}: {_first_line(exc)}"
+        ) from exc
 
 
 def drop_database(url: str) -> None:

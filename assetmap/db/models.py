@@ -27,6 +27,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -108,7 +110,7 @@ class TaxonomyTerm(Base):
     catchment_m: Mapped[float | None] = mapped_column(Float)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
 
-    parent: Mapped["TaxonomyTerm | None"] = relationship(remote_side=[id])
+    parent: Mapped[TaxonomyTerm | None] = relationship(remote_side=[id])
 
     __table_args__ = (UniqueConstraint("vocabulary", "slug", name="uq_taxonomy_term_slug"),)
 
@@ -162,13 +164,31 @@ class Asset(Base):
 
     organisation: Mapped[Organisation | None] = relationship()
     terms: Mapped[list[TaxonomyTerm]] = relationship(secondary=asset_term, order_by="TaxonomyTerm.sort_order")
-    service_area: Mapped["Area | None"] = relationship()
+    service_area: Mapped[Area | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         UniqueConstraint("source", "source_id", name="uq_asset_source"),
         Index("ix_asset_location", "location", postgresql_using="gist"),
         Index("ix_asset_status", "status"),
+        # The finder's indexes (migration 0003): distance on the sphere, and the keyword filter's
+        # expression (assetmap.db.finder), so ILIKE '%word%' can use it. That expression is written
+        # as PostgreSQL reports it (casts and brackets), so autogenerate finds it unchanged.
+        Index("ix_asset_published_geog", text("(location::geography)"), postgresql_using="gist",
+              postgresql_where=text("status = 'published'")),
+        Index("ix_asset_text_trgm",
+              literal_column("(name::text || ' '::text) || coalesce(description, ''::text)").label("text"),
+              postgresql_using="gin", postgresql_ops={"text": "gin_trgm_ops"}),
+        Index("ix_asset_service_area", "service_area_id",
+              postgresql_where=text("service_area_id IS NOT NULL AND status = 'published'")),
+        # The gap supply queries' boxes in metres (migration 0005).
+        Index("ix_asset_published_27700", text("(ST_Transform(location, 27700))"), postgresql_using="gist",
+              postgresql_where=text("status = 'published' AND location IS NOT NULL")),
+        # The feature triggers' and the finder's look-ups (migration 0007).
+        Index("ix_asset_published_located", "id",
+              postgresql_where=text("status = 'published' AND location IS NOT NULL")),
+        Index("ix_asset_organisation", "organisation_id", postgresql_where=text("organisation_id IS NOT NULL")),
+        Index("ix_asset_service_area_any", "service_area_id", postgresql_where=text("service_area_id IS NOT NULL")),
     )
 
 
@@ -193,6 +213,7 @@ class Area(Base):
         CheckConstraint(f"level IN {AREA_LEVELS}", name="ck_area_level"),
         Index("ix_area_geom", "geom", postgresql_using="gist"),
         Index("ix_area_level", "level", "lad_code"),
+        Index("ix_area_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
     )
 
 
@@ -396,10 +417,10 @@ class BulkUpload(Base):
     file_notes: Mapped[list] = mapped_column(JSONB, default=list)
     mapping: Mapped[dict | None] = mapped_column(JSONB)
     options: Mapped[dict | None] = mapped_column(JSONB)
-    state: Mapped[str] = mapped_column(String(20), default="uploaded")
+    state: Mapped[str] = mapped_column(String(20), default="uploaded", server_default="uploaded")
     check_report: Mapped[dict | None] = mapped_column(JSONB)
-    progress_done: Mapped[int] = mapped_column(Integer, default=0)
-    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    progress_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    progress_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     import_run_id: Mapped[int | None] = mapped_column(ForeignKey("import_run.id"))
     error: Mapped[str | None] = mapped_column(Text)
 
@@ -484,7 +505,7 @@ class AreaPoint(Base):
     area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="CASCADE"), primary_key=True)
     x: Mapped[float] = mapped_column(Float)
     y: Mapped[float] = mapped_column(Float)
-    pt = mapped_column(Geometry("POINT", srid=27700, spatial_index=False))
+    pt = mapped_column(Geometry("POINT", srid=27700, spatial_index=False), nullable=False)
     geom_md5: Mapped[str] = mapped_column(String(32))
 
     __table_args__ = (Index("ix_area_point_pt", "pt", postgresql_using="gist"),)
@@ -496,9 +517,9 @@ class AreaTileGeom(Base):
     __tablename__ = "area_tile_geom"
 
     area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="CASCADE"), primary_key=True)
-    geom_lo = mapped_column(Geometry(srid=3857, spatial_index=False))
-    geom_mid = mapped_column(Geometry(srid=3857, spatial_index=False))
-    geom_hi = mapped_column(Geometry(srid=3857, spatial_index=False))
+    geom_lo = mapped_column(Geometry(srid=3857, spatial_index=False), nullable=False)
+    geom_mid = mapped_column(Geometry(srid=3857, spatial_index=False), nullable=False)
+    geom_hi = mapped_column(Geometry(srid=3857, spatial_index=False), nullable=False)
     geom_md5: Mapped[str] = mapped_column(String(32))
 
     __table_args__ = (

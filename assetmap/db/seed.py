@@ -3,7 +3,7 @@ Idempotent: run by ``assetmap init`` after the migrations."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -57,7 +57,7 @@ def record_import(session: Session, dataset_key: str, report, file_name: str | N
             "UPDATE dataset SET last_imported_at = :now, last_report = CAST(:report AS jsonb), "
             "file_name = COALESCE(:file, file_name) WHERE key = :key"
         ),
-        {"now": datetime.now(timezone.utc), "report": json.dumps(report.to_dict()), "file": file_name, "key": dataset_key},
+        {"now": datetime.now(UTC), "report": json.dumps(report.to_dict()), "file": file_name, "key": dataset_key},
     )
 
 

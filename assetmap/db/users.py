@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from assetmap.db.models import Role, User
-from assetmap.domain.validation import validate_email
 from assetmap.domain.permissions import ROLES, check_role_change
+from assetmap.domain.validation import validate_email
 from assetmap.errors import BadInputError, ConflictError, NotFoundError
 
 MIN_PASSWORD_LENGTH = 10

@@ -17,6 +17,7 @@ from typing import Any
 from assetmap.domain.opening_hours import DAY_LABELS, DAYS, OpeningHoursError, Period, WeeklySchedule
 from assetmap.domain.postcodes import normalise_postcode
 from assetmap.domain.revisions import EDITABLE_FIELDS, normalise
+
 # One vocabulary for what the finder filters on and what the form asks.
 from assetmap.domain.search import ACCESS_MODES, ACCESSIBILITY, AGE_GROUPS
 from assetmap.domain.validation import (

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -305,7 +305,7 @@ def _to_london(at: datetime) -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(
             f"at must be timezone-aware; got the naive datetime {at.isoformat()} "
-            "(use datetime.now(timezone.utc) or attach ZoneInfo('Europe/London'))"
+            "(use datetime.now(UTC) or attach ZoneInfo('Europe/London'))"
         )
     return at.astimezone(LONDON)
 
@@ -322,7 +322,7 @@ def _instant(day: date, minute: int) -> datetime:
     datetimes that share a tzinfo by their wall clocks, which is wrong across a clock change.
     """
     wall = datetime.combine(day, time()) + timedelta(minutes=minute)
-    moment = wall.replace(tzinfo=LONDON).astimezone(timezone.utc)  # fold=0: the first of two
+    moment = wall.replace(tzinfo=LONDON).astimezone(UTC)  # fold=0: the first of two
     if _wall_clock(moment) == wall:
         return moment
     return _clocks_jumped_over(wall)
@@ -330,7 +330,7 @@ def _instant(day: date, minute: int) -> datetime:
 
 def _clocks_jumped_over(wall: datetime) -> datetime:
     """The moment the clocks went forward, skipping the wall time ``wall``."""
-    earlier, later = sorted(wall.replace(tzinfo=LONDON, fold=fold).astimezone(timezone.utc) for fold in (0, 1))
+    earlier, later = sorted(wall.replace(tzinfo=LONDON, fold=fold).astimezone(UTC) for fold in (0, 1))
     low, high = 0, int((later - earlier) / timedelta(minutes=1))  # wall(low) < wall <= wall(high)
     while high - low > 1:
         middle = (low + high) // 2
@@ -394,13 +394,13 @@ def is_open(schedule: WeeklySchedule, at: datetime) -> bool | None:
     Examples
     --------
     >>> s = WeeklySchedule.from_json({"mon": [["09:00", "17:30"]]})
-    >>> is_open(s, datetime(2026, 3, 30, 16, 0, tzinfo=timezone.utc))  # 17:00 BST
+    >>> is_open(s, datetime(2026, 3, 30, 16, 0, tzinfo=UTC))  # 17:00 BST
     True
     >>> is_open(s, datetime(2026, 3, 31, 10, 0, tzinfo=LONDON)) is None  # Tuesday: not known
     True
     """
     local = _to_london(at)
-    if _open_until(schedule, local.astimezone(timezone.utc), local.date()) is not None:
+    if _open_until(schedule, local.astimezone(UTC), local.date()) is not None:
         return True
     return None if schedule.periods(_day_key(local.date())) is None else False
 
@@ -425,7 +425,7 @@ def next_change(schedule: WeeklySchedule, at: datetime) -> Status:
            changes_at=datetime.datetime(2026, 7, 6, 9, 0, tzinfo=zoneinfo.ZoneInfo(key='Europe/London')))
     """
     local = _to_london(at)
-    now, today = local.astimezone(timezone.utc), local.date()
+    now, today = local.astimezone(UTC), local.date()
     open_until = _open_until(schedule, now, today)
     if open_until is not None:
         return Status(OPEN, _closing_moment(schedule, open_until, today))

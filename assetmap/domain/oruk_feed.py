@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from assetmap.domain.opening_hours import OpeningHoursError, WeeklySchedule
@@ -389,7 +389,7 @@ def parse_service(doc: Mapping) -> ParsedService:
     assured = clean_text(doc.get("assured_date"))
     if assured:
         try:
-            verified = datetime.combine(date.fromisoformat(assured[:10]), time(), tzinfo=timezone.utc)
+            verified = datetime.combine(date.fromisoformat(assured[:10]), time(), tzinfo=UTC)
         except ValueError:
             notes.append(f"assured_date {assured!r} is not a date")
     url_raw, email_raw = clean_text(doc.get("url")), clean_text(doc.get("email"))

@@ -10,7 +10,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 from assetmap.domain.opening_hours import HSDS_BYDAY
 from assetmap.domain.oruk_common import clean_text
@@ -146,7 +146,7 @@ def _datetime_arg(args: Mapping[str, str], name: str) -> datetime | None:
             value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise BadInputError(f"{name} must be a date or date and time like 2024-05-01T09:00:00Z, not {raw!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def parse_service_query(args: Mapping[str, str]) -> ServiceQuery:

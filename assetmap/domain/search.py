@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta  # noqa: F401 (UTC: the doctests)
 
 from assetmap.domain.opening_hours import (
     DAYS,
@@ -611,9 +611,9 @@ def open_now_probe(at: datetime) -> OpenNowProbe:
     Examples
     --------
     >>> from datetime import timezone
-    >>> open_now_probe(datetime(2026, 7, 5, 11, 30, tzinfo=timezone.utc))  # a Sunday, 12:30 BST
+    >>> open_now_probe(datetime(2026, 7, 5, 11, 30, tzinfo=UTC))  # a Sunday, 12:30 BST
     OpenNowProbe(today='sun', yesterday='sat', minute='12:30')
-    >>> open_now_probe(datetime(2026, 10, 25, 1, 15, tzinfo=timezone.utc)).minute  # 01:15 GMT, again
+    >>> open_now_probe(datetime(2026, 10, 25, 1, 15, tzinfo=UTC)).minute  # 01:15 GMT, again
     '01:59'
     """
     if at.tzinfo is None or at.utcoffset() is None:

@@ -10,7 +10,7 @@ No Flask and no SQL here.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta  # noqa: F401 (UTC: the doctests)
 
 __all__ = ["is_stale", "last_checked", "months_before", "stale_before"]
 
@@ -21,7 +21,7 @@ def months_before(at: datetime, months: int) -> datetime:
     Examples
     --------
     >>> from datetime import timezone
-    >>> months_before(datetime(2026, 3, 31, 9, 0, tzinfo=timezone.utc), 13).isoformat()
+    >>> months_before(datetime(2026, 3, 31, 9, 0, tzinfo=UTC), 13).isoformat()
     '2025-02-28T09:00:00+00:00'
     """
     index = at.year * 12 + at.month - 1 - months
@@ -35,7 +35,7 @@ def stale_before(now: datetime, months: int) -> datetime:
     """Entries last checked before this moment are stale.
 
     >>> from datetime import timezone
-    >>> stale_before(datetime(2026, 6, 15, tzinfo=timezone.utc), 12).date().isoformat()
+    >>> stale_before(datetime(2026, 6, 15, tzinfo=UTC), 12).date().isoformat()
     '2025-06-15'
     """
     return months_before(now, months)
@@ -51,10 +51,10 @@ def is_stale(last_verified_at: datetime | None, created_at: datetime, now: datet
     is stale at ``now``.
 
     >>> from datetime import timezone
-    >>> now = datetime(2026, 6, 15, tzinfo=timezone.utc)
-    >>> is_stale(None, datetime(2025, 6, 14, tzinfo=timezone.utc), now, 12)
+    >>> now = datetime(2026, 6, 15, tzinfo=UTC)
+    >>> is_stale(None, datetime(2025, 6, 14, tzinfo=UTC), now, 12)
     True
-    >>> is_stale(datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2020, 1, 1, tzinfo=timezone.utc), now, 12)
+    >>> is_stale(datetime(2026, 1, 1, tzinfo=UTC), datetime(2020, 1, 1, tzinfo=UTC), now, 12)
     False
     """
     return last_checked(last_verified_at, created_at) < stale_before(now, months)

@@ -10,9 +10,9 @@ report carries the change set (``report.changes``) for the gap refresh after the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator
 
 from sqlalchemy.orm import Session
 

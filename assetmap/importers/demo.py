@@ -8,14 +8,13 @@ are skipped, so a second run is fast.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from assetmap.config import PROJECT_DIR
-
 from assetmap.errors import ImportFileError
-from assetmap.importers.runner import run_import
 from assetmap.importers.report import silent_progress
+from assetmap.importers.runner import run_import
 
 SHROPSHIRE, OLDHAM = "E06000051", "E08000004"
 LOCAL_POSTCODE_AREAS = ["SY", "TF", "WV", "LD", "DY", "OL", "M", "SK", "HX", "BL", "WN"]

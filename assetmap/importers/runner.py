@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -41,7 +41,7 @@ def run_import(url: str, kind: str, dataset_key: str | None, path: Path, fn, for
         session.add(run)
         report = fn(session, path)
         run.report = report.to_dict()
-        run.finished_at = datetime.now(timezone.utc)
+        run.finished_at = datetime.now(UTC)
         if dataset_key:
             record_import(session, dataset_key, report, path.name)
     if report.changes:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -216,7 +216,7 @@ def commit_upload(session: Session, upload: BulkUpload, user_id: int | None, pub
     step(0.95)
 
     run = ImportRun(kind="assets:upload", dataset_key=DATASET_KEY, file_name=upload.file_name[:300],
-                    user_id=user_id, report=report.to_dict(), finished_at=datetime.now(timezone.utc))
+                    user_id=user_id, report=report.to_dict(), finished_at=datetime.now(UTC))
     session.add(run)
     record_import(session, DATASET_KEY, report, upload.file_name)
     session.flush()

@@ -86,7 +86,8 @@ class _GapScript(MacroElement):
                 var g = c.getContext("2d");
                 g.fillStyle = "#ffffff"; g.fillRect(0, 0, 8, 8);
                 g.strokeStyle = "#6f777b"; g.lineWidth = 2;
-                g.beginPath(); g.moveTo(-2, 2); g.lineTo(2, -2); g.moveTo(0, 8); g.lineTo(8, 0); g.moveTo(6, 10); g.lineTo(10, 6);
+                g.beginPath();
+                g.moveTo(-2, 2); g.lineTo(2, -2); g.moveTo(0, 8); g.lineTo(8, 0); g.moveTo(6, 10); g.lineTo(10, 6);
                 g.stroke();
                 return g.createPattern(c, "repeat");
             })();
@@ -114,7 +115,8 @@ class _GapScript(MacroElement):
                 var box = document.createElement("div");
                 box.className = "gap-tooltip";
                 var head = document.createElement("strong");
-                head.textContent = p.code == null ? "Zoom in to see the area" : (p.name ? p.name + " " : "") + "(" + p.code + ")";
+                head.textContent = p.code == null ? "Zoom in to see the area"
+                    : (p.name ? p.name + " " : "") + "(" + p.code + ")";
                 box.appendChild(head);
                 var list = document.createElement("dl");
                 function row(label, value) {
@@ -142,10 +144,12 @@ class _GapScript(MacroElement):
             function hatchSwatch() {
                 var svgNS = "http://www.w3.org/2000/svg";
                 var svg = document.createElementNS(svgNS, "svg");
-                svg.setAttribute("class", "gap-swatch"); svg.setAttribute("width", "18"); svg.setAttribute("height", "14");
+                svg.setAttribute("class", "gap-swatch");
+                svg.setAttribute("width", "18"); svg.setAttribute("height", "14");
                 svg.setAttribute("aria-hidden", "true");
                 var rect = document.createElementNS(svgNS, "rect");
-                rect.setAttribute("width", "18"); rect.setAttribute("height", "14"); rect.setAttribute("fill", HATCH_SVG);
+                rect.setAttribute("width", "18"); rect.setAttribute("height", "14");
+                rect.setAttribute("fill", HATCH_SVG);
                 rect.setAttribute("stroke", "#6f777b");
                 svg.appendChild(rect);
                 return svg;

@@ -37,8 +37,8 @@ from urllib.parse import urlsplit
 
 import folium
 from branca.element import CssLink, Element, Figure, JavascriptLink, Link, MacroElement
-from jinja2 import Template
 from folium.elements import JSCSSMixin
+from jinja2 import Template
 
 __all__ = [
     "CDN_TO_VENDOR",

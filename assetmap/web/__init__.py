@@ -25,8 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["assetmap.session_factory"] = sessionmaker(get_engine(url), expire_on_commit=False)
     app.extensions["assetmap.reader_factory"] = get_read_engine(url).connect
 
-    from assetmap.web import db, errors, extensions, health, public, security, vendor
-    from assetmap.web import auth, contribute, moderate
+    from assetmap.web import auth, contribute, db, errors, extensions, health, moderate, public, security, vendor
 
     security.init_app(app)
     extensions.init_app(app)
@@ -39,17 +38,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(contribute.bp)
     app.register_blueprint(moderate.bp)
-    from assetmap.web import exports, openapi, oruk, upload  # noqa: E402  (oruk engineer)
+    from assetmap.web import exports, openapi, oruk, upload
     app.register_blueprint(oruk.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(upload.bp)
-    from assetmap.web import api, finder  # noqa: E402  (finder engineer)
+    from assetmap.web import api, finder
     app.register_blueprint(finder.bp)
     app.register_blueprint(api.bp)
-    from assetmap.web import profiles  # noqa: E402  (profile engineer)
+    from assetmap.web import profiles
     app.register_blueprint(profiles.bp)
-    from assetmap.web import api_gaps, plan  # noqa: E402  (gaps engineer)
+    from assetmap.web import api_gaps, plan
     app.register_blueprint(plan.bp)
     app.register_blueprint(api_gaps.bp)
 

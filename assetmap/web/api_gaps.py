@@ -6,7 +6,7 @@ value is a 400 whose body lists the allowed ones.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -40,7 +40,7 @@ open_blueprint(bp)
 def _meta(session, **extra) -> dict:
     return {
         **data_meta(catalogue.data_sources(session)),
-        "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         **extra,
     }
 

@@ -27,7 +27,6 @@ from assetmap.domain.postcodes import normalise_postcode
 from assetmap.domain.revisions import diff
 from assetmap.domain.validation import validate_email
 from assetmap.errors import BadInputError, NotFoundError
-from assetmap.web.maps import map_parts
 from assetmap.maps.pin_map import build_pin_map
 from assetmap.web.auth import current_user_id
 from assetmap.web.contribute_forms import (
@@ -40,6 +39,7 @@ from assetmap.web.contribute_forms import (
 )
 from assetmap.web.db import get_session
 from assetmap.web.extensions import limiter
+from assetmap.web.maps import map_parts
 
 bp = Blueprint("contribute", __name__)
 

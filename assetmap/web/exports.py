@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response
 
@@ -40,7 +40,7 @@ def _area(code: str) -> dict:
 
 
 def _stamp() -> tuple[datetime, str]:
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     return now, now.isoformat().replace("+00:00", "Z")
 
 
@@ -82,7 +82,7 @@ def _csv_row(asset: dict, attribution: str, stamp: str) -> list:
         "; ".join(asset.get("age_groups") or ()), "; ".join(asset.get("accessibility") or ()),
         "; ".join(asset.get("access_modes") or ()), asset.get("eligibility_note") or "",
         verified.date().isoformat() if verified else "",
-        asset["updated_at"].astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        asset["updated_at"].astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         str(asset["service_id"]), asset.get("source") or "", attribution, stamp,
     ]
 

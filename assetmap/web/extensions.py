@@ -16,7 +16,7 @@ API_PATH = "/api/"
 @limiter.request_filter
 def _public_api() -> bool:
     """No limits under /api/. (The limiter's before-request hook still runs there and checks
-    nothing: ~2% of a finder search's CPU, which Flask-Limiter offers no way to skip.)"""
+    nothing, a small share of a finder search's CPU that Flask-Limiter offers no way to skip.)"""
     return request.path.startswith(API_PATH)
 
 

@@ -6,7 +6,7 @@ without JavaScript; static/js/finder.js only adds "use my location" and a print 
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
@@ -28,8 +28,8 @@ from assetmap.domain.staleness import is_stale
 from assetmap.domain.staleness import stale_before as _stale_before
 from assetmap.errors import BadInputError, NotFoundError
 from assetmap.maps.finder_map import build_asset_map, build_finder_map
-from assetmap.web.maps import map_parts as embed_map
 from assetmap.web.db import get_session
+from assetmap.web.maps import map_parts as embed_map
 
 bp = Blueprint("finder", __name__)
 
@@ -42,7 +42,7 @@ SUGGEST_CHANGE_PATH = "/contribute/change/{id}"  # the contribution pages' route
 def current_time() -> datetime:
     """Now, from ``FINDER_CLOCK`` when set (tests fix the clock), as an aware UTC datetime."""
     clock = current_app.config.get("FINDER_CLOCK")
-    return clock() if clock else datetime.now(timezone.utc)
+    return clock() if clock else datetime.now(UTC)
 
 
 def stale_months() -> int:

@@ -21,9 +21,10 @@ def readyz():
 
     try:
         get_session().execute(text("SELECT 1"))
-        current, heads = migrate.current_revisions(current_app.config["SQLALCHEMY_DATABASE_URI"]), migrate.head_revisions()
+        current = migrate.current_revisions(current_app.config["SQLALCHEMY_DATABASE_URI"])
+        head = migrate.head_revision()
     except SQLAlchemyError as exc:
         return jsonify(status="unavailable", database=str(getattr(exc, "orig", exc)).splitlines()[0]), 503
-    if current != heads:
-        return jsonify(status="migrations pending", current=sorted(current), head=sorted(heads)), 503
+    if current != {head}:
+        return jsonify(status="migrations pending", current=sorted(current), head=[head]), 503
     return jsonify(status="ready", migrations=sorted(current))

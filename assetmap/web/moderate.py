@@ -19,7 +19,6 @@ from assetmap.domain.contribution import PROBLEM_TYPES, validate_asset, validate
 from assetmap.domain.permissions import ROLE_LABELS, ROLES, can_edit, can_manage_users, can_moderate
 from assetmap.domain.revisions import FIELD_LABELS, display_value
 from assetmap.errors import BadInputError, ConflictError
-from assetmap.web.maps import map_parts
 from assetmap.maps.pin_map import build_review_map
 from assetmap.web.auth import login_manager
 from assetmap.web.contribute import checks_for, form_options, pin_map_parts
@@ -34,6 +33,7 @@ from assetmap.web.contribute_forms import (
     raw_from_form,
 )
 from assetmap.web.db import get_session
+from assetmap.web.maps import map_parts
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
 bp.register_error_handler(CSRFError, form_expired)

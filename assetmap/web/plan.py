@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
@@ -28,10 +28,10 @@ from assetmap.domain.permissions import can_upload
 from assetmap.errors import BadInputError, ImportFileError, NotFoundError
 from assetmap.importers.indicators import import_area_csv
 from assetmap.maps.gap_map import BIVARIATE_COLOURS, LAYERS, LEGEND, build_gap_map
-from assetmap.web.maps import map_parts
 from assetmap.web.auth import login_manager
 from assetmap.web.cors import allow_any_origin
 from assetmap.web.db import get_session
+from assetmap.web.maps import map_parts
 
 bp = Blueprint("plan", __name__)
 
@@ -72,7 +72,7 @@ def _metadata(report: dict, params) -> dict:
         "method": METHOD,
         "run": {"id": run["id"], "computed_at": run["created_at"].isoformat(), "updated_at": run["updated_at"].isoformat()},
         **data_meta(catalogue.data_sources(get_session())),
-        "exported_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "exported_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
     }
 
 

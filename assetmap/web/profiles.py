@@ -8,10 +8,10 @@ from assetmap import charts
 from assetmap.db import areas, catalogue, profiles
 from assetmap.domain import profile as domain
 from assetmap.errors import BadInputError
-from assetmap.web.maps import map_parts
 from assetmap.maps.profile_map import build_draw_map, build_profile_map
 from assetmap.web.db import get_session
 from assetmap.web.extensions import limiter
+from assetmap.web.maps import map_parts
 
 bp = Blueprint("profiles", __name__)
 

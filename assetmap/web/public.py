@@ -6,8 +6,8 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from assetmap.db import areas, catalogue
 from assetmap.errors import BadInputError
 from assetmap.maps.area_map import build_area_map
-from assetmap.web.maps import map_parts
 from assetmap.web.db import get_session
+from assetmap.web.maps import map_parts
 
 bp = Blueprint("public", __name__)
 

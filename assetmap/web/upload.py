@@ -204,7 +204,7 @@ def _in_background(app, upload_id: int, user_id: int | None, publish: bool) -> N
         session = app.extensions["assetmap.session_factory"]()
         try:
             _run_commit(session, upload_id, user_id, publish, progress)
-        except Exception as exc:  # noqa: BLE001 - any failure is reported on the upload, nothing is kept
+        except Exception as exc:
             session.rollback()
             app.logger.exception("upload %s failed", upload_id)
             message = exc.message if isinstance(exc, AssetmapError) else "the import failed; nothing was imported"

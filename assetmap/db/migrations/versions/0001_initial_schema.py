@@ -1,12 +1,12 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23
 """
-from alembic import op
-import sqlalchemy as sa
 import geoalchemy2
+import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'
@@ -34,7 +34,9 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('level', sa.String(length=10), nullable=False),
     sa.Column('lad_code', sa.String(length=10), nullable=True),
-    sa.Column('geom', geoalchemy2.types.Geometry(geometry_type='MULTIPOLYGON', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('geom', geoalchemy2.types.Geometry(geometry_type='MULTIPOLYGON', srid=4326, dimension=2,
+                                                 spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'),
+              nullable=True),
     sa.Column('population', sa.Float(), nullable=True),
     sa.Column('pop_0_15', sa.Float(), nullable=True),
     sa.Column('pop_16_59', sa.Float(), nullable=True),
@@ -93,7 +95,8 @@ def upgrade() -> None:
     sa.Column('outward', sa.String(length=4), nullable=False),
     sa.Column('easting', sa.Integer(), nullable=False),
     sa.Column('northing', sa.Integer(), nullable=False),
-    sa.Column('location', geoalchemy2.types.Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('location', geoalchemy2.types.Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False,
+                                                 from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('quality', sa.Integer(), nullable=True),
     sa.Column('lad_code', sa.String(length=10), nullable=True),
     sa.Column('ward_code', sa.String(length=10), nullable=True),
@@ -122,7 +125,8 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=300), nullable=False),
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('organisation_id', sa.Integer(), nullable=True),
-    sa.Column('location', geoalchemy2.types.Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('location', geoalchemy2.types.Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False,
+                                                 from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('address', sa.Text(), nullable=True),
     sa.Column('town', sa.String(length=100), nullable=True),
     sa.Column('postcode', sa.String(length=10), nullable=True),

@@ -64,7 +64,7 @@ STATEMENTS = [
     "ALTER TABLE asset ADD COLUMN feature text",
     # The Feature makes each row about three times as wide, so reading every published asset's
     # id (the gap page counts them by category on each view) from the table costs three times
-    # as much; this index answers that from 1 MB instead of the table (40 -> 18 ms on the demo).
+    # as much; this small index answers that without reading the table.
     "CREATE INDEX ix_asset_published_located ON asset (id) WHERE status = 'published' AND location IS NOT NULL",
     # For the rewrites after a rename (few assets have either).
     "CREATE INDEX ix_asset_organisation ON asset (organisation_id) WHERE organisation_id IS NOT NULL",
@@ -86,7 +86,8 @@ STATEMENTS = [
     CREATE FUNCTION asset_term_refresh_features() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP IN ('INSERT', 'UPDATE') THEN
-            UPDATE asset SET feature = NULL WHERE id IN (SELECT asset_id FROM new_terms);  -- refilled by asset_feature_fill
+            -- refilled by asset_feature_fill
+            UPDATE asset SET feature = NULL WHERE id IN (SELECT asset_id FROM new_terms);
         END IF;
         IF TG_OP IN ('DELETE', 'UPDATE') THEN
             UPDATE asset SET feature = NULL WHERE id IN (SELECT asset_id FROM old_terms);

@@ -1,7 +1,7 @@
 """organisations named by imported files get ids derived from their source and key
 
-Revision ID: 0010
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-04
 
 ``/oruk/organizations`` publishes each organisation's ``uuid``. Importers used to give organisations
@@ -19,8 +19,8 @@ import uuid
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
