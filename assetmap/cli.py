@@ -73,19 +73,53 @@ def db_down():
     _cluster().down(echo=click.echo)
 
 
+def _shown(url: str) -> str:
+    """A database URL fit to print: the password masked, no driver suffix."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=True)
+
+
 @db.command("status")
 def db_status():
+    """The database in use, its schema version and the migrations not yet applied. Exit 1 when
+    the database does not answer or migrations are pending."""
+    from assetmap.db import migrate
+    from assetmap.db.engine import get_engine
+
     if _external():
-        click.echo("DATABASE_URL is set: " + config.database_url())
+        click.echo(f"database: {_shown(config.database_url())} (DATABASE_URL)")
     else:
-        click.echo(_cluster().status())
+        click.echo(f"local cluster: {_cluster().status()}")
+    url = config.database_url()
+    try:
+        with get_engine(url).connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        current = migrate.current_revisions(url)
+    except Exception as exc:  # noqa: BLE001  (any reason the database does not answer is reported)
+        click.echo(f"schema: unknown, the database does not answer ({str(exc).strip().splitlines()[0]})")
+        sys.exit(1)
+    heads = migrate.head_revisions()
+    pending = migrate.pending_revisions(url)
+    click.echo(f"schema: {', '.join(sorted(current)) or 'empty (run `assetmap db upgrade`)'}; "
+               f"newest: {', '.join(sorted(heads))}")
+    if pending:
+        click.echo(f"pending migrations ({len(pending)}): {', '.join(pending)}; run `assetmap db upgrade`")
+        sys.exit(1)
+    click.echo("pending migrations: none")
 
 
 @db.command("url")
 @click.option("--database", default=None, help="Database name (default: assetmap).")
-def db_url(database):
-    """Print the SQLAlchemy URL of the database in use."""
-    click.echo(config.database_url(database))
+@click.option("--libpq", is_flag=True, help="Without the +psycopg driver suffix, for psql, pg_dump and other libpq tools.")
+def db_url(database, libpq):
+    """Print the URL of the database in use (password included: it is for scripts).
+
+    psql "$(assetmap db url --libpq)" opens a shell on it."""
+    from assetmap.db.backup import libpq_url
+
+    url = config.database_url(database)
+    click.echo(libpq_url(url) if libpq else url)
 
 
 @db.command("upgrade")
@@ -260,27 +294,35 @@ def serve(host, port, debug, production):
 
 @main.command("backup")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
-def backup_cmd(path):
-    """Dump the database (pg_dump custom format) to PATH (default instance/backups/<time>.dump)."""
-    from datetime import datetime
+@click.option("--keep", type=click.IntRange(min=1), default=None,
+              help="Then delete all but the newest N assetmap-*.dump files in the same folder.")
+def backup_cmd(path, keep):
+    """Dump the database (pg_dump custom format, mode 0600) to PATH (default
+    instance/backups/assetmap-<UTC time>.dump). Reads DATABASE_URL (else the local cluster)."""
+    from datetime import datetime, timezone
 
     from assetmap.db.backup import backup
 
-    path = path or config.instance_dir() / "backups" / f"assetmap-{datetime.now():%Y%m%d-%H%M%S}.dump"
-    click.echo(f"backed up to {backup(config.database_url(), path)}")
+    path = path or config.instance_dir() / "backups" / f"assetmap-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.dump"
+    written = backup(config.database_url(), path, keep=keep)
+    click.echo(f"backed up to {written} ({written.stat().st_size:,} bytes)")
 
 
 @main.command("restore")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask before replacing the database's contents.")
 def restore_cmd(path, yes):
-    """Replace the database's contents with a backup made by `assetmap backup`."""
+    """Replace the database's contents with a backup made by `assetmap backup`, in one transaction.
+
+    A running service can stay up: requests wait for the restore and then see the restored data,
+    and /readyz answers 503 "restoring" meanwhile. Extensions (PostGIS) are left in place."""
     from assetmap.db.backup import restore
 
     if not yes:
-        click.confirm(f"Replace everything in {config.database_url()} with {path}?", abort=True)
+        click.confirm(f"Replace everything in {_shown(config.database_url())} with {path}?", abort=True)
+    started = time.monotonic()
     restore(config.database_url(), path)
-    click.echo(f"restored {path}")
+    click.echo(f"restored {path} in {time.monotonic() - started:.1f} s")
 
 
 # --- accounts and reminders (contribute/moderate) ----------------------------------------------

@@ -73,3 +73,70 @@ def test_backup_and_restore_round_trip(db_url, tmp_path):
 def test_restore_of_a_missing_file_is_a_clear_error(runner, tmp_path):
     result = runner.invoke(main, ["restore", str(tmp_path / "nope.dump"), "--yes"])
     assert result.exit_code == 2 and "backup file not found" in result.output
+
+
+def test_backup_is_private_and_keep_rotates(runner, db_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not a backup")
+    for stamp in ("20250101-000000", "20250102-000000", "20250103-000000"):
+        (folder / f"assetmap-{stamp}.dump").write_bytes(b"old")
+    newest = folder / "assetmap-20991231-000000.dump"
+    (folder / "assetmap-20991231-000000.dump.partial").write_bytes(b"left over")
+    os.chmod(folder / "assetmap-20991231-000000.dump.partial", 0o644)
+    result = runner.invoke(main, ["backup", str(newest), "--keep", "2"])
+    assert result.exit_code == 0, result.output
+    assert f"backed up to {newest}" in result.output
+    assert newest.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "assetmap-20250103-000000.dump", "assetmap-20991231-000000.dump", "notes.txt"]
+    assert runner.invoke(main, ["backup", str(newest), "--keep", "0"]).exit_code == 2
+
+
+def test_db_status_shows_the_schema_and_pending_migrations(runner, db_url, monkeypatch):
+    from assetmap.db import migrate
+
+    source = make_url(db_url)
+    old_url = source.set(database=f"{source.database}_old").render_as_string(hide_password=False)
+    drop_database(old_url)
+    migrate.upgrade(old_url, "0003")
+    try:
+        monkeypatch.setenv("DATABASE_URL", old_url)
+        result = runner.invoke(main, ["db", "status"])
+        assert result.exit_code == 1
+        assert "schema: 0003; newest: 0004, 0005, 0006, 0007" in result.output
+        assert "pending migrations (4): " in result.output and "run `assetmap db upgrade`" in result.output
+        monkeypatch.setenv("DATABASE_URL", db_url)
+        result = runner.invoke(main, ["db", "status"])
+        assert result.exit_code == 0 and "pending migrations: none" in result.output
+    finally:
+        dispose_engines(old_url)
+        drop_database(old_url)
+
+
+def test_db_url_for_libpq_tools_opens_in_psql(runner, db_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    url = runner.invoke(main, ["db", "url", "--libpq"]).output.strip()
+    assert url.startswith("postgresql://") and "+psycopg" not in url
+    from assetmap.db.backup import _tool
+
+    out = subprocess.run([_tool("psql"), url, "-Atc", "SELECT 1"], capture_output=True, text=True)
+    assert out.stdout.strip() == "1", out.stderr
+
+
+def test_readyz_names_no_host_when_the_database_is_down(caplog):
+    from assetmap.web import create_app, health
+
+    health.note_database_up()  # this process starts the test with no outage on record
+    down = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": down, "SECRET_KEY": "x", "RATELIMIT_ENABLED": False})
+    with caplog.at_level("WARNING"):
+        for _ in range(3):
+            response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "reason": "the database does not answer"}
+    assert "127.0.0.1" not in response.get_data(as_text=True) and ":1" not in response.get_data(as_text=True)
+    unreachable = [r for r in caplog.records if "database unreachable" in r.getMessage()]
+    assert len(unreachable) == 1 and "127.0.0.1" in unreachable[0].getMessage()  # the detail is in the log
+    dispose_engines(down)

@@ -38,3 +38,11 @@ def current_revisions(url: str) -> set[str]:
 
 def is_at_head(url: str) -> bool:
     return current_revisions(url) == head_revisions()
+
+
+def pending_revisions(url: str) -> list[str]:
+    """The migrations ``upgrade`` would apply to the database at ``url``, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config(url))
+    current = tuple(current_revisions(url))
+    applied = {rev.revision for rev in script.iterate_revisions(current, "base")} if current else set()
+    return [rev.revision for rev in reversed(list(script.walk_revisions())) if rev.revision not in applied]
