@@ -360,11 +360,17 @@ def remind_group():
               help="Also assets from imported lists (default: only those volunteers added through the website).")
 def remind_stale(dry_run, all_sources):
     """Email the contacts of assets not checked for ASSETMAP_STALE_MONTHS months (first, reminder,
-    urgent; ASSETMAP_REMINDER_INTERVAL_DAYS apart) through the ASSETMAP_SMTP_* server. Exit 1 if
-    some could not be sent."""
+    urgent; ASSETMAP_REMINDER_INTERVAL_DAYS apart), one email an address listing all its assets,
+    through the ASSETMAP_SMTP_* server, with links to ASSETMAP_BASE_URL (required unless
+    --dry-run). One run at a time: a second run while one is sending says so and exits 0. Exit 1
+    if some could not be sent."""
+    import os
+
     from assetmap.db.engine import session_scope
     from assetmap.mail import MailSettings, send_stale_reminders
 
+    if not dry_run and not os.environ.get("ASSETMAP_BASE_URL"):
+        _fail("set ASSETMAP_BASE_URL to the site's public address (https://...): the emails link to it")
     settings = MailSettings.from_env()
     try:
         with session_scope(config.database_url()) as session:
