@@ -1,4 +1,5 @@
 """Running it for real: production start-up, backups and restores."""
+import json
 import os
 import socket
 import subprocess
@@ -50,10 +51,20 @@ def test_production_server_answers_health_checks(db_url):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/areas/E06000051", timeout=10) as r:
             assert "Content-Security-Policy" in r.headers
             assert "Werkzeug" not in (r.headers.get("Server") or "")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/favicon.svg", timeout=10) as r:
+            static_bytes = len(r.read())
+        # A backslash and a quote in the query and the User-Agent, sent as they are.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b'GET /healthz?q=a\\b"c HTTP/1.1\r\nHost: x\r\nUser-Agent: ag\\"ent\r\nConnection: close\r\n\r\n')
+            assert s.recv(100).startswith(b"HTTP/1.1 200")
     finally:
         proc.terminate()
         out = proc.communicate(timeout=20)[0].decode()
-    assert '"path":"/readyz"' in out and '"status":200' in out  # structured access log
+    entries = [json.loads(line) for line in out.splitlines() if line.startswith("{")]  # each line parses
+    assert any(e["path"] == "/readyz" and e["status"] == 200 for e in entries)  # structured access log
+    assert any(e["query"] == 'q=a\\b"c' and e["agent"] == 'ag\\"ent' for e in entries)
+    assert [e["bytes"] for e in entries if e["path"] == "/static/favicon.svg"] == [static_bytes]
+    assert static_bytes > 0
 
 
 def test_backup_and_restore_round_trip(db_url, tmp_path):
@@ -140,3 +151,31 @@ def test_readyz_names_no_host_when_the_database_is_down(caplog):
     unreachable = [r for r in caplog.records if "database unreachable" in r.getMessage()]
     assert len(unreachable) == 1 and "127.0.0.1" in unreachable[0].getMessage()  # the detail is in the log
     dispose_engines(down)
+
+
+def test_access_log_lines_are_json_whatever_the_request_holds():
+    import json
+    import logging
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from assetmap.gunicorn_conf import JsonAccessLogger
+
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    logger = JsonAccessLogger(cfg)
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger.access_log.handlers = [handler]
+    nasty = 'a\\b"c\x00\x07\x1b[31m\n\t\u00e9\ud800'
+    environ = {"REMOTE_ADDR": "127.0.0.1", "REQUEST_METHOD": "GET", "PATH_INFO": "/find\\" + nasty,
+               "QUERY_STRING": "q=" + nasty, "HTTP_USER_AGENT": nasty, "HTTP_REFERER": '"'}
+    logger.access(SimpleNamespace(status="200 OK", sent=1234, headers=[]), None, environ,
+                  timedelta(milliseconds=12.5))
+    assert len(lines) == 1 and "\n" not in lines[0]
+    entry = json.loads(lines[0])
+    assert entry["agent"] == nasty and entry["query"] == "q=" + nasty and entry["path"] == "/find\\" + nasty
+    assert entry["status"] == 200 and entry["bytes"] == 1234 and entry["duration_ms"] == 12.5
