@@ -252,6 +252,7 @@ def start_gunicorn(url: str, workers: int | None, threads: int | None = None,
     ``threads`` override them when given); access log on, written to nowhere."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-" + "x" * 40),
+           "ASSETMAP_BASE_URL": os.environ.get("ASSETMAP_BASE_URL", "https://bench.example.org"),
            "ASSETMAP_ENV": os.environ.get("ASSETMAP_ENV", "production"),
            "ASSETMAP_INSTANCE_DIR": os.environ.get("ASSETMAP_INSTANCE_DIR", str(PROJECT / "instance")),
            "PYTHONPATH": str(code_dir)}

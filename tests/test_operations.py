@@ -24,6 +24,18 @@ def test_production_refuses_to_start_without_a_secret_key(runner, monkeypatch):
     assert "SECRET_KEY must be set" in result.output
 
 
+def test_production_refuses_a_loopback_base_url(runner, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("ASSETMAP_ENV", "production")
+    for value in (None, "http://127.0.0.1:5000", "http://localhost:8000"):
+        if value is None:
+            monkeypatch.delenv("ASSETMAP_BASE_URL", raising=False)
+        else:
+            monkeypatch.setenv("ASSETMAP_BASE_URL", value)
+        result = runner.invoke(main, ["serve", "--production"])
+        assert result.exit_code == 2 and "ASSETMAP_BASE_URL must be set to the site's public address" in result.output
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -32,7 +44,8 @@ def _free_port():
 
 def test_production_server_answers_health_checks(db_url):
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": "x" * 32, "WEB_CONCURRENCY": "2"}
+    env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": "x" * 32, "WEB_CONCURRENCY": "2",
+           "ASSETMAP_BASE_URL": "https://map.example.org"}
     proc = subprocess.Popen(
         [str(Path(sys.executable).with_name("assetmap")), "serve", "--production", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
