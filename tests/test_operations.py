@@ -8,6 +8,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -192,3 +193,46 @@ def test_access_log_lines_are_json_whatever_the_request_holds():
     entry = json.loads(lines[0])
     assert entry["agent"] == nasty and entry["query"] == "q=" + nasty and entry["path"] == "/find\\" + nasty
     assert entry["status"] == 200 and entry["bytes"] == 1234 and entry["duration_ms"] == 12.5
+
+
+def test_local_cluster_requires_passwords_and_converts_a_trusting_one():
+    import shutil
+    import tempfile
+
+    import psycopg
+
+    from assetmap.db.cluster import LocalCluster
+
+    home = Path(tempfile.mkdtemp(prefix="assetmap-cluster-test-"))
+    home.chmod(0o755)  # run as root, the server runs as postgres and must reach it
+    cluster = LocalCluster(home / "pg", secrets_dir=home)
+    try:
+        url = cluster.up(echo=lambda _: None)
+        assert (home / "pg-app.json").stat().st_mode & 0o777 == 0o600
+        assert (home / "pg-superuser.password").stat().st_mode & 0o777 == 0o600
+        with pytest.raises(psycopg.OperationalError):  # no password, no entry: not even as postgres
+            psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres").close()
+        with get_engine(make_url(url).set(database="postgres")).connect() as conn:
+            assert conn.execute(text("SELECT current_user, rolsuper, rolcreatedb FROM pg_roles "
+                                     "WHERE rolname = current_user")).one() == ("assetmap", False, True)
+        dispose_engines(make_url(url).set(database="postgres").render_as_string(hide_password=False))
+        # A cluster from before (trusting everyone, no password files) is converted by `db up`.
+        hba = cluster.hba_file.read_text().replace("scram-sha-256", "trust").replace(" peer", " trust")
+        cluster.hba_file.write_text(hba)
+        (home / "pg-app.json").unlink()
+        (home / "pg-superuser.password").unlink()
+        cluster._pg("pg_ctl", "reload", "-D", str(cluster.data_dir), capture=True)
+        assert "trusts every local connection" in cluster.status()
+        url = cluster.up(echo=lambda _: None)
+        assert "trust" not in "".join(line for line in cluster.hba_file.read_text().splitlines()
+                                      if not line.startswith("#"))
+        assert make_url(url).username == "postgres" and make_url(url).password
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres").close()
+        admin = make_url(url).set(database="postgres").render_as_string(hide_password=False)
+        with get_engine(admin).connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+        dispose_engines(admin)
+    finally:
+        cluster.down(echo=lambda _: None)
+        shutil.rmtree(home, ignore_errors=True)
