@@ -42,7 +42,8 @@ def main():
 # --- database ------------------------------------------------------------------------------
 @main.group(cls=Group)
 def db():
-    """The project-local PostGIS cluster (ignored when DATABASE_URL is set)."""
+    """The database: the project-local PostGIS cluster (up and down do nothing when DATABASE_URL
+    is set), its URL, its status and its migrations."""
 
 
 def _cluster():
