@@ -218,10 +218,11 @@ def test_local_cluster_requires_passwords_and_converts_a_trusting_one():
         assert (home / "pg-superuser.password").stat().st_mode & 0o777 == 0o600
         with pytest.raises(psycopg.OperationalError):  # no password, no entry: not even as postgres
             psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres").close()
-        with get_engine(make_url(url).set(database="postgres")).connect() as conn:
+        admin = make_url(url).set(database="postgres").render_as_string(hide_password=False)
+        with get_engine(admin).connect() as conn:
             assert conn.execute(text("SELECT current_user, rolsuper, rolcreatedb FROM pg_roles "
                                      "WHERE rolname = current_user")).one() == ("assetmap", False, True)
-        dispose_engines(make_url(url).set(database="postgres").render_as_string(hide_password=False))
+        dispose_engines(admin)
         # A cluster from before (trusting everyone, no password files) is converted by `db up`.
         hba = cluster.hba_file.read_text().replace("scram-sha-256", "trust").replace(" peer", " trust")
         cluster.hba_file.write_text(hba)

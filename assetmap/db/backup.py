@@ -64,7 +64,7 @@ def backup(url: str, path: Path, keep: int | None = None) -> Path:
     ``assetmap-*.dump`` in the same folder are kept (see :func:`rotate`).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new folder: its owner's only
     tmp = path.with_suffix(path.suffix + ".partial")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
