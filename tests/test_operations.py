@@ -9,8 +9,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from assetmap.cli import main
 from assetmap.db.backup import backup, restore
@@ -218,11 +219,11 @@ def test_local_cluster_requires_passwords_and_converts_a_trusting_one():
         assert (home / "pg-superuser.password").stat().st_mode & 0o777 == 0o600
         with pytest.raises(psycopg.OperationalError):  # no password, no entry: not even as postgres
             psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres").close()
-        admin = make_url(url).set(database="postgres").render_as_string(hide_password=False)
-        with get_engine(admin).connect() as conn:
+        admin = create_engine(make_url(url).set(database="postgres"), poolclass=NullPool)
+        with admin.connect() as conn:
             assert conn.execute(text("SELECT current_user, rolsuper, rolcreatedb FROM pg_roles "
                                      "WHERE rolname = current_user")).one() == ("assetmap", False, True)
-        dispose_engines(admin)
+        admin.dispose()
         # A cluster from before (trusting everyone, no password files) is converted by `db up`.
         hba = cluster.hba_file.read_text().replace("scram-sha-256", "trust").replace(" peer", " trust")
         cluster.hba_file.write_text(hba)
@@ -236,10 +237,10 @@ def test_local_cluster_requires_passwords_and_converts_a_trusting_one():
         assert make_url(url).username == "postgres" and make_url(url).password
         with pytest.raises(psycopg.OperationalError):
             psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres").close()
-        admin = make_url(url).set(database="postgres").render_as_string(hide_password=False)
-        with get_engine(admin).connect() as conn:
+        admin = create_engine(make_url(url).set(database="postgres"), poolclass=NullPool)
+        with admin.connect() as conn:
             assert conn.execute(text("SELECT 1")).scalar() == 1
-        dispose_engines(admin)
+        admin.dispose()
     finally:
         cluster.down(echo=lambda _: None)
         shutil.rmtree(home, ignore_errors=True)
