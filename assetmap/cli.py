@@ -10,6 +10,7 @@ import click
 from assetmap import config
 from assetmap.db.cluster import database_url
 from assetmap.errors import AssetmapError
+from datetime import UTC
 
 
 def _progress(total=None, desc=None):
@@ -43,7 +44,8 @@ def main():
 # --- database ------------------------------------------------------------------------------
 @main.group(cls=Group)
 def db():
-    """The project-local PostGIS cluster (ignored when DATABASE_URL is set)."""
+    """The database: the project-local PostGIS cluster (up and down do nothing when DATABASE_URL
+    is set), its URL, its status and its migrations."""
 
 
 def _cluster():
@@ -74,19 +76,52 @@ def db_down():
     _cluster().down(echo=click.echo)
 
 
+def _shown(url: str) -> str:
+    """A database URL fit to print: the password masked, no driver suffix."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=True)
+
+
 @db.command("status")
 def db_status():
+    """The database in use, its schema version and the migrations not yet applied. Exit 1 when
+    the database does not answer or migrations are pending."""
+    from assetmap.db import migrate
+    from assetmap.db.engine import get_engine
+
     if _external():
-        click.echo("DATABASE_URL is set: " + database_url())
+        click.echo(f"database: {_shown(database_url())} (DATABASE_URL)")
     else:
-        click.echo(_cluster().status())
+        click.echo(f"local cluster: {_cluster().status()}")
+    url = database_url()
+    try:
+        with get_engine(url).connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        current = migrate.current_revisions(url)
+    except Exception as exc:
+        click.echo(f"schema: unknown, the database does not answer ({str(exc).strip().splitlines()[0]})")
+        sys.exit(1)
+    pending = migrate.pending_revisions(url)
+    click.echo(f"schema: {', '.join(sorted(current)) or 'empty (run `assetmap db upgrade`)'}; "
+               f"newest: {migrate.head_revision()}")
+    if pending:
+        click.echo(f"pending migrations ({len(pending)}): {', '.join(pending)}; run `assetmap db upgrade`")
+        sys.exit(1)
+    click.echo("pending migrations: none")
 
 
 @db.command("url")
 @click.option("--database", default=None, help="Database name (default: assetmap).")
-def db_url(database):
-    """Print the SQLAlchemy URL of the database in use."""
-    click.echo(database_url(database))
+@click.option("--libpq", is_flag=True, help="Without the +psycopg driver suffix, for psql, pg_dump and other libpq tools.")
+def db_url(database, libpq):
+    """Print the URL of the database in use (password included: it is for scripts).
+
+    psql "$(assetmap db url --libpq)" opens a shell on it."""
+    from assetmap.db.backup import libpq_url
+
+    url = database_url(database)
+    click.echo(libpq_url(url) if libpq else url)
 
 
 @db.command("upgrade")
@@ -263,27 +298,35 @@ def serve(host, port, debug, production):
 
 @main.command("backup")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
-def backup_cmd(path):
-    """Dump the database (pg_dump custom format) to PATH (default instance/backups/<time>.dump)."""
-    from datetime import datetime
+@click.option("--keep", type=click.IntRange(min=1), default=None,
+              help="Then delete all but the newest N assetmap-*.dump files in the same folder.")
+def backup_cmd(path, keep):
+    """Dump the database (pg_dump custom format, mode 0600) to PATH (default
+    instance/backups/assetmap-<UTC time>.dump). Reads DATABASE_URL (else the local cluster)."""
+    from datetime import datetime, timezone
 
     from assetmap.db.backup import backup
 
-    path = path or config.instance_dir() / "backups" / f"assetmap-{datetime.now():%Y%m%d-%H%M%S}.dump"
-    click.echo(f"backed up to {backup(database_url(), path)}")
+    path = path or config.instance_dir() / "backups" / f"assetmap-{datetime.now(UTC):%Y%m%d-%H%M%S}.dump"
+    written = backup(database_url(), path, keep=keep)
+    click.echo(f"backed up to {written} ({written.stat().st_size:,} bytes)")
 
 
 @main.command("restore")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask before replacing the database's contents.")
 def restore_cmd(path, yes):
-    """Replace the database's contents with a backup made by `assetmap backup`."""
+    """Replace the database's contents with a backup made by `assetmap backup`, in one transaction.
+
+    A running service can stay up: requests wait for the restore and then see the restored data,
+    and /readyz answers 503 "restoring" meanwhile. Extensions (PostGIS) are left in place."""
     from assetmap.db.backup import restore
 
     if not yes:
-        click.confirm(f"Replace everything in {database_url()} with {path}?", abort=True)
+        click.confirm(f"Replace everything in {_shown(database_url())} with {path}?", abort=True)
+    started = time.monotonic()
     restore(database_url(), path)
-    click.echo(f"restored {path}")
+    click.echo(f"restored {path} in {time.monotonic() - started:.1f} s")
 
 
 # --- accounts and reminders (contribute/moderate) ----------------------------------------------
@@ -321,11 +364,17 @@ def remind_group():
               help="Also assets from imported lists (default: only those volunteers added through the website).")
 def remind_stale(dry_run, all_sources):
     """Email the contacts of assets not checked for ASSETMAP_STALE_MONTHS months (first, reminder,
-    urgent; ASSETMAP_REMINDER_INTERVAL_DAYS apart) through the ASSETMAP_SMTP_* server. Exit 1 if
-    some could not be sent."""
+    urgent; ASSETMAP_REMINDER_INTERVAL_DAYS apart), one email an address listing all its assets,
+    through the ASSETMAP_SMTP_* server, with links to ASSETMAP_BASE_URL (required unless
+    --dry-run). One run at a time: a second run while one is sending says so and exits 0. Exit 1
+    if some could not be sent."""
+    import os
+
     from assetmap.db.engine import session_scope
     from assetmap.mail import MailSettings, send_stale_reminders
 
+    if not dry_run and not os.environ.get("ASSETMAP_BASE_URL"):
+        _fail("set ASSETMAP_BASE_URL to the site's public address (https://...): the emails link to it")
     settings = MailSettings.from_env()
     try:
         with session_scope(database_url()) as session:

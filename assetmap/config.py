@@ -55,15 +55,46 @@ class ConfigError(AssetmapError):
     """A setting is missing or wrong: the service refuses to start."""
 
 
+def is_loopback_url(url: str) -> bool:
+    """Does ``url`` point at this machine only (no use in an email or a link sent out)?
+
+    Examples
+    --------
+    >>> [is_loopback_url(u) for u in ("http://127.0.0.1:5000", "http://localhost", "https://[::1]/",
+    ...                               "http://0.0.0.0:8000", "https://map.example.org")]
+    [True, True, True, True, False]
+    """
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
 def load_config(overrides: dict | None = None) -> dict:
     env = os.environ
-    production = env.get("ASSETMAP_ENV", "development") == "production"
-    if production and not env.get("SECRET_KEY") and not (overrides or {}).get("SECRET_KEY"):
+    overrides = overrides or {}
+    production = overrides.get("ASSETMAP_ENV", env.get("ASSETMAP_ENV", "development")) == "production"
+    if production and not env.get("SECRET_KEY") and not overrides.get("SECRET_KEY"):
         raise ConfigError("SECRET_KEY must be set in production (ASSETMAP_ENV=production)")
+    # The site's public address: links in emails, and the scheme cookies follow.
+    base_url = (overrides.get("ASSETMAP_BASE_URL") or env.get("ASSETMAP_BASE_URL") or "").rstrip("/")
+    if production and (not base_url or is_loopback_url(base_url)):
+        raise ConfigError("ASSETMAP_BASE_URL must be set to the site's public address in production "
+                          f"(https://... behind a TLS proxy), not {base_url or 'unset'}: it goes into emails and links")
+    # Secure cookies only when the site is served over HTTPS: a browser would not send a Secure
+    # cookie back over plain HTTP, and signing in would silently fail.
+    https = base_url.startswith("https://")
     config = {
         "SQLALCHEMY_DATABASE_URI": None,  # resolved lazily, so `assetmap db up` works before a DB exists
         "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
-        "ASSETMAP_ENV": env.get("ASSETMAP_ENV", "development"),
+        "ASSETMAP_ENV": "production" if production else env.get("ASSETMAP_ENV", "development"),
         "TILE_URL": env.get("ASSETMAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
         "TILE_ATTRIBUTION": env.get(
             "ASSETMAP_TILE_ATTRIBUTION",
@@ -74,10 +105,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": production,
-        "REMEMBER_COOKIE_SECURE": production,
+        "SESSION_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_SECURE": https,
         "REMEMBER_COOKIE_HTTPONLY": True,
-        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "ASSETMAP_BASE_URL": base_url or None,
         # Entries not verified for this long are "stale": moderators see them, the finder sinks them.
         "ASSETMAP_STALE_MONTHS": stale_months(env),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),

@@ -16,7 +16,7 @@ import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta  # noqa: F401 (UTC: the doctests)
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from assetmap import config
 from assetmap.errors import BadInputError
 
-__all__ = ["STAGES", "MailSettings", "ReminderReport", "compose_reminder", "next_stage", "send_stale_reminders"]
+__all__ = ["STAGES", "MailSettings", "ReminderReport", "compose_digest", "compose_reminder", "next_stage",
+           "send_stale_reminders"]
 
 STAGES = ("first", "reminder", "urgent")
 
@@ -173,19 +174,87 @@ The community map team
     return msg
 
 
+def compose_digest(email: str, items: list[tuple[Mapping, str]], settings: MailSettings, now: datetime) -> EmailMessage:
+    """One email to ``email`` about all its due assets (``items``: (asset, stage) pairs).
+
+    One asset: :func:`compose_reminder`. Several (a shared inbox that looks after many entries):
+    one message listing each with its links, worded for the most pressing stage among them.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> when = datetime(2025, 1, 2, tzinfo=timezone.utc)
+    >>> items = [({"id": 1, "name": "Hub", "checked_at": when}, "first"),
+    ...          ({"id": 2, "name": "Cafe", "checked_at": when}, "urgent")]
+    >>> msg = compose_digest("a@example.org", items, MailSettings(base_url="https://map.example.org"),
+    ...                      datetime(2026, 1, 1, tzinfo=timezone.utc))
+    >>> msg["Subject"], msg["To"]
+    ('Last reminder: 2 places on the community map need checking', 'a@example.org')
+    >>> "https://map.example.org/contribute/change/2" in msg.get_content()
+    True
+    """
+    if len(items) == 1:
+        asset, stage = items[0]
+        return compose_reminder({**asset, "email": email}, stage, settings, now)
+    stage = max((stage for _, stage in items), key=STAGES.index)
+    count = len(items)
+    subject = {
+        "first": f"Are these {count} places still right on the community map?",
+        "reminder": f"Reminder: please check {count} places on the community map",
+        "urgent": f"Last reminder: {count} places on the community map need checking",
+    }[stage]
+    entries = []
+    for asset, item_stage in sorted(items, key=lambda i: (_one_line(i[0]["name"]).casefold(), i[0]["id"])):
+        checked = asset["checked_at"].strftime("%-d %B %Y") if asset.get("checked_at") else "a long time ago"
+        note = {"first": "", "reminder": " (reminder)", "urgent": " (last reminder)"}[item_stage]
+        entries.append(f"* {_one_line(asset['name'])}: last checked {checked}{note}\n"
+                       f"  changes: {settings.base_url}/contribute/change/{asset['id']}\n"
+                       f"  closed or wrong place: {settings.base_url}/contribute/problem/{asset['id']}")
+    listing = "\n".join(entries)
+    body = f"""Hello,
+
+This address is the contact for {count} places listed on the community map, and nobody has
+checked their details for a while:
+
+{listing}
+
+People use the map to find groups and places near them, so it matters that it is right. Please
+tell us what has changed through the links above; if everything is still right, just reply to
+this email to say so.
+
+Thank you,
+The community map team
+"""
+    msg = EmailMessage()
+    msg["From"] = settings.sender
+    msg["To"] = _one_line(email)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = make_msgid(domain="assetmap")
+    msg.set_content(body)
+    return msg
+
+
 @dataclass
 class ReminderReport:
     sent: list[tuple[int, str, str]] = field(default_factory=list)  # (asset id, stage, email)
     failed: list[tuple[int, str, str]] = field(default_factory=list)  # (asset id, email, error)
     not_due: int = 0
+    emails: int = 0  # messages sent (or, in a dry run, that would be): one an address
+    dry_run: bool = False
+    busy: bool = False  # another run held the lock: this one did nothing
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
     def summary(self) -> str:
+        if self.busy:
+            return "another reminder run is in progress; this one sent nothing"
         by_stage = {s: sum(1 for _, stage, _ in self.sent if stage == s) for s in STAGES}
-        lines = [f"reminders sent: {len(self.sent)} ({', '.join(f'{k} {v}' for k, v in by_stage.items())}); "
+        stages = ", ".join(f"{k} {v}" for k, v in by_stage.items())
+        verb = "reminders that would be sent (dry run, nothing sent)" if self.dry_run else "reminders sent"
+        lines = [f"{verb}: {len(self.sent)} ({stages}) in {self.emails} email{'s' if self.emails != 1 else ''}; "
                  f"not due yet or all sent: {self.not_due}; failed: {len(self.failed)}"]
         lines += [f"  asset {a} <{e}>: {err}" for a, e, err in self.failed]
         return "\n".join(lines)
@@ -204,9 +273,19 @@ def _connect(settings: MailSettings) -> smtplib.SMTP:
     return smtp
 
 
+def _address_key(email: str) -> str:
+    """Addresses that reach the same inbox group together (case and spaces aside)."""
+    return _one_line(email).casefold()
+
+
 def send_stale_reminders(session: Session, settings: MailSettings, *, now: datetime | None = None,
                          sources: list[str] | None = None, dry_run: bool = False) -> ReminderReport:
-    """Send the reminders that are due and record them in the caller's transaction.
+    """Send the reminders that are due, one email an address, and record them in the caller's
+    transaction.
+
+    Only one run at a time: the run takes an advisory lock held until the caller's transaction
+    ends (so a second run starting later sees what the first recorded); a run that finds it taken
+    does nothing and reports ``busy``.
 
     Parameters
     ----------
@@ -221,29 +300,37 @@ def send_stale_reminders(session: Session, settings: MailSettings, *, now: datet
     ReminderReport
         Sent and failed messages; an SMTP refusal of one address does not stop the others.
     """
-    from assetmap.db.moderation import record_reminder, reminder_candidates
+    from assetmap.db.moderation import record_reminder, reminder_candidates, try_reminder_lock
 
     now = now or datetime.now().astimezone()
-    report = ReminderReport()
-    due = []
+    report = ReminderReport(dry_run=dry_run)
+    if not try_reminder_lock(session):
+        report.busy = True
+        return report
+    by_address: dict[str, tuple[str, list[tuple[Mapping, str]]]] = {}
     for asset in reminder_candidates(session, settings.stale_months, now=now, sources=sources):
         stage = next_stage(asset["last_stage"], asset["last_sent_at"], now, settings.interval_days)
         if stage is None:
             report.not_due += 1
         else:
-            due.append((asset, stage))
-    if dry_run or not due:
-        report.sent = [(a["id"], stage, a["email"]) for a, stage in due] if dry_run else []
+            by_address.setdefault(_address_key(asset["email"]), (asset["email"], []))[1].append((asset, stage))
+    if dry_run or not by_address:
+        if dry_run:
+            report.sent = [(a["id"], stage, a["email"]) for _, items in by_address.values() for a, stage in items]
+            report.emails = len(by_address)
         return report
     with _connect(settings) as smtp:
-        for asset, stage in due:
-            message = compose_reminder(asset, stage, settings, now)
+        for email, items in by_address.values():
+            message = compose_digest(email, items, settings, now)
             try:
                 smtp.send_message(message)
             except (smtplib.SMTPException, OSError) as exc:
-                report.failed.append((asset["id"], asset["email"], str(exc).strip() or type(exc).__name__))
+                error = str(exc).strip() or type(exc).__name__
+                report.failed += [(asset["id"], asset["email"], error) for asset, _ in items]
                 continue
-            record_reminder(session, asset["id"], stage, asset["email"], now)
-            report.sent.append((asset["id"], stage, asset["email"]))
+            report.emails += 1
+            for asset, stage in items:
+                record_reminder(session, asset["id"], stage, asset["email"], now)
+                report.sent.append((asset["id"], stage, asset["email"]))
     session.flush()
     return report

@@ -37,7 +37,8 @@ def free_port() -> int:
 
 
 def start_gunicorn(url: str, port: int, workers: int | None, log: Path | None = None) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-" + "x" * 32, "ASSETMAP_ENV": "production"}
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-" + "x" * 32, "ASSETMAP_ENV": "production",
+           "ASSETMAP_BASE_URL": os.environ.get("ASSETMAP_BASE_URL", "https://bench.example.org")}
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
     exe = Path(sys.executable).with_name("assetmap")

@@ -57,9 +57,13 @@ def test_secure_cookies_in_production(db_url):
     from assetmap.web import create_app
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "x", "RATELIMIT_ENABLED": False,
-                      "ASSETMAP_ENV": "production"})
+                      "ASSETMAP_ENV": "production", "ASSETMAP_BASE_URL": "https://map.example.org"})
     assert app.config["SESSION_COOKIE_SECURE"] is True and app.config["REMEMBER_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    # Served over plain HTTP (no TLS proxy): a Secure cookie would never come back, so it is not.
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "x", "RATELIMIT_ENABLED": False,
+                      "ASSETMAP_ENV": "production", "ASSETMAP_BASE_URL": "http://map.example.org"})
+    assert app.config["SESSION_COOKIE_SECURE"] is False and app.config["REMEMBER_COOKIE_SECURE"] is False
 
 
 def test_sign_in_is_rate_limited(db_url, db_conn, db_session):

@@ -1,4 +1,5 @@
 """Running it for real: production start-up, backups and restores."""
+import json
 import os
 import socket
 import subprocess
@@ -7,8 +8,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from assetmap.cli import main
 from assetmap.db.backup import backup, restore
@@ -23,6 +26,18 @@ def test_production_refuses_to_start_without_a_secret_key(runner, monkeypatch):
     assert "SECRET_KEY must be set" in result.output
 
 
+def test_production_refuses_a_loopback_base_url(runner, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("ASSETMAP_ENV", "production")
+    for value in (None, "http://127.0.0.1:5000", "http://localhost:8000"):
+        if value is None:
+            monkeypatch.delenv("ASSETMAP_BASE_URL", raising=False)
+        else:
+            monkeypatch.setenv("ASSETMAP_BASE_URL", value)
+        result = runner.invoke(main, ["serve", "--production"])
+        assert result.exit_code == 2 and "ASSETMAP_BASE_URL must be set to the site's public address" in result.output
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -31,7 +46,8 @@ def _free_port():
 
 def test_production_server_answers_health_checks(db_url):
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": "x" * 32, "WEB_CONCURRENCY": "2"}
+    env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": "x" * 32, "WEB_CONCURRENCY": "2",
+           "ASSETMAP_BASE_URL": "https://map.example.org"}
     proc = subprocess.Popen(
         [str(Path(sys.executable).with_name("assetmap")), "serve", "--production", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -50,10 +66,20 @@ def test_production_server_answers_health_checks(db_url):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/areas/E06000051", timeout=10) as r:
             assert "Content-Security-Policy" in r.headers
             assert "Werkzeug" not in (r.headers.get("Server") or "")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/favicon.svg", timeout=10) as r:
+            static_bytes = len(r.read())
+        # A backslash and a quote in the query and the User-Agent, sent as they are.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b'GET /healthz?q=a\\b"c HTTP/1.1\r\nHost: x\r\nUser-Agent: ag\\"ent\r\nConnection: close\r\n\r\n')
+            assert s.recv(100).startswith(b"HTTP/1.1 200")
     finally:
         proc.terminate()
         out = proc.communicate(timeout=20)[0].decode()
-    assert '"path":"/readyz"' in out and '"status":200' in out  # structured access log
+    entries = [json.loads(line) for line in out.splitlines() if line.startswith("{")]  # each line parses
+    assert any(e["path"] == "/readyz" and e["status"] == 200 for e in entries)  # structured access log
+    assert any(e["query"] == 'q=a\\b"c' and e["agent"] == 'ag\\"ent' for e in entries)
+    assert [e["bytes"] for e in entries if e["path"] == "/static/favicon.svg"] == [static_bytes]
+    assert static_bytes > 0
 
 
 def test_backup_and_restore_round_trip(db_url, tmp_path):
@@ -74,3 +100,150 @@ def test_backup_and_restore_round_trip(db_url, tmp_path):
 def test_restore_of_a_missing_file_is_a_clear_error(runner, tmp_path):
     result = runner.invoke(main, ["restore", str(tmp_path / "nope.dump"), "--yes"])
     assert result.exit_code == 2 and "backup file not found" in result.output
+
+
+def test_backup_is_private_and_keep_rotates(runner, db_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not a backup")
+    for stamp in ("20250101-000000", "20250102-000000", "20250103-000000"):
+        (folder / f"assetmap-{stamp}.dump").write_bytes(b"old")
+    newest = folder / "assetmap-20991231-000000.dump"
+    (folder / "assetmap-20991231-000000.dump.partial").write_bytes(b"left over")
+    os.chmod(folder / "assetmap-20991231-000000.dump.partial", 0o644)
+    result = runner.invoke(main, ["backup", str(newest), "--keep", "2"])
+    assert result.exit_code == 0, result.output
+    assert f"backed up to {newest}" in result.output
+    assert newest.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "assetmap-20250103-000000.dump", "assetmap-20991231-000000.dump", "notes.txt"]
+    assert runner.invoke(main, ["backup", str(newest), "--keep", "0"]).exit_code == 2
+
+
+def test_db_status_shows_the_schema_and_pending_migrations(runner, db_url, monkeypatch):
+    from assetmap.db import migrate
+
+    source = make_url(db_url)
+    old_url = source.set(database=f"{source.database}_old").render_as_string(hide_password=False)
+    drop_database(old_url)
+    migrate.upgrade(old_url, "0003")
+    try:
+        monkeypatch.setenv("DATABASE_URL", old_url)
+        result = runner.invoke(main, ["db", "status"])
+        assert result.exit_code == 1
+        assert f"schema: 0003; newest: {migrate.head_revision()}" in result.output
+        pending = migrate.pending_revisions(old_url)
+        assert "0007" in pending and pending[-1] == migrate.head_revision()
+        assert f"pending migrations ({len(pending)}): " in result.output and "run `assetmap db upgrade`" in result.output
+        monkeypatch.setenv("DATABASE_URL", db_url)
+        result = runner.invoke(main, ["db", "status"])
+        assert result.exit_code == 0 and "pending migrations: none" in result.output
+    finally:
+        dispose_engines(old_url)
+        drop_database(old_url)
+
+
+def test_db_url_for_libpq_tools_opens_in_psql(runner, db_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    url = runner.invoke(main, ["db", "url", "--libpq"]).output.strip()
+    assert url.startswith("postgresql://") and "+psycopg" not in url
+    from assetmap.db.backup import _tool
+
+    out = subprocess.run([_tool("psql"), url, "-Atc", "SELECT 1"], capture_output=True, text=True)
+    assert out.stdout.strip() == "1", out.stderr
+
+
+def test_readyz_names_no_host_when_the_database_is_down(caplog):
+    from assetmap.web import create_app, health
+
+    health.note_database_up()  # this process starts the test with no outage on record
+    down = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": down, "SECRET_KEY": "x", "RATELIMIT_ENABLED": False})
+    with caplog.at_level("WARNING"):
+        for _ in range(3):
+            response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "reason": "the database does not answer"}
+    assert "127.0.0.1" not in response.get_data(as_text=True) and ":1" not in response.get_data(as_text=True)
+    unreachable = [r for r in caplog.records if "database unreachable" in r.getMessage()]
+    assert len(unreachable) == 1 and "127.0.0.1" in unreachable[0].getMessage()  # the detail is in the log
+    dispose_engines(down)
+    # The first answer that is not a server error closes the outage, with one line.
+    with caplog.at_level("WARNING"):
+        app.test_client().get("/healthz")
+        app.test_client().get("/healthz")
+    back = [r.getMessage() for r in caplog.records if "reachable again" in r.getMessage()]
+    assert back == ["database reachable again (3 requests answered 503 meanwhile)"]
+
+
+def test_access_log_lines_are_json_whatever_the_request_holds():
+    import json
+    import logging
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from assetmap.gunicorn_conf import JsonAccessLogger
+
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    logger = JsonAccessLogger(cfg)
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger.access_log.handlers = [handler]
+    nasty = 'a\\b"c\x00\x07\x1b[31m\n\t\u00e9\ud800'
+    environ = {"REMOTE_ADDR": "127.0.0.1", "REQUEST_METHOD": "GET", "PATH_INFO": "/find\\" + nasty,
+               "QUERY_STRING": "q=" + nasty, "HTTP_USER_AGENT": nasty, "HTTP_REFERER": '"'}
+    logger.access(SimpleNamespace(status="200 OK", sent=1234, headers=[]), None, environ,
+                  timedelta(milliseconds=12.5))
+    assert len(lines) == 1 and "\n" not in lines[0]
+    entry = json.loads(lines[0])
+    assert entry["agent"] == nasty and entry["query"] == "q=" + nasty and entry["path"] == "/find\\" + nasty
+    assert entry["status"] == 200 and entry["bytes"] == 1234 and entry["duration_ms"] == 12.5
+
+
+def test_local_cluster_requires_passwords_and_converts_a_trusting_one():
+    import shutil
+    import tempfile
+
+    import psycopg
+
+    from assetmap.db.cluster import LocalCluster
+
+    home = Path(tempfile.mkdtemp(prefix="assetmap-cluster-test-"))
+    home.chmod(0o755)  # run as root, the server runs as postgres and must reach it
+    cluster = LocalCluster(home / "pg", secrets_dir=home)
+    try:
+        url = cluster.up(echo=lambda _: None)
+        assert (home / "pg-app.json").stat().st_mode & 0o777 == 0o600
+        assert (home / "pg-superuser.password").stat().st_mode & 0o777 == 0o600
+        with pytest.raises(psycopg.OperationalError):  # no password, no entry: not even as postgres
+            psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres").close()
+        admin = create_engine(make_url(url).set(database="postgres"), poolclass=NullPool)
+        with admin.connect() as conn:
+            assert conn.execute(text("SELECT current_user, rolsuper, rolcreatedb FROM pg_roles "
+                                     "WHERE rolname = current_user")).one() == ("assetmap", False, True)
+        admin.dispose()
+        # A cluster from before (trusting everyone, no password files) is converted by `db up`.
+        hba = cluster.hba_file.read_text().replace("scram-sha-256", "trust").replace(" peer", " trust")
+        cluster.hba_file.write_text(hba)
+        (home / "pg-app.json").unlink()
+        (home / "pg-superuser.password").unlink()
+        cluster._pg("pg_ctl", "reload", "-D", str(cluster.data_dir), capture=True)
+        assert "trusts every local connection" in cluster.status()
+        url = cluster.up(echo=lambda _: None)
+        assert "trust" not in "".join(line for line in cluster.hba_file.read_text().splitlines()
+                                      if not line.startswith("#"))
+        assert make_url(url).username == "postgres" and make_url(url).password
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres").close()
+        admin = create_engine(make_url(url).set(database="postgres"), poolclass=NullPool)
+        with admin.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+        admin.dispose()
+    finally:
+        cluster.down(echo=lambda _: None)
+        shutil.rmtree(home, ignore_errors=True)

@@ -1,16 +1,29 @@
 """A project-local PostgreSQL/PostGIS cluster: the embedded default database.
 
-The cluster lives under the project's ``instance/pg`` folder (or ``ASSETMAP_PG_DIR``), listens on
-127.0.0.1 on a port chosen once and remembered, and trusts local connections only. ``initdb``
-refuses to run as root, so when invoked as root the server runs as the ``postgres`` system user.
-Set ``DATABASE_URL`` to use any other PostGIS instead; nothing here is then used.
+The cluster lives under the project's ``instance/pg`` folder (or ``ASSETMAP_PG_DIR``) and listens
+on 127.0.0.1 only, on a port chosen once and remembered. Every connection needs a password
+(SCRAM): the ``postgres`` superuser's is in ``instance/pg-superuser.password``, used only by
+``assetmap db up``; the application signs in as its own role, ``assetmap`` (owner of its databases,
+may create databases, not a superuser), whose name and password are in ``instance/pg-app.json``.
+Both files are readable by their owner only. PostGIS and pg_trgm are installed in ``template1``,
+so a database the application creates has them without a superuser.
+
+A cluster made before this, which trusted every local connection, is converted by the next
+``assetmap db up``: the superuser gets a password, which the application then uses (its objects
+stay owned by ``postgres``), and trust gives way to passwords.
+
+``initdb`` refuses to run as root, so when invoked as root the server runs as the ``postgres``
+system user. Set ``DATABASE_URL`` to use any other PostGIS instead; nothing here is then used.
 """
 from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import os
 import pwd
+import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -23,6 +36,7 @@ from assetmap.errors import DatabaseUnavailableError
 
 DEFAULT_DB = "assetmap"
 SUPERUSER = "postgres"
+APP_ROLE = "assetmap"
 
 
 def database_url(dbname: str | None = None) -> str:
@@ -58,6 +72,7 @@ class LocalCluster:
     """Manage the project-local cluster rooted at ``root``."""
 
     root: Path
+    secrets_dir: Path | None = None  # where the password files go (default: ``root``)
 
     @classmethod
     def default(cls, project_dir: Path | None = None) -> LocalCluster:
@@ -71,7 +86,7 @@ class LocalCluster:
             # say), so keep the cluster in a system temp folder named after the project path.
             digest = hashlib.sha1(str(root).encode()).hexdigest()[:10]
             root = Path("/var/tmp") / f"assetmap-pg-{digest}"
-        return cls(root)
+        return cls(root, secrets_dir=project_dir if project_dir.name == "instance" else project_dir / "instance")
 
     # --- paths -----------------------------------------------------------------------------
     @property
@@ -95,8 +110,31 @@ class LocalCluster:
                 "the local database cluster has not been created yet: run `assetmap db up`"
             ) from None
 
+    @property
+    def credentials_file(self) -> Path:
+        return (self.secrets_dir or self.root) / "pg-app.json"
+
+    @property
+    def superuser_password_file(self) -> Path:
+        return (self.secrets_dir or self.root) / "pg-superuser.password"
+
+    @property
+    def hba_file(self) -> Path:
+        return self.data_dir / "pg_hba.conf"
+
+    def credentials(self) -> tuple[str, str | None]:
+        """The application's role and password; (postgres, None) for a cluster not yet converted
+        from trust (see the module's notes)."""
+        try:
+            data = json.loads(self.credentials_file.read_text())
+        except FileNotFoundError:
+            return SUPERUSER, None
+        return data["user"], data["password"]
+
     def url(self, dbname: str = DEFAULT_DB) -> str:
-        return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{dbname}"
+        user, password = self.credentials()
+        auth = f"{user}:{password}" if password else user  # passwords are hex: nothing to escape
+        return f"postgresql+psycopg://{auth}@127.0.0.1:{self.port}/{dbname}"
 
     # --- lifecycle -------------------------------------------------------------------------
     def is_initialised(self) -> bool:
@@ -116,10 +154,21 @@ class LocalCluster:
             _chown_to_postgres(self.root)
         if not self.is_initialised():
             echo(f"creating a local PostgreSQL cluster in {self.data_dir}")
-            self._pg(
-                "initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust",
-                "--encoding=UTF8", "--locale=C.UTF-8", capture=True, bin_dir=bin_dir,
-            )
+            superuser_password = secrets.token_hex(24)
+            _write_private(self.superuser_password_file, superuser_password + "\n")
+            pwfile = self.root / ".initdb-pwfile"  # initdb (as postgres, when root) must read it
+            _write_private(pwfile, superuser_password + "\n")
+            if _running_as_root():
+                pw = pwd.getpwnam("postgres")
+                os.chown(pwfile, pw.pw_uid, pw.pw_gid)
+            try:
+                self._pg(
+                    "initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth-host=scram-sha-256",
+                    "--auth-local=peer", f"--pwfile={pwfile}", "--encoding=UTF8", "--locale=C.UTF-8",
+                    capture=True, bin_dir=bin_dir,
+                )
+            finally:
+                pwfile.unlink(missing_ok=True)
             port = _free_port()
             settings = {
                 "listen_addresses": "'127.0.0.1'",
@@ -145,6 +194,10 @@ class LocalCluster:
                 capture=True, bin_dir=bin_dir,
             )
         self._wait_ready()
+        if self._trusts_connections():
+            self._convert_from_trust(echo)
+        if not self.credentials_file.exists():
+            self._create_app_role(echo)
         return self.url()
 
     def down(self, echo=print) -> None:
@@ -162,7 +215,51 @@ class LocalCluster:
         if not self.is_initialised():
             return f"not created ({self.data_dir})"
         state = "running" if self.is_running() else "stopped"
-        return f"{state} on 127.0.0.1:{self.port} ({self.data_dir})"
+        auth = ("trusts every local connection: run `assetmap db up` to require passwords"
+                if self._trusts_connections() else f"passwords required; the app signs in as {self.credentials()[0]}")
+        return f"{state} on 127.0.0.1:{self.port} ({self.data_dir}); {auth}"
+
+    # --- authentication --------------------------------------------------------------------
+    def _trusts_connections(self) -> bool:
+        try:
+            hba = self.hba_file.read_text()
+        except (FileNotFoundError, PermissionError):
+            return False
+        return any(_TRUST.match(line) for line in hba.splitlines())
+
+    def _superuser(self, password: str | None, dbname: str = "postgres"):
+        import psycopg
+
+        return psycopg.connect(host="127.0.0.1", port=self.port, user=SUPERUSER, password=password,
+                               dbname=dbname, autocommit=True)
+
+    def _convert_from_trust(self, echo) -> None:
+        """Give the superuser a password, let the application use it, then stop trusting."""
+        echo("this cluster trusts every local connection: setting passwords")
+        password = secrets.token_hex(24)
+        with self._superuser(None) as conn:
+            conn.execute(f"ALTER ROLE {SUPERUSER} PASSWORD '{password}'")
+        _write_private(self.superuser_password_file, password + "\n")
+        if not self.credentials_file.exists():
+            # Its databases and their objects belong to postgres: the application keeps that role.
+            _write_private(self.credentials_file, json.dumps({"user": SUPERUSER, "password": password}) + "\n")
+        hba = self.hba_file.read_text()
+        self.hba_file.write_text("\n".join(_TRUST.sub(_no_trust, line) for line in hba.splitlines()) + "\n")
+        self._pg("pg_ctl", "reload", "-D", str(self.data_dir), capture=True)
+
+    def _create_app_role(self, echo) -> None:
+        """The application's own role, and the extensions it needs in every new database."""
+        echo(f"creating the application's database role {APP_ROLE}")
+        password = secrets.token_hex(24)
+        superuser_password = self.superuser_password_file.read_text().strip()
+        with self._superuser(superuser_password) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
+            verb = "ALTER" if exists else "CREATE"
+            conn.execute(f"{verb} ROLE {APP_ROLE} LOGIN CREATEDB NOSUPERUSER PASSWORD '{password}'")
+        with self._superuser(superuser_password, "template1") as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        _write_private(self.credentials_file, json.dumps({"user": APP_ROLE, "password": password}) + "\n")
 
     # --- helpers ---------------------------------------------------------------------------
     def _wait_ready(self, timeout: float = 30) -> None:
@@ -187,6 +284,26 @@ class LocalCluster:
                 f" (log: {self.log_file})"
             )
         return result
+
+
+_TRUST = re.compile(r"^\s*(local|host)\S*\s.*\strust\s*$")
+
+
+def _no_trust(match: re.Match) -> str:
+    line = match.group(0).rstrip()
+    method = "peer" if match.group(1) == "local" else "scram-sha-256"
+    return line[: -len("trust")] + method
+
+
+def _write_private(path: Path, content: str) -> None:
+    """Write a file only its owner can read (created so: never readable for a moment)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, content.encode())
+    finally:
+        os.close(fd)
 
 
 def _running_as_root() -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import select
 from contextlib import contextmanager
-from functools import lru_cache, partial
+from functools import lru_cache, partial, cache
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
@@ -13,12 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from assetmap.errors import DatabaseUnavailableError
 
 
-@lru_cache(maxsize=8)
+# Unbounded: an engine pushed out of a bounded cache would be dropped with its pooled connections
+# still open. A process uses one URL or a handful (tests), and dispose_engines closes their pools.
+@cache
 def get_engine(url: str) -> Engine:
     return _make_engine(url)
 
 
-@lru_cache(maxsize=8)
+@cache
 def get_read_engine(url: str) -> Engine:
     """An engine whose connections run in autocommit, for requests that only read: each statement
     is a transaction of its own, so no BEGIN/COMMIT round trips, and nothing to roll back when a

@@ -43,6 +43,14 @@ def current_revisions(url: str) -> set[str]:
         return set(MigrationContext.configure(conn).get_current_heads())
 
 
+def pending_revisions(url: str) -> list[str]:
+    """The migrations ``upgrade`` would apply to the database at ``url``, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config(url))
+    current = tuple(current_revisions(url))
+    applied = {rev.revision for rev in script.iterate_revisions(current, "base")} if current else set()
+    return [rev.revision for rev in reversed(list(script.walk_revisions())) if rev.revision not in applied]
+
+
 # --- comparing the models with the migrated schema ------------------------------------------
 
 # Tables that PostGIS and its extensions own (postgis_topology, postgis_tiger_geocoder): they are

@@ -529,3 +529,11 @@ def record_reminder(session: Session, asset_id: int, stage: str, email: str, sen
         text("INSERT INTO asset_reminder (asset_id, stage, email, sent_at) VALUES (:a, :s, :e, :t)"),
         {"a": asset_id, "s": stage, "e": email, "t": sent_at},
     )
+
+
+def try_reminder_lock(session: Session) -> bool:
+    """Take the reminder runs' lock until the session's transaction ends; False if another run
+    holds it (see :func:`assetmap.db.locks.try_transaction_lock`)."""
+    from assetmap.db import locks
+
+    return locks.try_transaction_lock(session, locks.REMINDERS)

@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta  # noqa: F401 (UTC: the doctests)
+from datetime import UTC, datetime, timedelta
 
 from assetmap.domain.opening_hours import (
     DAYS,

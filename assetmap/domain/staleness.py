@@ -10,7 +10,7 @@ No Flask and no SQL here.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta  # noqa: F401 (UTC: the doctests)
+from datetime import UTC, datetime, timedelta
 
 __all__ = ["is_stale", "last_checked", "months_before", "stale_before"]
 

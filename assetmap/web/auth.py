@@ -1,6 +1,6 @@
 """Signing in and out (Flask-Login). Passwords are checked against salted hashes; sign-in is
 rate-limited per address and per account; the session cookie is HttpOnly, SameSite=Lax, and
-Secure when ``ASSETMAP_ENV`` is ``production``."""
+Secure when the site is served over HTTPS (``ASSETMAP_BASE_URL``; see :func:`assetmap.config.load_config`)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -54,9 +54,6 @@ def _load_user(user_id: str):
 
 def init_app(app) -> None:
     """Flask-Login and the cookie settings; call once from the app factory."""
-    if app.config.get("ASSETMAP_ENV") == "production":  # served over HTTPS: cookies never go in clear
-        app.config["SESSION_COOKIE_SECURE"] = True
-        app.config["REMEMBER_COOKIE_SECURE"] = True
     app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=14))

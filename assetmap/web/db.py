@@ -41,8 +41,9 @@ def _close(name: str, exc) -> None:
         handle.close()
     except SQLAlchemyError as error:
         # The connection died under us (a database restart): the response is already decided and
-        # the pool discards the connection; failing here would turn it into a bare 500.
-        log.warning("discarding a broken database connection: %s", str(error).splitlines()[0])
+        # the pool discards the connection; failing here would turn it into a bare 500. Debug only:
+        # the outage itself is logged once (assetmap.web.health.note_database_down).
+        log.debug("discarding a broken database connection: %s", str(error).splitlines()[0])
 
 
 def _close_all(exc=None) -> None:

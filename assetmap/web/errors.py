@@ -41,7 +41,9 @@ def init_app(app) -> None:
 
     @app.errorhandler(OperationalError)
     def _db_down(exc):
-        log.warning("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+        from assetmap.web.health import note_database_down
+
+        note_database_down(str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc))
         response = _respond(503, "Service Unavailable", "The database is not reachable just now. Please try again in a moment.")
         response.headers["Retry-After"] = "5"
         return response
