@@ -75,7 +75,8 @@ def lsoa_values(session: Session, indicator_id: int, level: str, lsoa_ids: Itera
     ids = [int(i) for i in lsoa_ids]
     if level == "lsoa":
         rows = session.execute(text(
-            "SELECT area_id, value FROM indicator_value WHERE indicator_id = :ind AND area_id = ANY(CAST(:ids AS int[]))"
+            "SELECT area_id, value FROM indicator_value"
+            " WHERE indicator_id = :ind AND area_id = ANY(CAST(:ids AS int[]))"
         ), {"ind": indicator_id, "ids": ids}).all()
     else:
         _check_level(level)

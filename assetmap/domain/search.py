@@ -536,7 +536,8 @@ def describe_distance(metres: float, *, miles: bool = True) -> str:
 
     Examples
     --------
-    >>> describe_distance(348.2), describe_distance(1234), describe_distance(5000), describe_distance(23456, miles=False)
+    >>> (describe_distance(348.2), describe_distance(1234), describe_distance(5000),
+    ...  describe_distance(23456, miles=False))
     ('350 m (0.2 miles)', '1.2 km (0.8 miles)', '5 km (3.1 miles)', '23 km')
     """
     if metres < 1000:
