@@ -42,7 +42,8 @@ def init_app(app) -> None:
     @app.errorhandler(OperationalError)
     def _db_down(exc):
         log.warning("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
-        response = _respond(503, "Service Unavailable", "The database is not reachable just now. Please try again in a moment.")
+        response = _respond(503, "Service Unavailable",
+                            "The database is not reachable just now. Please try again in a moment.")
         response.headers["Retry-After"] = "5"
         return response
 
