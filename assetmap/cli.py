@@ -340,7 +340,7 @@ def remind_stale(dry_run, all_sources):
         sys.exit(1)
 
 
-# --- towns (profile engineer) -----------------------------------------------------------------
+# --- towns -----------------------------------------------------------------------------------
 @import_.command("towns")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
 def import_towns_cmd(path):
@@ -363,7 +363,7 @@ def import_towns_cmd(path):
     _exit_for(report)
 
 
-# --- gaps (gaps engineer) -------------------------------------------------------------------------
+# --- gaps ------------------------------------------------------------------------------------
 @main.group("compute", cls=Group)
 def compute():
     """Derived results kept in the database."""

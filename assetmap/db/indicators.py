@@ -25,7 +25,7 @@ _MEMBERSHIP = """
         -- The few wards or MSOAs drive the join, in the points' own CRS, so the GiST index on
         -- area_point.pt is used (from the points' side, every point would probe every level's shapes).
         -- Materialized, so each shape is transformed once, not again for the index condition and
-        -- the exact test (a LAD's gap page: 78 -> 25 ms a level).
+        -- the exact test (which otherwise dominates a LAD's gap page).
         SELECT id, code, name, ST_Transform(geom, 27700) AS geom FROM area WHERE level = :level AND geom IS NOT NULL
     )
     SELECT DISTINCT ON (p.area_id) p.area_id AS lsoa_id, g.id AS parent_id, g.code AS parent_code,
