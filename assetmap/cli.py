@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 
 import click
@@ -10,7 +11,6 @@ import click
 from assetmap import config
 from assetmap.db.cluster import database_url
 from assetmap.errors import AssetmapError
-from datetime import UTC
 
 
 def _progress(total=None, desc=None):
@@ -113,7 +113,8 @@ def db_status():
 
 @db.command("url")
 @click.option("--database", default=None, help="Database name (default: assetmap).")
-@click.option("--libpq", is_flag=True, help="Without the +psycopg driver suffix, for psql, pg_dump and other libpq tools.")
+@click.option("--libpq", is_flag=True,
+              help="Without the +psycopg driver suffix, for psql, pg_dump and other libpq tools.")
 def db_url(database, libpq):
     """Print the URL of the database in use (password included: it is for scripts).
 
@@ -303,7 +304,7 @@ def serve(host, port, debug, production):
 def backup_cmd(path, keep):
     """Dump the database (pg_dump custom format, mode 0600) to PATH (default
     instance/backups/assetmap-<UTC time>.dump). Reads DATABASE_URL (else the local cluster)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from assetmap.db.backup import backup
 
@@ -389,7 +390,7 @@ def remind_stale(dry_run, all_sources):
         sys.exit(1)
 
 
-# --- towns (profile engineer) -----------------------------------------------------------------
+# --- towns -----------------------------------------------------------------------------------
 @import_.command("towns")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
 def import_towns_cmd(path):
@@ -412,7 +413,7 @@ def import_towns_cmd(path):
     _exit_for(report)
 
 
-# --- gaps (gaps engineer) -------------------------------------------------------------------------
+# --- gaps ------------------------------------------------------------------------------------
 @main.group("compute", cls=Group)
 def compute():
     """Derived results kept in the database."""

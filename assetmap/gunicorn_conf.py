@@ -3,7 +3,7 @@ access logs, and no request that can hang a worker for ever."""
 import json
 import multiprocessing
 import os
-from datetime import datetime, timezone, UTC
+from datetime import UTC, datetime
 
 from gunicorn.glogging import Logger
 

@@ -16,7 +16,7 @@ import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -90,7 +90,7 @@ def next_stage(last_stage: str | None, last_sent_at: datetime | None, now: datet
 
     Examples
     --------
-    >>> from datetime import datetime, timezone
+    >>> from datetime import datetime, UTC
     >>> now = datetime(2026, 6, 1, tzinfo=UTC)
     >>> next_stage(None, None, now, 14)
     'first'
@@ -122,7 +122,7 @@ def compose_reminder(asset: Mapping, stage: str, settings: MailSettings, now: da
 
     Examples
     --------
-    >>> from datetime import datetime, timezone
+    >>> from datetime import datetime, UTC
     >>> asset = {"id": 7, "name": "Hub\\nBcc: x@example.com", "email": "a@example.org",
     ...          "checked_at": datetime(2025, 1, 2, tzinfo=UTC)}
     >>> msg = compose_reminder(asset, "first", MailSettings(base_url="https://map.example.org"),
@@ -182,12 +182,12 @@ def compose_digest(email: str, items: list[tuple[Mapping, str]], settings: MailS
 
     Examples
     --------
-    >>> from datetime import datetime, timezone
-    >>> when = datetime(2025, 1, 2, tzinfo=timezone.utc)
+    >>> from datetime import datetime, UTC
+    >>> when = datetime(2025, 1, 2, tzinfo=UTC)
     >>> items = [({"id": 1, "name": "Hub", "checked_at": when}, "first"),
     ...          ({"id": 2, "name": "Cafe", "checked_at": when}, "urgent")]
     >>> msg = compose_digest("a@example.org", items, MailSettings(base_url="https://map.example.org"),
-    ...                      datetime(2026, 1, 1, tzinfo=timezone.utc))
+    ...                      datetime(2026, 1, 1, tzinfo=UTC))
     >>> msg["Subject"], msg["To"]
     ('Last reminder: 2 places on the community map need checking', 'a@example.org')
     >>> "https://map.example.org/contribute/change/2" in msg.get_content()

@@ -61,12 +61,12 @@ from sqlalchemy.pool import NullPool
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from assetmap.db import finder, migrate
-from assetmap.db.cluster import database_url
-from assetmap.db.driver import driver_sql
-from assetmap.db.engine import get_engine, make_session, session_scope
-from assetmap.db.seed import seed_datasets, seed_taxonomy
-from assetmap.domain.search import open_now_probe
+from assetmap.db import finder, migrate  # noqa: E402
+from assetmap.db.cluster import database_url  # noqa: E402
+from assetmap.db.driver import driver_sql  # noqa: E402
+from assetmap.db.engine import get_engine, make_session, session_scope  # noqa: E402
+from assetmap.db.seed import seed_datasets, seed_taxonomy  # noqa: E402
+from assetmap.domain.search import open_now_probe  # noqa: E402
 
 SOURCE = "bench"
 # A few realistic weekly timetables, so "open now" has something to read.

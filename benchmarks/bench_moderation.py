@@ -29,9 +29,9 @@ from sqlalchemy import text
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from assetmap.db import moderation
-from assetmap.db.cluster import database_url
-from assetmap.db.engine import make_session
+from assetmap.db import moderation  # noqa: E402
+from assetmap.db.cluster import database_url  # noqa: E402
+from assetmap.db.engine import make_session  # noqa: E402
 
 _NO_BOX = """
     WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt)

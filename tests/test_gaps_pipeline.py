@@ -326,8 +326,9 @@ def test_recompute_after_a_capacity_change_and_a_category_change(gdb):
 def test_recompute_for_an_asset_no_run_counts_is_a_no_op(gdb):
     pending = make_asset(gdb, "Pending library", category="library", status="pending")
     gap_runs.ensure_run(gdb, params(category="library"))
-    assert gap_refresh.recompute_for_asset_change(gdb, pending.id) == {"runs": [], "areas": 0, "rows": 0, "superseded": []}
-    assert gap_refresh.recompute_for_asset_change(gdb, 987654321) == {"runs": [], "areas": 0, "rows": 0, "superseded": []}
+    nothing = {"runs": [], "areas": 0, "rows": 0, "superseded": []}
+    assert gap_refresh.recompute_for_asset_change(gdb, pending.id) == nothing
+    assert gap_refresh.recompute_for_asset_change(gdb, 987654321) == nothing
 
 
 def test_an_england_wide_run_is_superseded_and_recomputed_on_its_next_view(gdb):

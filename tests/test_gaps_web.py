@@ -235,7 +235,8 @@ def test_csv_export_has_parameters_attribution_and_every_area_ranked(gclient, gd
     assert len(rows) == 193
     gaps_ = [float(r["gap"]) for r in rows]
     assert gaps_ == sorted(gaps_, reverse=True) and [r["rank"] for r in rows[:3]] == ["1", "2", "3"]
-    run = gap_runs.ensure_run(gdb, gap_runs.params_of(gap_runs.current_runs(gdb, lads=[SHROPSHIRE], categories=["library"])[0]))
+    run = gap_runs.ensure_run(
+        gdb, gap_runs.params_of(gap_runs.current_runs(gdb, lads=[SHROPSHIRE], categories=["library"])[0]))
     stored = {r["code"]: r for r in gap_results.run_scores(gdb, run["id"])}
     for r in rows:
         s = stored[r["code"]]

@@ -188,7 +188,8 @@ BNG_SPELLINGS = ["EPSG:27700", "urn:ogc:def:crs:EPSG::27700", "urn:ogc:def:crs:E
 REFUSED = ["EPSG:3857", "EPSG:999999", "EPSG:4277", "urn:ogc:def:crs:EPSG::32630", "+proj=longlat", "WGS 84 / UTM 30N",
            "4326x", "EPSG:43260"]
 MALFORMED = [{"type": "name", "properties": "EPSG:27700"}, {"type": "name", "properties": [1]}, "EPSG:27700", [],
-             {"type": "name"}, {"type": "name", "properties": {"name": ""}}, {"type": "name", "properties": {"name": 27700}}]
+             {"type": "name"}, {"type": "name", "properties": {"name": ""}},
+             {"type": "name", "properties": {"name": 27700}}]
 
 SHREWSBURY = (-2.7536, 52.7077)
 SHREWSBURY_BNG = geojson_crs.grid_to_lonlat().transform(*SHREWSBURY, direction="INVERSE")
@@ -196,7 +197,8 @@ SHREWSBURY_BNG = geojson_crs.grid_to_lonlat().transform(*SHREWSBURY, direction="
 
 def _collection(coords, crs=None) -> dict:
     body = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "Hall"}, "geometry": {"type": "Point", "coordinates": list(coords)}}]}
+        {"type": "Feature", "properties": {"name": "Hall"},
+         "geometry": {"type": "Point", "coordinates": list(coords)}}]}
     if crs is not None:
         body["crs"] = crs
     return body

@@ -141,7 +141,8 @@ def restore(url: str, path: Path) -> None:
         raise AssetmapError(f"backup file not found: {path}")
     listed = subprocess.run([_tool("pg_restore"), "--list", str(path)], capture_output=True, text=True)
     if listed.returncode != 0:
-        raise AssetmapError(f"{path} is not a backup pg_restore can read: {_last_line(listed.stderr, listed.returncode)}")
+        why = _last_line(listed.stderr, listed.returncode)
+        raise AssetmapError(f"{path} is not a backup pg_restore can read: {why}")
     listing, extensions = restore_list(listed.stdout)
     ensure_database(url)
     engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)

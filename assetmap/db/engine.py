@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import select
 from contextlib import contextmanager
-from functools import lru_cache, partial, cache
+from functools import cache, partial
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url

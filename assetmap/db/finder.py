@@ -18,8 +18,8 @@ a few km of a city centre there are thousands, and counting them would cost more
 stored periods (``{"mon": [["09:00", "13:00"], ...]}``) with the London wall clock worked out by
 :func:`assetmap.domain.search.open_now_probe`. That keeps paging a plain LIMIT/OFFSET over the
 same ordered rows (filtering a page in Python would need an open-ended scan to fill it), and costs
-microseconds a row where the domain's ``is_open`` costs ~170 µs. The two
-agree at every instant, clock changes included: ``tests/test_finder_open_now.py`` compares them on
+far less a row than the domain's ``is_open``. The two agree at every instant, clock changes
+included: ``tests/test_finder_open_now.py`` compares them on
 real pharmacy timetables over a week and both clock changes. (On malformed stored hours, which
 the domain refuses as a whole, the SQL still reads the periods that make sense.)
 
@@ -88,12 +88,12 @@ _INDENT = re.compile(r"[ \t]*\n[ \t]*")
 @lru_cache(maxsize=512)
 def text(statement: str):
     """``sqlalchemy.text``, built once per distinct statement (``text`` scans the whole statement
-    for its parameters on every call: ~0.1 ms for the search). The statements are a few templates
+    for its parameters on every call, a cost the long search statement feels). The statements are a few templates
     (one per combination of filters used), so the cache stays small.
 
     Indentation is dropped (line breaks stay: they end ``--`` comments). psycopg caches its
     conversion of a statement to PostgreSQL's ``$1`` form only up to 4 kB; the search is longer
-    than that with its indentation, and converting it afresh cost ~0.15 ms a request.
+    than that with its indentation, and converting it afresh on every request is a measurable cost.
     """
     return _text(_INDENT.sub("\n", statement).strip())
 

@@ -218,7 +218,8 @@ def recompute_for_asset_change(session: Session, asset_id: int) -> dict:
 def _apply_change(session: Session, run: dict, asset_id: int, old, new) -> tuple[int, int]:
     params = params_of(run)
     radius = params.radius_m
-    session.execute(text("DELETE FROM gap_supply WHERE run_id = :run AND asset_id = :a"), {"run": run["id"], "a": asset_id})
+    session.execute(text("DELETE FROM gap_supply WHERE run_id = :run AND asset_id = :a"),
+                    {"run": run["id"], "a": asset_id})
     if new is not None:
         session.execute(text("INSERT INTO gap_supply (run_id, asset_id, x, y, capacity) VALUES (:run, :a, :x, :y, :c)"),
                         {"run": run["id"], "a": asset_id, "x": new[0], "y": new[1], "c": new[2]})
@@ -267,7 +268,8 @@ def _apply_change(session: Session, run: dict, asset_id: int, old, new) -> tuple
         r = rescored[changed]
         session.execute(text(
             """
-            UPDATE gap_score s SET provision = u.prov, nearest_m = u.near, provision_pct = u.pp, gap = u.gap, class = u.cls
+            UPDATE gap_score s SET provision = u.prov, nearest_m = u.near, provision_pct = u.pp,
+                                   gap = u.gap, class = u.cls
             FROM (SELECT unnest(CAST(:ids AS int[])) AS id, unnest(CAST(:prov AS float8[])) AS prov,
                          unnest(CAST(:near AS float8[])) AS near, unnest(CAST(:pp AS float8[])) AS pp,
                          unnest(CAST(:gap AS float8[])) AS gap, unnest(CAST(:cls AS text[])) AS cls) u
@@ -279,6 +281,7 @@ def _apply_change(session: Session, run: dict, asset_id: int, old, new) -> tuple
     summary = gap_analysis.summarise(rescored.assign(nearest_m=nearest))
     summary["supply"] = session.execute(text("SELECT count(*) FROM gap_supply WHERE run_id = :run"),
                                         {"run": run["id"]}).scalar_one()
-    session.execute(text("UPDATE gap_run SET updated_at = clock_timestamp(), summary = CAST(:s AS jsonb) WHERE id = :run"),
+    session.execute(text("UPDATE gap_run SET updated_at = clock_timestamp(), summary = CAST(:s AS jsonb)"
+                         " WHERE id = :run"),
                     {"run": run["id"], "s": json.dumps(summary)})
     return int(in_reach.sum()), int(changed.sum())

@@ -40,7 +40,8 @@ def run_scores(session: Session, run_id: int) -> list[dict]:
     provision, provision_pct, nearest_m, gap, bivariate_class``. ``provision`` is the raw
     (E)2SFCA score per person; ``need`` the indicator's value (None: no data)."""
     rows = session.execute(text(
-        f"SELECT {_SCORE_COLUMNS} FROM gap_score s JOIN area a ON a.id = s.area_id WHERE s.run_id = :run ORDER BY a.code"
+        f"SELECT {_SCORE_COLUMNS} FROM gap_score s JOIN area a ON a.id = s.area_id"
+        " WHERE s.run_id = :run ORDER BY a.code"
     ), {"run": run_id}).mappings()
     return [dict(r) for r in rows]
 
@@ -198,7 +199,8 @@ def run_bounds(session: Session, run: dict) -> tuple[float, float, float, float]
     """(west, south, east, north) in degrees of the areas a run reports."""
     if run["lad_code"] == ALL_AREAS:
         row = session.execute(text(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e FROM area WHERE level = 'lad') q"
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)"
+            " FROM (SELECT ST_Extent(geom) AS e FROM area WHERE level = 'lad') q"
         )).first()
     else:
         row = session.execute(text(
@@ -226,7 +228,8 @@ def gap_report(session: Session, params: GapParams, *, with_assets: bool = True,
     if params.lad == ALL_AREAS:
         area = {"code": ALL_AREAS, "name": "All loaded areas"}
     else:
-        area = dict(session.execute(text("SELECT code, name FROM area WHERE code = :c"), {"c": params.lad}).mappings().one())
+        area = dict(session.execute(text("SELECT code, name FROM area WHERE code = :c"),
+                                    {"c": params.lad}).mappings().one())
     refresh_area_geometry(session, check_changed=False, tiles=True, lad=params.lad)
     return {
         "run": run,

@@ -127,7 +127,8 @@ def ensure_run(session: Session, params: GapParams, *, refresh: bool = False) ->
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "gap_run:" + key})
     run = find_run(session, params)
     if run is not None and not refresh:
-        session.execute(text("UPDATE gap_run SET last_used_at = now() WHERE id = :id AND last_used_at < now() - interval '1 minute'"),
+        session.execute(text("UPDATE gap_run SET last_used_at = now()"
+                             " WHERE id = :id AND last_used_at < now() - interval '1 minute'"),
                         {"id": run["id"]})
         return run
     computed = compute_run(session, params)

@@ -25,7 +25,7 @@ _MEMBERSHIP = """
         -- The few wards or MSOAs drive the join, in the points' own CRS, so the GiST index on
         -- area_point.pt is used (from the points' side, every point would probe every level's shapes).
         -- Materialized, so each shape is transformed once, not again for the index condition and
-        -- the exact test (a LAD's gap page: 78 -> 25 ms a level).
+        -- the exact test (which otherwise dominates a LAD's gap page).
         SELECT id, code, name, ST_Transform(geom, 27700) AS geom FROM area WHERE level = :level AND geom IS NOT NULL
     )
     SELECT DISTINCT ON (p.area_id) p.area_id AS lsoa_id, g.id AS parent_id, g.code AS parent_code,
@@ -75,7 +75,8 @@ def lsoa_values(session: Session, indicator_id: int, level: str, lsoa_ids: Itera
     ids = [int(i) for i in lsoa_ids]
     if level == "lsoa":
         rows = session.execute(text(
-            "SELECT area_id, value FROM indicator_value WHERE indicator_id = :ind AND area_id = ANY(CAST(:ids AS int[]))"
+            "SELECT area_id, value FROM indicator_value"
+            " WHERE indicator_id = :ind AND area_id = ANY(CAST(:ids AS int[]))"
         ), {"ind": indicator_id, "ids": ids}).all()
     else:
         _check_level(level)

@@ -80,7 +80,8 @@ class Organisation(Base):
     source: Mapped[str | None] = mapped_column(String(50))
     source_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
 
     __table_args__ = (UniqueConstraint("source", "source_id", name="uq_organisation_source"),)
 
@@ -137,10 +138,12 @@ class Asset(Base):
     opening_hours_note: Mapped[str | None] = mapped_column(Text)
     cost: Mapped[str | None] = mapped_column(Text)
     is_free: Mapped[bool | None] = mapped_column(Boolean)
-    access_modes: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)  # drop_in, booking, referral, self_referral
+    # drop_in, booking, referral, self_referral
+    access_modes: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
     age_groups: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)  # children, adults, older
     eligibility_note: Mapped[str | None] = mapped_column(Text)
-    accessibility: Mapped[list[str]] = mapped_column(ARRAY(String(30)), default=list)  # step_free, hearing_loop, accessible_toilet
+    # step_free, hearing_loop, accessible_toilet
+    accessibility: Mapped[list[str]] = mapped_column(ARRAY(String(30)), default=list)
     accepting_referrals: Mapped[bool | None] = mapped_column(Boolean)
     capacity: Mapped[float | None] = mapped_column(Float)
     # An asset may serve a wider area than its location (a helpline, an outreach service).
@@ -152,7 +155,8 @@ class Asset(Base):
     submitter_email: Mapped[str | None] = mapped_column(String(254))
     last_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -405,7 +409,8 @@ class BulkUpload(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
     file_name: Mapped[str] = mapped_column(String(300))
     file_format: Mapped[str] = mapped_column(String(10))  # csv, xlsx, geojson
     file_size: Mapped[int] = mapped_column(BigInteger)
@@ -425,7 +430,8 @@ class BulkUpload(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
-        CheckConstraint("state IN ('uploaded', 'checked', 'committing', 'committed', 'failed')", name="ck_bulk_upload_state"),
+        CheckConstraint("state IN ('uploaded', 'checked', 'committing', 'committed', 'failed')",
+                        name="ck_bulk_upload_state"),
         Index("ix_bulk_upload_user", "user_id", "created_at"),
     )
 

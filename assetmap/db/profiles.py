@@ -341,11 +341,14 @@ def quarterly_published(session: Session, subject: dict, max_quarters: int = MAX
         )
         SELECT q.quarter::date AS quarter,
                (SELECT count(DISTINCT c.asset_id) FROM changes c
-                 WHERE c.counted AND c.valid_from < q.q_end AND (c.valid_to IS NULL OR c.valid_to >= q.q_end)) AS published,
+                 WHERE c.counted AND c.valid_from < q.q_end
+                   AND (c.valid_to IS NULL OR c.valid_to >= q.q_end)) AS published,
                (SELECT count(*) FROM changes c
-                 WHERE c.counted AND NOT c.counted_before AND c.valid_from >= q.q_start AND c.valid_from < q.q_end) AS added,
+                 WHERE c.counted AND NOT c.counted_before
+                   AND c.valid_from >= q.q_start AND c.valid_from < q.q_end) AS added,
                (SELECT count(*) FROM changes c
-                 WHERE NOT c.counted AND c.counted_before AND c.valid_from >= q.q_start AND c.valid_from < q.q_end) AS removed
+                 WHERE NOT c.counted AND c.counted_before
+                   AND c.valid_from >= q.q_start AND c.valid_from < q.q_end) AS removed
         FROM quarters q
         ORDER BY q.quarter
         """,
@@ -385,7 +388,9 @@ def check_custom_area(session: Session, geometry: shapely.MultiPolygon) -> dict:
         {"wkb": shapely.to_wkb(geometry, hex=True)},
     ).mappings().one()
     if not row["valid"]:
-        raise BadInputError(f"The area's outline is not a valid polygon: {row['reason']}. Redraw it so that its edges do not cross.")
+        raise BadInputError(
+            f"The area's outline is not a valid polygon: {row['reason']}. Redraw it so that its edges do not cross."
+        )
     if row["area_km2"] > MAX_CUSTOM_AREA_KM2:
         raise BadInputError(
             f"The area is {row['area_km2']:,.0f} km²; custom areas of up to {MAX_CUSTOM_AREA_KM2:,.0f} km² can be "
@@ -411,7 +416,8 @@ def check_custom_area(session: Session, geometry: shapely.MultiPolygon) -> dict:
         raise BadInputError(
             f"The area is outside the loaded areas (local authorities loaded: {where}). Draw it over one of them."
         )
-    return {"area_km2": float(row["area_km2"]), "lsoas": int(cover["lsoas"]), "coverage": min(1.0, float(cover["coverage"]))}
+    return {"area_km2": float(row["area_km2"]), "lsoas": int(cover["lsoas"]),
+            "coverage": min(1.0, float(cover["coverage"]))}
 
 
 def save_custom_area(session: Session, geometry: shapely.MultiPolygon, name: str | None) -> str:
@@ -480,7 +486,8 @@ def upsert_town(session: Session, town: dict, source: str) -> str:
             INSERT INTO area (code, name, level, lad_code, geom, source)
             SELECT :code, :name, 'town', :lad, u.geom, :source FROM u
             ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, lad_code = EXCLUDED.lad_code, geom = EXCLUDED.geom
-            WHERE area.level = 'town' AND ((area.name, area.lad_code) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.lad_code)
+            WHERE area.level = 'town'
+              AND ((area.name, area.lad_code) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.lad_code)
                   OR NOT ST_OrderingEquals(area.geom, EXCLUDED.geom))
             RETURNING (xmax = 0) AS inserted
             """
@@ -569,12 +576,14 @@ def gaps_by_category(session: Session, weights: pd.Series) -> dict:
     codes = sorted(weights.index)
     rows = []
     for cat in options["categories"]:
-        row = {"slug": cat["slug"], "label": cat["label"], "radius_m": cat["catchment_m"], "published": cat["published"]}
+        row = {"slug": cat["slug"], "label": cat["label"], "radius_m": cat["catchment_m"],
+               "published": cat["published"]}
         if not cat["published"]:
             row["message"] = "No published places of this type: no provision anywhere."
         else:
             scores = gap_results.scores_for_areas(session, codes, cat["slug"])
-            per_lsoa = pd.DataFrame(scores, columns=["code", "need_pct", "provision_pct", "gap", "run_id"]).set_index("code")
+            per_lsoa = pd.DataFrame(
+                scores, columns=["code", "need_pct", "provision_pct", "gap", "run_id"]).set_index("code")
             row.update(domain.aggregate_gaps(per_lsoa.astype({"need_pct": float, "provision_pct": float, "gap": float}),
                                              weights))
             row["run_ids"] = sorted({int(r) for r in per_lsoa["run_id"]})

@@ -72,8 +72,9 @@ def oruk_meta(sources: Sequence[Mapping]) -> dict:
     --------
     >>> meta = oruk_meta([{"title": "Food banks", "publisher": "Give Food", "licence": "Credit Give Food",
     ...                    "attribution": "Food bank data from Give Food.", "last_imported_at": None}])
-    >>> meta["licence"], meta["attribution"], meta["sources"]
-    ('Credit Give Food', 'Food bank data from Give Food.', [{'title': 'Food banks', 'publisher': 'Give Food', 'licence': 'Credit Give Food'}])
+    >>> meta["licence"], meta["attribution"], meta["sources"]  # doctest: +NORMALIZE_WHITESPACE
+    ('Credit Give Food', 'Food bank data from Give Food.',
+     [{'title': 'Food banks', 'publisher': 'Give Food', 'licence': 'Credit Give Food'}])
     """
     return {
         "licence": licence_text(sources),

@@ -180,7 +180,8 @@ def parse_gap_query(args: Mapping[str, str], *, lads: Mapping[str, str], categor
             radius = math.nan
         if not (math.isfinite(radius) and MIN_RADIUS_M <= radius <= MAX_RADIUS_M):
             raise BadInputError(
-                f"radius_m must be a number of metres from {MIN_RADIUS_M:,.0f} to {MAX_RADIUS_M:,.0f}, got {raw_radius!r}",
+                f"radius_m must be a number of metres from {MIN_RADIUS_M:,.0f} to {MAX_RADIUS_M:,.0f},"
+                f" got {raw_radius!r}",
                 details={"parameter": "radius_m", "minimum": MIN_RADIUS_M, "maximum": MAX_RADIUS_M},
             )
     return GapParams(lad, category, indicator, group, round(radius, 1), decay)
@@ -347,7 +348,9 @@ def analyse(demand: pd.DataFrame, supply: pd.DataFrame, *, reported, need: pd.Se
     >>> r = analyse(demand, supply, reported=["a", "b", "c"], need=need, higher_is_more_need=False,
     ...             radius_m=800, decay="none")
     >>> r[["id", "need_pct", "provision_pct", "gap", "bivariate_class"]].values.tolist()
-    [['a', 100.0, 50.0, 50.0, 'high-need/mid-provision'], ['b', 50.0, 100.0, -50.0, 'mid-need/high-provision'], ['c', 0.0, 0.0, 0.0, 'low-need/low-provision']]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [['a', 100.0, 50.0, 50.0, 'high-need/mid-provision'], ['b', 50.0, 100.0, -50.0, 'mid-need/high-provision'],
+     ['c', 0.0, 0.0, 0.0, 'low-need/low-provision']]
     """
     scores = compute_provision(demand, supply, radius_m, decay, nearest_supply=nearest_supply)
     reported = pd.Index(reported)
@@ -372,7 +375,8 @@ def rank_gaps(rows: list[dict], n: int = 20) -> list[dict]:
     >>> rank_gaps([{"code": "b", "gap": 10.0}, {"code": "a", "gap": 10.0}, {"code": "c", "gap": None}], n=5)
     [{'code': 'a', 'gap': 10.0}, {'code': 'b', 'gap': 10.0}]
     """
-    scored = [r for r in rows if r.get("gap") is not None and not (isinstance(r["gap"], float) and math.isnan(r["gap"]))]
+    scored = [r for r in rows
+              if r.get("gap") is not None and not (isinstance(r["gap"], float) and math.isnan(r["gap"]))]
     return sorted(scored, key=lambda r: (-r["gap"], r["code"]))[:n]
 
 

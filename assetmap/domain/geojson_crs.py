@@ -60,10 +60,11 @@ def crs_name(crs: Any, *, what: str = "The file", error: type[AssetmapError] = B
     'urn:ogc:def:crs:EPSG::27700'
     >>> crs_name(None) is None
     True
-    >>> crs_name({"type": "name", "properties": "EPSG:27700"})
+    >>> crs_name({"type": "name", "properties": "EPSG:27700"})  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    assetmap.errors.BadInputError: The file has a crs member that does not name a coordinate system (write it as {"type": "name", "properties": {"name": "EPSG:27700"}}, or remove it for longitude/latitude).
+    assetmap.errors.BadInputError: The file has a crs member that does not name a coordinate system
+    (write it as {"type": "name", "properties": {"name": "EPSG:27700"}}, or remove it for longitude/latitude).
     """
     if crs is None:
         return None
@@ -106,10 +107,12 @@ def check_crs(doc: Mapping, *, what: str = "The file", error: type[AssetmapError
     True
     >>> check_crs(doc("urn:ogc:def:crs:EPSG::27700"))
     'urn:ogc:def:crs:EPSG::27700'
-    >>> check_crs(doc("EPSG:3857"))
+    >>> check_crs(doc("EPSG:3857"))  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    assetmap.errors.BadInputError: The file declares the coordinate system 'EPSG:3857', which is not known here, so it cannot be transformed to WGS84 longitude/latitude: re-export it in WGS84 (EPSG:4326) or British National Grid (EPSG:27700).
+    assetmap.errors.BadInputError: The file declares the coordinate system 'EPSG:3857', which is not known here,
+    so it cannot be transformed to WGS84 longitude/latitude: re-export it in WGS84 (EPSG:4326)
+    or British National Grid (EPSG:27700).
     """
     name = crs_name(doc.get("crs"), what=what, error=error)
     if name is None:

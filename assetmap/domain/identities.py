@@ -21,7 +21,8 @@ def imported_asset_uuid(source: str, source_id: str) -> uuid.UUID:
 
     Examples
     --------
-    >>> imported_asset_uuid("libraries", "Shropshire/Oswestry") == imported_asset_uuid("libraries", "Shropshire/Oswestry")
+    >>> (imported_asset_uuid("libraries", "Shropshire/Oswestry")
+    ...  == imported_asset_uuid("libraries", "Shropshire/Oswestry"))
     True
     >>> imported_asset_uuid("libraries", "a").version
     5

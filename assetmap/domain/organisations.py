@@ -3,7 +3,8 @@
 A source names an organisation by its own identifier when it has one (a GP practice's ODS code, a
 charity number), else by its name. That key, written by :func:`ods_key` or :func:`charity_key` (or
 the name itself), is the organisation's ``source_id``; its UUID is derived from the source and that
-key (:func:`assetmap.domain.identities.organisation_uuid`), so rebuilding the database from the same files gives the same ids.
+key (:func:`assetmap.domain.identities.organisation_uuid`), so rebuilding the database from the
+same files gives the same ids.
 Organisations that come with their own UUID (an Open Referral feed) keep it.
 
 No Flask and no SQL here.

@@ -110,7 +110,8 @@ class ParsedService:
 
     service_id: uuid.UUID
     status: str
-    fields: dict[str, Any]  # name, description, url, email, cost, is_free, age_groups, eligibility_note, last_verified_at
+    # name, description, url, email, cost, is_free, age_groups, eligibility_note, last_verified_at
+    fields: dict[str, Any]
     locations: list[ParsedLocation]
     organisation: dict | None
     terms: list[dict]
@@ -218,7 +219,8 @@ def keep_what_the_feed_cannot_say(current: Mapping[str, Any], incoming: dict[str
 
     Examples
     --------
-    >>> keep_what_the_feed_cannot_say({"age_groups": ["children", "older"]}, {"age_groups": ["children", "adults", "older"]})
+    >>> keep_what_the_feed_cannot_say({"age_groups": ["children", "older"]},
+    ...                               {"age_groups": ["children", "adults", "older"]})
     {'age_groups': ['children', 'older']}
     """
     out = dict(incoming)
@@ -434,11 +436,11 @@ def parse_service(doc: Mapping) -> ParsedService:
         where = f"service_at_location {number}"
         parsed = _parse_location(sal, where, unknown, notes)
 
-        def own(items: list[dict]) -> list[dict]:
-            return [x for x in items if parsed.sal_id is not None
-                    and as_uuid(x.get("service_at_location_id")) == parsed.sal_id]
+        def own(items: list[dict], sal_id: uuid.UUID | None = parsed.sal_id) -> list[dict]:
+            return [x for x in items if sal_id is not None and as_uuid(x.get("service_at_location_id")) == sal_id]
 
-        own_schedules = own(schedules) + _dicts(sal.get("schedules")) + _dicts((sal.get("location") or {}).get("schedules"))
+        own_schedules = (own(schedules) + _dicts(sal.get("schedules"))
+                         + _dicts((sal.get("location") or {}).get("schedules")))
         parsed.opening_hours, parsed.opening_hours_note = _hours(own_schedules or general_schedules, where, notes)
         parsed.phone = _phone(own(phones)) or parsed.phone or general_phone
         locations.append(parsed)
@@ -447,7 +449,8 @@ def parse_service(doc: Mapping) -> ParsedService:
         locations.append(ParsedLocation(sal_id=None, location_id=None, opening_hours=hours, opening_hours_note=note,
                                         phone=general_phone))
     if not any(p.phone for p in locations):
-        contact_phone = next((_phone(c.get("phones")) for c in _dicts(doc.get("contacts")) if _phone(c.get("phones"))), None)
+        contact_phone = next((_phone(c.get("phones")) for c in _dicts(doc.get("contacts")) if _phone(c.get("phones"))),
+                             None)
         for p in locations:
             p.phone = contact_phone
     organisation = parse_organisation(doc.get("organization"), unknown, notes)

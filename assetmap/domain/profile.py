@@ -93,8 +93,8 @@ def parse_custom_area(text: str | bytes) -> MultiPolygon:
     Accepts a Polygon or MultiPolygon geometry, a Feature holding one, or a FeatureCollection
     of them (the parts are merged). Coordinates are WGS84 longitude/latitude, as GeoJSON
     (RFC 7946) requires, unless a ``crs`` member declares British National Grid, which is
-    converted (:func:`assetmap.domain.geojson_crs.check_crs`). Nothing is repaired: an invalid polygon is refused with the reason,
-    because a "fixed" shape may not be the area the person meant.
+    converted (:func:`assetmap.domain.geojson_crs.check_crs`). Nothing is repaired: an invalid
+    polygon is refused with the reason, because a "fixed" shape may not be the area the person meant.
 
     Parameters
     ----------
@@ -120,9 +120,12 @@ def parse_custom_area(text: str | bytes) -> MultiPolygon:
     >>> area.geom_type, len(area.geoms)
     ('MultiPolygon', 1)
     >>> parse_custom_area('{"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}')
+    ... # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    assetmap.errors.BadInputError: The area's outline is not a valid polygon: Self-intersection at 0.5, 0.5 (longitude, latitude). It was not repaired, so that the profile is of the area you meant: redraw it so that its edges do not cross.
+    assetmap.errors.BadInputError: The area's outline is not a valid polygon: Self-intersection at 0.5, 0.5
+    (longitude, latitude). It was not repaired, so that the profile is of the area you meant: redraw it so that
+    its edges do not cross.
     """
     if isinstance(text, bytes):
         if len(text) > MAX_UPLOAD_BYTES:
@@ -142,7 +145,9 @@ def parse_custom_area(text: str | bytes) -> MultiPolygon:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadInputError(f"The area is not valid GeoJSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+        raise BadInputError(
+            f"The area is not valid GeoJSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        ) from None
     except RecursionError:  # "[[[[..." nested deeper than the parser goes
         raise BadInputError("The area is not valid GeoJSON: it is nested too deeply.") from None
     except ValueError:  # a whole number of thousands of digits, more than Python reads
@@ -156,7 +161,9 @@ def parse_custom_area(text: str | bytes) -> MultiPolygon:
         raise BadInputError("The GeoJSON holds no polygon: draw or upload an area.")
     n_vertices = sum(len(p.exterior.coords) + sum(len(r.coords) for r in p.interiors) for p in parts)
     if n_vertices > MAX_VERTICES:
-        raise BadInputError(f"The outline has {n_vertices:,} points; at most {MAX_VERTICES:,} are accepted. Simplify it first.")
+        raise BadInputError(
+            f"The outline has {n_vertices:,} points; at most {MAX_VERTICES:,} are accepted. Simplify it first."
+        )
     if grid is not None:
         parts = [shapely.transform(p, grid_to_lonlat_xy) for p in parts]
     _check_lonlat(parts)
@@ -202,7 +209,8 @@ def _polygon_parts(geom, where: str) -> list[Polygon]:
     kind = geom.get("type")
     if kind not in ("Polygon", "MultiPolygon"):
         raise BadInputError(
-            f"{where.capitalize()} is a {kind or 'shape of no type'}, not an area: draw or upload a Polygon or MultiPolygon."
+            f"{where.capitalize()} is a {kind or 'shape of no type'}, not an area:"
+            " draw or upload a Polygon or MultiPolygon."
         )
     try:
         shp = shape(geom)

@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from assetmap.domain.opening_hours import (
     DAYS,
@@ -536,7 +536,8 @@ def describe_distance(metres: float, *, miles: bool = True) -> str:
 
     Examples
     --------
-    >>> describe_distance(348.2), describe_distance(1234), describe_distance(5000), describe_distance(23456, miles=False)
+    >>> (describe_distance(348.2), describe_distance(1234), describe_distance(5000),
+    ...  describe_distance(23456, miles=False))
     ('350 m (0.2 miles)', '1.2 km (0.8 miles)', '5 km (3.1 miles)', '23 km')
     """
     if metres < 1000:
@@ -610,7 +611,7 @@ def open_now_probe(at: datetime) -> OpenNowProbe:
 
     Examples
     --------
-    >>> from datetime import timezone
+    >>> from datetime import UTC
     >>> open_now_probe(datetime(2026, 7, 5, 11, 30, tzinfo=UTC))  # a Sunday, 12:30 BST
     OpenNowProbe(today='sun', yesterday='sat', minute='12:30')
     >>> open_now_probe(datetime(2026, 10, 25, 1, 15, tzinfo=UTC)).minute  # 01:15 GMT, again

@@ -10,7 +10,7 @@ No Flask and no SQL here.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 __all__ = ["is_stale", "last_checked", "months_before", "stale_before"]
 
@@ -20,7 +20,7 @@ def months_before(at: datetime, months: int) -> datetime:
 
     Examples
     --------
-    >>> from datetime import timezone
+    >>> from datetime import UTC
     >>> months_before(datetime(2026, 3, 31, 9, 0, tzinfo=UTC), 13).isoformat()
     '2025-02-28T09:00:00+00:00'
     """
@@ -34,7 +34,7 @@ def months_before(at: datetime, months: int) -> datetime:
 def stale_before(now: datetime, months: int) -> datetime:
     """Entries last checked before this moment are stale.
 
-    >>> from datetime import timezone
+    >>> from datetime import UTC
     >>> stale_before(datetime(2026, 6, 15, tzinfo=UTC), 12).date().isoformat()
     '2025-06-15'
     """
@@ -50,7 +50,7 @@ def is_stale(last_verified_at: datetime | None, created_at: datetime, now: datet
     """Whether an entry verified at ``last_verified_at`` (None: never) and added at ``created_at``
     is stale at ``now``.
 
-    >>> from datetime import timezone
+    >>> from datetime import UTC
     >>> now = datetime(2026, 6, 15, tzinfo=UTC)
     >>> is_stale(None, datetime(2025, 6, 14, tzinfo=UTC), now, 12)
     True

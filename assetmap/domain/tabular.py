@@ -118,7 +118,8 @@ def suggest_mapping(header: Sequence[str]) -> dict[str, str]:
 # --- opening hours as text ---------------------------------------------------------------------
 _DAY_SHORT = dict(zip(DAYS, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")))
 _DAY_BY_SHORT = {v.lower(): k for k, v in _DAY_SHORT.items()}
-_HOURS_CLAUSE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+(closed|\d{2}:\d{2}-\d{2}:\d{2}(?:\s*,\s*\d{2}:\d{2}-\d{2}:\d{2})*)$")
+_HOURS_CLAUSE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+"
+                           r"(closed|\d{2}:\d{2}-\d{2}:\d{2}(?:\s*,\s*\d{2}:\d{2}-\d{2}:\d{2})*)$")
 
 
 def hours_text(hours: Mapping | None) -> str:
@@ -221,7 +222,9 @@ def _position(values: Mapping[str, str | None]) -> tuple[tuple[float, float] | N
     if lat_text or lon_text:
         lat, lon = _number(lat_text), _number(lon_text)
         if lat is None or lon is None:
-            return None, None, f"latitude/longitude {lat_text or '(empty)'}, {lon_text or '(empty)'} are not two numbers", "latitude"
+            return (None, None,
+                    f"latitude/longitude {lat_text or '(empty)'}, {lon_text or '(empty)'} are not two numbers",
+                    "latitude")
         if in_uk(lon, lat):
             return (round(lon, 7), round(lat, 7)), None, None, "latitude"
         if in_uk(lat, lon):
@@ -235,7 +238,9 @@ def _position(values: Mapping[str, str | None]) -> tuple[tuple[float, float] | N
     if east_text or north_text:
         easting, northing = _number(east_text), _number(north_text)
         if easting is None or northing is None:
-            return None, None, f"easting/northing {east_text or '(empty)'}, {north_text or '(empty)'} are not two numbers", "easting"
+            return (None, None,
+                    f"easting/northing {east_text or '(empty)'}, {north_text or '(empty)'} are not two numbers",
+                    "easting")
         if abs(easting) <= 180 and abs(northing) <= 180:
             for lon, lat in ((easting, northing), (northing, easting)):
                 if in_uk(lon, lat):

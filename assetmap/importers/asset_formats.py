@@ -88,7 +88,9 @@ def _read_text(path: Path, encoding: str) -> str:
         return path.read_text(encoding=encoding)
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise ImportFileError(f"{path.name} is not {encoding} text (line {line}); is this the file as published?") from None
+        raise ImportFileError(
+            f"{path.name} is not {encoding} text (line {line}); is this the file as published?"
+        ) from None
 
 
 def read_csv_rows(path: Path, columns: dict[str, str], encoding: str = "utf-8-sig",
@@ -274,7 +276,8 @@ def read_libraries(path: Path, report: ImportReport) -> Iterator[AssetRow]:
         uprn = clean(rec["uprn"])
         email_cell = clean(rec["email"])
         email = email_cell if is_email(email_cell) else None
-        url = email_cell if email_cell and "://" in email_cell and clean_url(email_cell) else None  # a contact form in "email"
+        # a contact form in "email"
+        url = email_cell if email_cell and "://" in email_cell and clean_url(email_cell) else None
         operator = given(rec["operating_organisation"])
         extra = {
             "authority": clean(rec["authority"]),

@@ -243,7 +243,8 @@ def _check_rows(rows: list[af.AssetRow], report: ImportReport, areas: list[str] 
             if replace(first, line=0) == replace(row, line=0):
                 report.skip("repeated row (identical to an earlier one)")
             else:
-                report.problem(row.line, "duplicate source id", row.id_column, f"{row.source_id} (first on line {first.line})")
+                report.problem(row.line, "duplicate source id", row.id_column,
+                               f"{row.source_id} (first on line {first.line})")
             continue
         seen[row.source_id] = row
         try:

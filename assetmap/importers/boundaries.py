@@ -115,7 +115,8 @@ def import_boundaries(
 
     copy_into_temp(
         session, "tmp_area",
-        [("code", "varchar(20)"), ("name", "varchar(200)"), ("level", "varchar(10)"), ("lad_code", "varchar(10)"), ("wkb", "text")],
+        [("code", "varchar(20)"), ("name", "varchar(200)"), ("level", "varchar(10)"), ("lad_code", "varchar(10)"),
+         ("wkb", "text")],
         rows,
     )
     report.inserted, report.updated = upsert_counts(

@@ -36,7 +36,9 @@ def load_demo(url: str, data_dir: Path, scope: str = "england", progress=silent_
 
     data_dir = Path(data_dir)
     if not (data_dir / "boundaries").is_dir():
-        raise ImportFileError(f"no open data at {data_dir}: set ASSETMAP_DATA_DIR to the folder holding boundaries/, imd2019/, ...")
+        raise ImportFileError(
+            f"no open data at {data_dir}: set ASSETMAP_DATA_DIR to the folder holding boundaries/, imd2019/, ..."
+        )
     england = scope == "england"
     lads = None if england else [SHROPSHIRE, OLDHAM]
 

@@ -71,7 +71,8 @@ POPULATION = {
 FILE6 = [
     IndicatorSpec("population", "Population (mid-2015)", POPULATION["population"], True, "people"),
     IndicatorSpec("share_0_15", "Children aged 0-15 (share of population)", POPULATION["pop_0_15"], True, "%"),
-    IndicatorSpec("share_60_plus", "People aged 60 and over (share of population)", POPULATION["pop_60_plus"], True, "%"),
+    IndicatorSpec("share_60_plus", "People aged 60 and over (share of population)", POPULATION["pop_60_plus"], True,
+                  "%"),
 ]
 
 
@@ -110,7 +111,8 @@ def read_iod_csv(path: Path) -> tuple[pd.DataFrame, str]:
     raise ImportFileError(f"{path.name}: not IoD 2019 File 1, 2 or 6 (headers not recognised)")
 
 
-def import_iod(session: Session, path: Path, lad_codes: list[str] | None = None, progress=silent_progress) -> ImportReport:
+def import_iod(session: Session, path: Path, lad_codes: list[str] | None = None,
+               progress=silent_progress) -> ImportReport:
     """Import IoD 2019 File 1, 2 or 6 for the LSOAs already loaded (others are counted as skipped)."""
     path = Path(path)
     df, kind = read_iod_csv(path)
@@ -126,7 +128,9 @@ def import_iod(session: Session, path: Path, lad_codes: list[str] | None = None,
     df = df[in_db]
 
     _upsert_lads(session, df)
-    session.execute(text("UPDATE area SET lad_code = t.lad FROM (SELECT unnest(CAST(:codes AS text[])) AS code, unnest(CAST(:lads AS text[])) AS lad) t WHERE area.code = t.code AND area.lad_code IS DISTINCT FROM t.lad"),
+    session.execute(text("UPDATE area SET lad_code = t.lad"
+                         " FROM (SELECT unnest(CAST(:codes AS text[])) AS code, unnest(CAST(:lads AS text[])) AS lad) t"
+                         " WHERE area.code = t.code AND area.lad_code IS DISTINCT FROM t.lad"),
                     {"codes": df[LSOA_CODE].tolist(), "lads": df[LAD_CODE].tolist()})
 
     specs = {"file1": FILE1, "file2": FILE2, "file6": FILE6}[kind]
@@ -147,7 +151,8 @@ def import_iod(session: Session, path: Path, lad_codes: list[str] | None = None,
     bar = progress(total=len(df), desc=report.source)
     for idx, (code, line) in enumerate(zip(df[LSOA_CODE], df["line"])):
         bar.update(1)
-        bad = next((spec for spec in specs if pd.isna(values[spec.key].iloc[idx]) and df[spec.header].iloc[idx].strip()), None)
+        bad = next((spec for spec in specs
+                    if pd.isna(values[spec.key].iloc[idx]) and df[spec.header].iloc[idx].strip()), None)
         if bad is not None:  # a broken row is reported and left out whole; the other rows go in
             report.problem(int(line), "not a number", bad.header, df[bad.header].iloc[idx])
             continue
@@ -156,7 +161,8 @@ def import_iod(session: Session, path: Path, lad_codes: list[str] | None = None,
             if not pd.isna(v):
                 rows.append((indicator_ids[spec.key], known[code], float(v)))
     bar.close()
-    copy_into_temp(session, "tmp_indicator_value", [("indicator_id", "int"), ("area_id", "int"), ("value", "float8")], rows)
+    copy_into_temp(session, "tmp_indicator_value", [("indicator_id", "int"), ("area_id", "int"), ("value", "float8")],
+                   rows)
     changed = session.execute(
         text(
             """
@@ -226,7 +232,8 @@ def _upsert_indicators(session: Session, specs: list[IndicatorSpec]) -> dict[str
                 RETURNING id
                 """
             ),
-            {"key": spec.key, "label": spec.label, "source": IOD_SOURCE, "hi": spec.higher_is_more_need, "unit": spec.unit},
+            {"key": spec.key, "label": spec.label, "source": IOD_SOURCE, "hi": spec.higher_is_more_need,
+             "unit": spec.unit},
         ).scalar_one()
     return ids
 
@@ -370,7 +377,8 @@ def import_area_csv(session: Session, path: Path, key: str, label: str, higher_i
     report.level = level
     report.encoding = "UTF-8" if encoding == "utf-8-sig" else "Latin-1"
     if not rows:
-        raise ImportFileError(f"{path.name}: no row could be imported. " + "; ".join(str(p) for p in report.problems[:5]))
+        raise ImportFileError(f"{path.name}: no row could be imported. "
+                              + "; ".join(str(p) for p in report.problems[:5]))
 
     indicator_id = session.execute(text(
         """
@@ -391,7 +399,8 @@ def import_area_csv(session: Session, path: Path, key: str, label: str, higher_i
     copy_into_temp(session, "tmp_area_indicator_value", [("area_id", "int"), ("value", "float8")],
                    sorted(rows.items()))
     session.execute(text(
-        "INSERT INTO indicator_value (indicator_id, area_id, value) SELECT :i, area_id, value FROM tmp_area_indicator_value"
+        "INSERT INTO indicator_value (indicator_id, area_id, value)"
+        " SELECT :i, area_id, value FROM tmp_area_indicator_value"
     ), {"i": indicator_id})
     # runs scored with the old values are stale; the next visit recomputes them
     session.execute(text("DELETE FROM gap_run WHERE params->>'indicator' = :key"), {"key": key})

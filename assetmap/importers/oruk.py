@@ -100,7 +100,9 @@ def _load(path: Path) -> Any:
     except UnicodeDecodeError:
         raise ImportFileError(f"{path.name} is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise ImportFileError(f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+        raise ImportFileError(
+            f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
+        ) from None
 
 
 def _kind(obj: dict, hint: str) -> str | None:
@@ -240,7 +242,8 @@ class _Terms:
             vocabulary = f"{vocabulary[:41]}-{tax_id.hex[:8]}"
         self.session.add(OrukTaxonomy(vocabulary=vocabulary, uuid=tax_id, name=name[:300],
                                       description=oruk_common.clean_text(obj.get("description")),
-                                      uri=oruk_common.clean_text(obj.get("uri")), version=oruk_common.clean_text(obj.get("version"))))
+                                      uri=oruk_common.clean_text(obj.get("uri")),
+                                      version=oruk_common.clean_text(obj.get("version"))))
         self.session.flush()
         self.vocabularies[str(tax_id)] = self.vocabularies[name.lower()] = vocabulary
         return vocabulary
@@ -295,8 +298,10 @@ def _parsed_term(obj: dict) -> dict | None:
     if term_id is None:
         return None
     return {"uuid": term_id, "name": oruk_common.clean_text(obj.get("name")) or oruk_common.clean_text(obj.get("term")),
-            "description": oruk_common.clean_text(obj.get("description")), "taxonomy": oruk_common.clean_text(obj.get("taxonomy")),
-            "taxonomy_id": oruk_feed.as_uuid(obj.get("taxonomy_id")), "parent_id": oruk_feed.as_uuid(obj.get("parent_id")),
+            "description": oruk_common.clean_text(obj.get("description")),
+            "taxonomy": oruk_common.clean_text(obj.get("taxonomy")),
+            "taxonomy_id": oruk_feed.as_uuid(obj.get("taxonomy_id")),
+            "parent_id": oruk_feed.as_uuid(obj.get("parent_id")),
             "term": oruk_common.clean_text(obj.get("term"))}
 
 
@@ -386,7 +391,8 @@ def import_oruk(session: Session, path: Path, publish: bool = True, progress=sil
                                         if loc.postcode and loc.lat is None})
     existing_links = {row.asset_id: row for row in session.scalars(select(OrukServiceAtLocation).where(
         OrukServiceAtLocation.asset_id.in_(list(by_sal.values()) + list(by_service.values()))))}
-    used_uuids = set(session.scalars(select(Asset.uuid).where(Asset.uuid.in_([p.service_id for _, p in parsed_services]))))
+    used_uuids = set(session.scalars(
+        select(Asset.uuid).where(Asset.uuid.in_([p.service_id for _, p in parsed_services]))))
 
     bar = progress(total=len(parsed_services), desc="oruk: writing")
     seen_sals: set[uuid.UUID] = set()
@@ -465,7 +471,8 @@ def _write_asset(session: Session, report: OrukReport, number: int, parsed: oruk
     link = existing_links.get(asset.id) or session.get(OrukServiceAtLocation, asset.id)
     wanted = (parsed.service_id, loc.sal_id or oruk_common.derived_id("service_at_location", asset.uuid),
               loc.location_id or oruk_common.derived_id("location", asset.uuid))
-    derived = (asset.uuid, oruk_common.derived_id("service_at_location", asset.uuid), oruk_common.derived_id("location", asset.uuid))
+    derived = (asset.uuid, oruk_common.derived_id("service_at_location", asset.uuid),
+               oruk_common.derived_id("location", asset.uuid))
     if link is None and wanted != derived:
         session.add(OrukServiceAtLocation(asset_id=asset.id, service_uuid=wanted[0], uuid=wanted[1],
                                           location_uuid=wanted[2]))

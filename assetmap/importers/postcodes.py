@@ -30,7 +30,8 @@ COLUMNS = {
 }
 
 
-def import_codepoint(session: Session, path: Path, areas: list[str] | None = None, progress=silent_progress) -> ImportReport:
+def import_codepoint(session: Session, path: Path, areas: list[str] | None = None,
+                     progress=silent_progress) -> ImportReport:
     """Import a Code-Point Open zip; ``areas`` limits it to postcode areas such as ``["SY", "TF"]``."""
     path = Path(path)
     report = ImportReport(source=f"postcodes ({path.name})")
@@ -66,7 +67,8 @@ def import_codepoint(session: Session, path: Path, areas: list[str] | None = Non
             frames.append(frame)
             bar.update(1)
         bar.close()
-    df = pd.concat(frames, ignore_index=True).rename(columns=COLUMNS) if frames else pd.DataFrame(columns=[*COLUMNS.values(), "file", "line"])
+    df = (pd.concat(frames, ignore_index=True).rename(columns=COLUMNS) if frames
+          else pd.DataFrame(columns=[*COLUMNS.values(), "file", "line"]))
     report.read = len(df)
 
     df["easting"] = pd.to_numeric(df["easting"], errors="coerce")
@@ -78,7 +80,8 @@ def import_codepoint(session: Session, path: Path, areas: list[str] | None = Non
     df = df[~no_position]
     bad = df["easting"].isna() | df["northing"].isna()
     for row in df[bad].itertuples():
-        report.problem(row.line, f"easting/northing not numeric in {row.file}", "Eastings", f"{row.easting},{row.northing}")
+        report.problem(row.line, f"easting/northing not numeric in {row.file}", "Eastings",
+                       f"{row.easting},{row.northing}")
     df = df[~bad].copy()
     df["postcode"] = df["postcode"].map(normalise_postcode)
     invalid = df["postcode"].isna()
@@ -99,7 +102,8 @@ def import_codepoint(session: Session, path: Path, areas: list[str] | None = Non
     def rows():
         for i, rec in enumerate(df[cols].itertuples(index=False, name=None)):
             pc, out, e, n, q, lad, ward, x, y = rec
-            yield (pc, out, int(e), int(n), None if pd.isna(q) else int(q), lad or None, ward or None, float(x), float(y))
+            yield (pc, out, int(e), int(n), None if pd.isna(q) else int(q), lad or None, ward or None,
+                   float(x), float(y))
             if i % 50000 == 0:
                 bar.update(min(50000, len(df) - i))
     copy_into_temp(

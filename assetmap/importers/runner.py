@@ -34,7 +34,8 @@ def run_import(url: str, kind: str, dataset_key: str | None, path: Path, fn, for
     signature = file_signature(path, kind, options)
     with session_scope(url) as session:
         if not force:
-            done = session.scalar(select(ImportRun.id).where(ImportRun.signature == signature, ImportRun.finished_at.is_not(None)).limit(1))
+            done = session.scalar(select(ImportRun.id).where(ImportRun.signature == signature,
+                                                             ImportRun.finished_at.is_not(None)).limit(1))
             if done:
                 return None
         run = ImportRun(kind=kind, dataset_key=dataset_key, file_name=path.name, signature=signature)

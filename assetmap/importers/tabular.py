@@ -64,7 +64,8 @@ def _source_id(upload: BulkUpload, row: tabular.CheckedRow) -> str:
     return f"{upload.source_key}/{row.source_id}"[:MAX_LENGTHS["source_id"]]
 
 
-def check_upload(session: Session, upload: BulkUpload, progress: Callable[[int, int], None] | None = None) -> CheckResult:
+def check_upload(session: Session, upload: BulkUpload,
+                 progress: Callable[[int, int], None] | None = None) -> CheckResult:
     """Check every row of ``upload`` against its mapping: errors stop a row, warnings do not.
 
     Postcodes of rows without coordinates are looked up; ids repeated in the file are errors after

@@ -22,8 +22,7 @@ def get_session() -> Session:
 def get_reader() -> Connection | Session:
     """This request's connection for reading only (the public API): from an engine in autocommit
     (:func:`assetmap.db.engine.get_read_engine`), each statement a transaction of its own, with
-    none of a session's bookkeeping (a quarter of a postcode search's Python when it came in:
-    1.25 -> 0.95 ms).
+    none of a session's bookkeeping (a sizeable share of a postcode search's Python time).
     Both it and a session answer ``execute``; the tests' factory gives a session that shares
     their rolled-back transaction."""
     if "db_reader" not in g:

@@ -44,7 +44,8 @@ def init_app(app) -> None:
         from assetmap.web.health import note_database_down
 
         note_database_down(str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc))
-        response = _respond(503, "Service Unavailable", "The database is not reachable just now. Please try again in a moment.")
+        response = _respond(503, "Service Unavailable",
+                            "The database is not reachable just now. Please try again in a moment.")
         response.headers["Retry-After"] = "5"
         return response
 

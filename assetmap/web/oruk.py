@@ -127,4 +127,5 @@ def taxonomy_terms():
 
 @bp.get("/taxonomy_terms/<term_id>")
 def taxonomy_term(term_id: str):
-    return jsonify(oruk_write.taxonomy_term_json(queries.get_taxonomy_term(get_session(), _id(term_id, "taxonomy term"))))
+    return jsonify(oruk_write.taxonomy_term_json(
+        queries.get_taxonomy_term(get_session(), _id(term_id, "taxonomy term"))))

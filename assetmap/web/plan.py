@@ -5,8 +5,8 @@ tiles it is drawn from.
 radius_m, decay``) plus ``layer`` and ``level`` (the second table: wards, MSOAs or every LSOA,
 population-weighted, with the local authority's line); the table of the biggest gaps is the
 page, the map an enhancement. ``/plan/indicators`` lets planners and administrators upload a
-need indicator keyed by LSOA, MSOA or ward code. ``/plan/gaps.csv`` and ``/plan/gaps.geojson`` export the run with its parameters
-and the data's attribution.
+need indicator keyed by LSOA, MSOA or ward code. ``/plan/gaps.csv`` and ``/plan/gaps.geojson``
+export the run with its parameters and the data's attribution.
 """
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ def _metadata(report: dict, params) -> dict:
             "decay_label": DECAYS[params.decay],
         },
         "method": METHOD,
-        "run": {"id": run["id"], "computed_at": run["created_at"].isoformat(), "updated_at": run["updated_at"].isoformat()},
+        "run": {"id": run["id"], "computed_at": run["created_at"].isoformat(),
+                "updated_at": run["updated_at"].isoformat()},
         **data_meta(catalogue.data_sources(get_session())),
         "exported_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
     }
@@ -212,7 +213,8 @@ def _indicator_page(form: dict | None = None, error: str | None = None, result=N
     loaded = {r["code"] for r in options["lads"]}
     return render_template("plan/indicators.html", form=form or {}, error=error, result=result,
                            indicators=options["indicators"], level_names=LEVEL_NAMES,
-                           default_lad=next((c for c in current_app.config["DEFAULT_AREAS"] if c in loaded), None)), status
+                           default_lad=next((c for c in current_app.config["DEFAULT_AREAS"] if c in loaded),
+                                            None)), status
 
 
 @bp.route("/plan/indicators", methods=["GET", "POST"])
@@ -224,7 +226,8 @@ def indicators():
         return denied
     if request.method == "GET":
         return _indicator_page()
-    form = {k: (request.form.get(k) or "").strip() for k in ("key", "label", "direction", "code_column", "value_column")}
+    form = {k: (request.form.get(k) or "").strip()
+            for k in ("key", "label", "direction", "code_column", "value_column")}
     file = request.files.get("file")
     if file is None or not file.filename:
         return _indicator_page(form, "Choose a CSV file to upload.", status=400)

@@ -154,7 +154,8 @@ def mapping(upload_id: int):
             return redirect(url_for("upload.check", upload_id=upload.id))
     n_rows, preview = uploads.first_rows(session, upload.id)
     return render_template("upload/map.html", upload=upload, fields=tabular.FIELDS, types=types, error=error,
-                           n_rows=n_rows, preview=preview, is_admin=can_publish_upload(current_user)), (400 if error else 200)
+                           n_rows=n_rows, preview=preview,
+                           is_admin=can_publish_upload(current_user)), (400 if error else 200)
 
 
 @bp.get("/<int:upload_id>/check")
