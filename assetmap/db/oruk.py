@@ -81,6 +81,11 @@ def _vocabulary_labels() -> dict[str, dict]:
             for key, v in spec["vocabularies"].items()}
 
 
+def vocabularies_in_use(session: Session) -> list[str]:
+    """The vocabularies that have taxonomy terms, in name order."""
+    return list(session.execute(text("SELECT DISTINCT vocabulary FROM taxonomy_term ORDER BY 1")).scalars())
+
+
 def list_taxonomies(session: Session) -> list[dict]:
     """Every vocabulary that has terms, as a taxonomy: uuid, vocabulary, name, description,
     uri, version; ordered by vocabulary."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assetmap.db import assets
@@ -34,6 +34,7 @@ from assetmap.db.models import (
     OrukTaxonomy,
     TaxonomyTerm,
 )
+from assetmap.db.oruk import vocabularies_in_use
 from assetmap.domain import oruk_common, oruk_feed
 from assetmap.errors import BadInputError, ImportFileError
 from assetmap.importers.report import ImportReport, RowProblem, silent_progress
@@ -219,7 +220,7 @@ class _Terms:
         self.session, self.report = session, report
         self.by_uuid: dict[uuid.UUID, TaxonomyTerm] = {}
         self.vocabularies: dict[str, str] = {}  # taxonomy id or name → vocabulary
-        own = session.execute(text("SELECT DISTINCT vocabulary FROM taxonomy_term")).scalars().all()
+        own = vocabularies_in_use(session)
         for vocabulary in own:
             self.vocabularies[str(oruk_common.derived_id("taxonomy", vocabulary))] = vocabulary
             self.vocabularies[vocabulary] = vocabulary

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from assetmap.db.bulk import copy_into_temp, upsert_counts
+from assetmap.db.postcodes import upsert_postcodes
 from assetmap.domain.geojson_crs import grid_to_lonlat
 from assetmap.domain.postcodes import normalise_postcode
 from assetmap.errors import ImportFileError
@@ -106,30 +106,7 @@ def import_codepoint(session: Session, path: Path, areas: list[str] | None = Non
                    float(x), float(y))
             if i % 50000 == 0:
                 bar.update(min(50000, len(df) - i))
-    copy_into_temp(
-        session, "tmp_postcode",
-        [("postcode", "varchar(8)"), ("outward", "varchar(4)"), ("easting", "int"), ("northing", "int"),
-         ("quality", "int"), ("lad_code", "varchar(10)"), ("ward_code", "varchar(10)"),
-         ("lon", "float8"), ("lat", "float8")],
-        rows(),
-    )
+    report.inserted, report.updated = upsert_postcodes(session, rows())
     bar.close()
-    report.inserted, report.updated = upsert_counts(
-        session,
-        """
-        INSERT INTO postcode (postcode, outward, easting, northing, quality, lad_code, ward_code, location)
-        SELECT postcode, outward, easting, northing, quality, lad_code, ward_code,
-               ST_SetSRID(ST_MakePoint(lon, lat), 4326)
-        FROM tmp_postcode
-        ON CONFLICT (postcode) DO UPDATE SET
-            outward = EXCLUDED.outward, easting = EXCLUDED.easting, northing = EXCLUDED.northing,
-            quality = EXCLUDED.quality, lad_code = EXCLUDED.lad_code, ward_code = EXCLUDED.ward_code,
-            location = EXCLUDED.location
-        WHERE (postcode.easting, postcode.northing, postcode.quality, postcode.lad_code, postcode.ward_code)
-              IS DISTINCT FROM
-              (EXCLUDED.easting, EXCLUDED.northing, EXCLUDED.quality, EXCLUDED.lad_code, EXCLUDED.ward_code)
-        RETURNING (xmax = 0)
-        """,
-    )
     report.unchanged = len(df) - report.inserted - report.updated
     return report
