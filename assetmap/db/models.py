@@ -225,6 +225,7 @@ class Place(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     os_id: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), index=True)  # assetmap.domain.names.name_key
     local_type: Mapped[str] = mapped_column(String(40))
     district: Mapped[str | None] = mapped_column(String(120))
     county: Mapped[str | None] = mapped_column(String(120))
@@ -233,7 +234,6 @@ class Place(Base):
 
     __table_args__ = (
         Index("ix_place_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
-        Index("ix_place_lower_name", text("lower(name)")),
     )
 
 

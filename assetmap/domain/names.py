@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ACRONYMS", "readable_name", "tell_apart"]
+__all__ = ["ACRONYMS", "name_key", "readable_name", "tell_apart"]
 
 #: Words kept in capitals wherever they appear in a shouted name.
 ACRONYMS = frozenset({
@@ -95,3 +95,14 @@ def tell_apart(name: str, others: list[str], street: str | None, town: str | Non
         return None
     street = (street or "").split(",")[0].strip()
     return readable_name(street) or readable_name(town) or None
+
+
+def name_key(name: str) -> str:
+    """A place name as compared when someone types it: case, apostrophes and punctuation ignored.
+
+    Examples
+    --------
+    >>> name_key("Bishop's Castle"), name_key("  bishops-castle "), name_key("Newcastle-upon-Tyne")
+    ('bishops castle', 'bishops castle', 'newcastle upon tyne')
+    """
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", re.sub(r"['\u2019]", "", name.lower())).split())

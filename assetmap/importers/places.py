@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from assetmap.db.bulk import copy_into_temp, upsert_counts
 from assetmap.domain.geojson_crs import grid_to_lonlat
+from assetmap.domain.names import name_key
 from assetmap.errors import ImportFileError
 from assetmap.importers.report import ImportReport, silent_progress
 
@@ -33,7 +34,7 @@ def _open_csv(path: Path):
         if len(names) != 1:
             raise ImportFileError(f"{path.name} should hold one CSV of OS Open Names places, not {len(names)}")
         return io.TextIOWrapper(archive.open(names[0]), encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed by the caller's with)
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 def import_places(session: Session, path: Path, progress=silent_progress) -> ImportReport:
@@ -64,18 +65,19 @@ def import_places(session: Session, path: Path, progress=silent_progress) -> Imp
                 report.problem(line, "duplicate ID", "ID", rec["ID"])
                 continue
             seen.add(rec["ID"])
-            rows.append((rec["ID"], name[:200], (rec["LOCAL_TYPE"] or "Place")[:40],
+            rows.append((rec["ID"], name[:200], name_key(name)[:200], (rec["LOCAL_TYPE"] or "Place")[:40],
                          (rec.get("DISTRICT_BOROUGH") or "").strip()[:120] or None,
                          (rec.get("COUNTY_UNITARY") or "").strip()[:120] or None,
                          (rec.get("POSTCODE_DISTRICT") or "").strip()[:4] or None, x, y))
     if rows:
-        lon, lat = grid_to_lonlat().transform([r[6] for r in rows], [r[7] for r in rows])
-        rows = [(*r[:6], float(lo), float(la)) for r, lo, la in zip(rows, lon, lat, strict=True)]
+        lon, lat = grid_to_lonlat().transform([r[7] for r in rows], [r[8] for r in rows])
+        rows = [(*r[:7], float(lo), float(la)) for r, lo, la in zip(rows, lon, lat, strict=True)]
     bar = progress(total=len(rows), desc="places: loading")
     copy_into_temp(
         session, "tmp_place",
-        [("os_id", "varchar(40)"), ("name", "varchar(200)"), ("local_type", "varchar(40)"),
-         ("district", "varchar(120)"), ("county", "varchar(120)"), ("postcode_district", "varchar(4)"),
+        [("os_id", "varchar(40)"), ("name", "varchar(200)"), ("name_key", "varchar(200)"),
+         ("local_type", "varchar(40)"), ("district", "varchar(120)"), ("county", "varchar(120)"),
+         ("postcode_district", "varchar(4)"),
          ("lon", "float8"), ("lat", "float8")],
         rows,
     )
@@ -84,13 +86,14 @@ def import_places(session: Session, path: Path, progress=silent_progress) -> Imp
     report.inserted, report.updated = upsert_counts(
         session,
         """
-        INSERT INTO place (os_id, name, local_type, district, county, postcode_district, location)
-        SELECT os_id, name, local_type, district, county, postcode_district,
+        INSERT INTO place (os_id, name, name_key, local_type, district, county, postcode_district, location)
+        SELECT os_id, name, name_key, local_type, district, county, postcode_district,
                ST_SetSRID(ST_MakePoint(lon, lat), 4326)
         FROM tmp_place
         ON CONFLICT (os_id) DO UPDATE SET
-            name = EXCLUDED.name, local_type = EXCLUDED.local_type, district = EXCLUDED.district,
-            county = EXCLUDED.county, postcode_district = EXCLUDED.postcode_district, location = EXCLUDED.location
+            name = EXCLUDED.name, name_key = EXCLUDED.name_key, local_type = EXCLUDED.local_type,
+            district = EXCLUDED.district, county = EXCLUDED.county, postcode_district = EXCLUDED.postcode_district,
+            location = EXCLUDED.location
         WHERE (place.name, place.local_type, place.district, place.county, place.postcode_district)
               IS DISTINCT FROM
               (EXCLUDED.name, EXCLUDED.local_type, EXCLUDED.district, EXCLUDED.county, EXCLUDED.postcode_district)

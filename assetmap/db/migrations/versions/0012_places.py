@@ -6,7 +6,8 @@ Create Date: 2026-12-04
 
 The finder's place search knew ward and council names only, so the names people type ("Craven
 Arms", "Church Stretton", "Uppermill") were not found. ``place`` holds every populated place of
-OS Open Names with its district and county (to tell same-named places apart) and its position.
+OS Open Names with its district and county (to tell same-named places apart) and its position;
+``name_key`` is the name as compared with what was typed (``assetmap.domain.names.name_key``).
 The trigram index backs typo-tolerant matching and "did you mean".
 """
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("os_id", sa.String(40), nullable=False, unique=True),
         sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("name_key", sa.String(200), nullable=False),
         sa.Column("local_type", sa.String(40), nullable=False),
         sa.Column("district", sa.String(120), nullable=True),
         sa.Column("county", sa.String(120), nullable=True),
@@ -36,7 +38,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_place_name_trgm", "place", ["name"], postgresql_using="gin",
                     postgresql_ops={"name": "gin_trgm_ops"})
-    op.create_index("ix_place_lower_name", "place", [sa.text("lower(name)")])
+    op.create_index("ix_place_name_key", "place", ["name_key"])
 
 
 def downgrade() -> None:
