@@ -59,6 +59,7 @@ __all__ = [
     "Origin",
     "area_services",
     "count_near",
+    "distances_from",
     "filter_clause",
     "find",
     "find_place",
@@ -925,6 +926,20 @@ def get_assets(session: Session, ids: Sequence[int], probe: OpenNowProbe,
         {**select.params, "ids": ids},
     ).mappings()
     return [select.shape(r) for r in rows]
+
+
+def distances_from(session: Session, ids: Sequence[int], lat: float, lon: float) -> dict[int, float]:
+    """``{asset id: metres}`` on the sphere from the point, for the assets among ``ids`` with a position
+    (a printed shortlist's distances from a chosen postcode)."""
+    ids = [int(i) for i in ids if 0 < int(i) < 2**31]
+    if not ids:
+        return {}
+    rows = session.execute(
+        text(f"SELECT a.id, a.location::geography <-> {_POINT} AS d FROM asset a "
+             "WHERE a.id = ANY(:ids) AND a.location IS NOT NULL"),
+        {"ids": ids, "lat": lat, "lon": lon},
+    )
+    return {r[0]: float(r[1]) for r in rows}
 
 
 # --------------------------------------------------------------------------------------------

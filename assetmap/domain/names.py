@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ACRONYMS", "name_key", "readable_name", "tell_apart"]
+__all__ = ["ACRONYMS", "name_key", "readable_items", "readable_name", "tell_apart"]
 
 #: Words kept in capitals wherever they appear in a shouted name.
 ACRONYMS = frozenset({
@@ -28,7 +28,7 @@ _POSTCODE_PART = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?$|^\d[A-Z]{2}$")
 
 def _shouted(name: str) -> bool:
     letters = [c for c in name if c.isalpha()]
-    return bool(letters) and (all(c.isupper() for c in letters) or all(c.islower() for c in letters))
+    return bool(letters) and all(c.isupper() for c in letters)
 
 
 def _word(word: str, first: bool) -> str:
@@ -52,7 +52,7 @@ def _word(word: str, first: bool) -> str:
 
 
 def readable_name(name: str | None) -> str | None:
-    """A shouted name in readable case; a name a person wrote in mixed case is kept.
+    """A name in capitals in readable case; any other is kept as written.
 
     Examples
     --------
@@ -78,23 +78,51 @@ def readable_name(name: str | None) -> str | None:
     return _WORD.sub(word, name.strip())
 
 
-def tell_apart(name: str, others: list[str], street: str | None, town: str | None) -> str | None:
+def tell_apart(name: str, others: list[str], address: str | None, town: str | None) -> str | None:
     """What to add to ``name`` so it is not confused with the others shown beside it.
 
     ``others`` are all the names shown, this one included. Returns the street (the first part of
-    the address) when another has the same name, the town when the street is not known, else None.
+    the address that is not the name again), or the town when there is no address, when another
+    has the same name; else None.
 
     Examples
     --------
-    >>> tell_apart("BOOTS", ["BOOTS", "Boots", "Lloyds"], "12 CHESHIRE STREET", "Market Drayton")
-    '12 Cheshire Street'
+    >>> tell_apart("BOOTS", ["BOOTS", "Boots", "Lloyds"], "48-50 CHESHIRE STREET, MARKET DRAYTON", None)
+    '48-50 Cheshire Street'
+    >>> tell_apart("Ashley Surgery", ["Ashley Surgery"] * 2, "ASHLEY SURGERY, SCHOOL LANE, ASHLEY", None)
+    'School Lane'
     >>> tell_apart("Boots", ["Boots", "Lloyds"], "12 Cheshire Street", "Market Drayton") is None
     True
     """
     if sum(1 for o in others if o.casefold() == name.casefold()) < 2:
         return None
-    street = (street or "").split(",")[0].strip()
-    return readable_name(street) or readable_name(town) or None
+    parts = [p.strip() for p in (address or "").split(",") if p.strip() and p.strip().casefold() != name.casefold()]
+    return readable_name(parts[0]) if parts else (readable_name(town) or None)
+
+
+def readable_items(items: list[dict]) -> list[dict]:
+    """Places as shown on a page: names and addresses in readable case (the name as published kept
+    as ``official_name``), and ``tell_apart`` set where two on the page share a name.
+
+    Examples
+    --------
+    >>> shown = readable_items([{"name": "MARKET DRAYTON", "address": "CHESHIRE STREET, MARKET DRAYTON"},
+    ...                         {"name": "Market Drayton", "address": "The Parish Rooms, Church Street"}])
+    >>> [(i["name"], i["tell_apart"]) for i in shown], shown[0]["official_name"]
+    ([('Market Drayton', 'Cheshire Street'), ('Market Drayton', 'The Parish Rooms')], 'MARKET DRAYTON')
+    """
+    names = [i.get("name") or "" for i in items]
+    out = []
+    for item in items:
+        shown = dict(item)
+        shown["official_name"] = item.get("name")
+        shown["name"] = readable_name(item.get("name"))
+        for key in ("address", "town", "organisation"):
+            if item.get(key):
+                shown[key] = readable_name(item[key])
+        shown["tell_apart"] = tell_apart(item.get("name") or "", names, item.get("address"), item.get("town"))
+        out.append(shown)
+    return out
 
 
 def name_key(name: str) -> str:
