@@ -66,14 +66,15 @@ def readable_name(name: str | None) -> str | None:
     "St. Mary's GP Surgery, SY11 1QD"
     >>> readable_name("Oswestry Knit and Natter"), readable_name("McCOLL'S"), readable_name(None)
     ('Oswestry Knit and Natter', "McCOLL'S", None)
-    >>> readable_name("MCCOLLS RETAIL GROUP LTD"), readable_name("LLOYDS PHARMACY")
-    ('McColls Retail Group Ltd', 'Lloyds Pharmacy')
+    >>> readable_name("MCCOLLS RETAIL GROUP LTD"), readable_name("1 THE CROSS, WEM")
+    ('McColls Retail Group Ltd', '1 The Cross, Wem')
     """
     if not name or not _shouted(name):
         return name
     def word(match: re.Match) -> str:
         before = name[:match.start()].rstrip()
-        return _word(match.group(), first=not before or before[-1] in "(/,:-–")
+        # a new part starts after punctuation or a house number ("1 The Cross")
+        return _word(match.group(), first=not before or before[-1] in "(/,:-–" or before.split()[-1][-1].isdigit())
 
     return _WORD.sub(word, name.strip())
 
