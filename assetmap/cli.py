@@ -231,6 +231,18 @@ def import_postcodes_cmd(path, areas):
     _exit_for(_run_import("postcodes", "codepoint-open", path, fn))
 
 
+@import_.command("places")
+@click.argument("path", type=click.Path(path_type=Path))
+def import_places_cmd(path):
+    """OS Open Names populated places (towns, villages, hamlets, suburbs), zipped CSV as OS ships it."""
+    from assetmap.importers.places import import_places
+
+    def fn(session, p):
+        return import_places(session, p, progress=_progress)
+
+    _exit_for(_run_import("places", "os-open-names", path, fn))
+
+
 @import_.command("assets")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", required=True, help="libraries, nhsbsa-pharmacies, epraccur, givefood, geojson, ...")

@@ -86,6 +86,8 @@ def load_reference_data(url: str, data: Path) -> None:
         derive_lad_geometries(s)
         codepoint = import_codepoint(s, data / "postcodes" / "codepo_gb.zip", areas=POSTCODE_AREAS)
         record_import(s, "codepoint-open", codepoint)
+        from assetmap.importers.places import import_places
+        record_import(s, "os-open-names", import_places(s, data / "gazetteer" / "gb_populated_places_all_BNG_csv.zip"))
         s.execute(text("ANALYZE"))
 
 

@@ -116,7 +116,7 @@ def test_one_asset_postcodes_and_categories(client, wednesday, db_session):
     ("/api/v1/assets?postcode=SY11+1ZZ", 404, ["SY11 1ZZ"]),
     ("/api/v1/assets?postcode=SY27", 404, ["SY27"]),
     ("/api/v1/assets?postcode=banana", 400, ["not a postcode"]),
-    ("/api/v1/assets?place=Oswestrey", 404, ["Oswestry South"]),
+    ("/api/v1/assets?place=Oswestrey", 404, ["Oswestry (Shropshire)"]),
     ("/api/v1/assets?lat=40.7&lon=-74.0", 400, ["outside the UK"]),
     ("/api/v1/assets?lat=91&lon=0", 400, ["between -90 and 90"]),
     ("/api/v1/assets?lat=52&lon=nan", 400, ["finite"]),

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from assetmap.db.engine import session_scope
+from assetmap.domain.names import readable_name
 from tests.finder_fixtures import WEDNESDAY_NOON, fixed_clock, haversine_m
 from tests.live import live_server
 
@@ -50,7 +51,7 @@ def test_typing_a_postcode_lists_the_nearest_pharmacy_first(server, browser, fin
     page.get_by_label("Postcode or place").fill(POSTCODE)
     page.get_by_role("button", name="Search", exact=True).click()
     page.wait_for_selector(".finder-result-name a")
-    assert page.locator(".finder-result-name a").first.inner_text() == expected
+    assert page.locator(".finder-result-name a").first.inner_text().startswith(readable_name(expected))
     assert POSTCODE in page.locator("#results-heading").inner_text()
     # The map holds as many markers as the list has places (Folium's cluster layer is a global).
     on_map = page.evaluate("Object.keys(window).filter(k => k.startsWith('marker_cluster_'))"
@@ -76,10 +77,11 @@ def test_keyboard_only_search_and_printable_list(server, browser, shots):
     page.keyboard.press("Space")
     second.check()
     names = [page.locator(".finder-result-name a").nth(i).inner_text() for i in (0, 1)]
-    page.get_by_role("button", name="Make a printable list of the ticked places").click()
+    page.get_by_role("button", name="Make a printable list of my places").click()
     page.wait_for_selector(".finder-shortlist")
     assert "/shortlist?ids=" in page.url and "," in page.url  # one short address to share
-    assert [page.locator(".finder-shortlist h2").nth(i).inner_text() for i in (0, 1)] == names
+    # (a street that told apart two of one chain among the results is not needed in a list of two)
+    assert all(n.startswith(page.locator(".finder-shortlist h2").nth(i).inner_text()) for i, n in enumerate(names))
     assert page.locator("#print-list").is_visible()  # the script shows the print button
     assert page.locator(".finder-shortlist .finder-hours").count() == 2  # pharmacies' week tables
     page.emulate_media(media="print")

@@ -165,23 +165,25 @@ def test_outward_code_searches_around_the_centroid_of_its_postcodes(db_session):
     assert found["lat"] == pytest.approx(mean[0], abs=1e-6) and found["lon"] == pytest.approx(mean[1], abs=1e-6)
 
 
-def test_place_names_find_wards_and_groups_of_wards(db_session):
+def test_place_names_find_wards_towns_and_groups_of_wards(db_session):
     one = finder.locate(db_session, Where("place", "market drayton west"))
     assert one["label"] == "Market Drayton West (Shropshire)"
-    town = finder.locate(db_session, Where("place", "Oswestry"))
-    assert town["areas"] == ["Oswestry East (Shropshire)", "Oswestry South (Shropshire)", "Oswestry West (Shropshire)"]
+    town = finder.locate(db_session, Where("place", "Oswestry"))  # the town of OS Open Names
+    assert town["label"] == "Oswestry (Shropshire)"
     inside = db_session.execute(text(
         "SELECT bool_or(ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))) FROM area "
         "WHERE name LIKE 'Oswestry %' AND level = 'ward'"), {"lat": town["lat"], "lon": town["lon"]}).scalar()
     assert inside
+    wards = finder.locate(db_session, Where("place", "Market Drayton"))  # no such ward: the town
+    assert wards["label"] == "Market Drayton (Shropshire)"
     assert finder.locate(db_session, Where("place", "Bishops Castle"))["label"] == "Bishop's Castle (Shropshire)"
     with pytest.raises(BadInputError) as many:  # St James' (Oldham), St Martin's, St Mary's, St Oswald: far apart
         finder.locate(db_session, Where("place", "St"))
     assert {"St Martin's", "St Oswald", "St James'"} <= set(many.value.details["suggestions"])
     with pytest.raises(NotFoundError) as typo:
         finder.locate(db_session, Where("place", "Oswestrey"))
-    assert typo.value.details["suggestions"][0].startswith("Oswestry ")
-    assert "Oswestry South (Shropshire)" in typo.value.message
+    assert typo.value.details["suggestions"][0] == "Oswestry, Shropshire"
+    assert "Did you mean Oswestry (Shropshire)" in typo.value.message
 
 
 def test_unknown_postcodes_get_helpful_suggestions(db_session):

@@ -48,8 +48,9 @@ def test_a_database_at_the_four_feature_heads_upgrades_to_the_single_head(db_con
     assert MigrationContext.configure(db_conn).get_current_heads() == tuple(sorted(FEATURE_HEADS))
     cfg = migrate.alembic_config("postgresql://")
     cfg.attributes["connection"] = db_conn
-    command.upgrade(cfg, "head")
-    assert MigrationContext.configure(db_conn).get_current_heads() == (migrate.head_revision(),)
+    # To the merge point only: later revisions have already run on this test database.
+    command.upgrade(cfg, "0008")
+    assert MigrationContext.configure(db_conn).get_current_heads() == ("0008",)
 
 
 def test_the_alembic_command_reads_its_ini_and_assetmaps_database(db_url):

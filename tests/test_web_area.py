@@ -12,10 +12,17 @@ def _map_rows(html):
     return [row for block in re.findall(r"var data = (\[.*?\]);\n", html) for row in json.loads(block)]
 
 
-def test_home_redirects_to_the_first_default_area(client):
-    response = client.get("/")
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/areas/{SHROPSHIRE}")
+def test_home_is_one_search_box_with_the_default_areas_places_a_page_at_a_time(client, db_session):
+    for i in range(20):
+        make_asset(db_session, f"BOOTS NHS PHARMACY {i:02d}", category="pharmacy", address=f"{i} HIGH STREET")
+    html = client.get("/").get_data(as_text=True)
+    assert 'action="/find"' in html and 'id="where"' in html and 'id="use-location"' in html
+    assert "Places and groups in Shropshire" in html
+    assert "Boots NHS Pharmacy 00" in html and "BOOTS NHS" not in html  # readable, acronyms kept
+    assert html.count('class="asset-name"') == 15 and 'rel="next" href="/?page=2"' in html
+    second = client.get("/?page=2").get_data(as_text=True)
+    assert "Boots NHS Pharmacy 19" in second and 'rel="prev"' in second
+    assert client.get("/?page=x").status_code == 400
 
 
 def test_area_page_lists_assets_and_maps_them_with_local_scripts_only(client, db_session):

@@ -41,6 +41,7 @@ from sqlalchemy import text as _text
 from sqlalchemy.orm import Session
 
 from assetmap.db.driver import fetch_all
+from assetmap.domain.names import name_key
 from assetmap.domain.search import (
     FALLBACK_MAX_M,
     FALLBACK_MIN,
@@ -58,6 +59,7 @@ __all__ = [
     "Origin",
     "area_services",
     "count_near",
+    "distances_from",
     "filter_clause",
     "find",
     "find_place",
@@ -345,12 +347,8 @@ def postcode_info(session: Session, where: Where) -> dict:
     return {"kind": "outward", **found}
 
 
-def _normalise_place(name: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", re.sub(r"['\u2019]", "", name.lower())).split())
-
-
 def _normalised_sql(column: str) -> str:
-    """:func:`_normalise_place` in SQL: apostrophes dropped, anything not a letter or digit a space."""
+    """:func:`assetmap.domain.names.name_key` in SQL: apostrophes dropped, anything not a letter or digit a space."""
     return f"trim(regexp_replace(regexp_replace(lower({column}), '[''\u2019]', '', 'g'), '[^a-z0-9]+', ' ', 'g'))"
 
 
@@ -384,25 +382,120 @@ def _area_point(session: Session, code: str) -> dict | None:
     return dict(row) if row else None
 
 
-def find_place(session: Session, name: str) -> dict:
-    """Where a place name typed by someone is: a ward, town or local authority.
+# Bigger places first when names repeat or typos match several (OS Open Names' LOCAL_TYPE).
+_PLACE_RANK = ("CASE p.local_type WHEN 'City' THEN 0 WHEN 'Town' THEN 1 WHEN 'Suburban Area' THEN 2 "
+               "WHEN 'Village' THEN 3 WHEN 'Hamlet' THEN 4 ELSE 5 END")
+_PLACE_COLUMNS = f"""p.name, p.local_type, p.district, p.county, p.postcode_district,
+    ST_Y(p.location) AS lat, ST_X(p.location) AS lon, {_PLACE_RANK} AS rank"""
 
-    An exact name (ignoring case and punctuation) wins; otherwise areas whose names start with the
-    words typed are taken together when they lie close ("Oswestry" → the union of Oswestry East,
-    South and West, and its point on surface). Returns ``{label, lat, lon, areas}``.
+
+def _bilingual(value: str | None) -> str | None:
+    """"Blaenau Gwent - Blaenau Gwent" (Welsh - English, the same) read once."""
+    if value and " - " in value:
+        first, _, second = value.partition(" - ")
+        return first if first == second else value
+    return value
+
+
+def _place_label(row: Mapping, *, with_postcode: bool = False) -> str:
+    """"Uppermill (Oldham)", "Newtown, SY4 (Shropshire)": the name, where it is, and (for places
+    whose names repeat within a county) its postcode district."""
+    where = ", ".join(dict.fromkeys(_bilingual(x) for x in (row["district"], row["county"]) if x))
+    name = f"{row['name']}, {row['postcode_district']}" if with_postcode and row["postcode_district"] else row["name"]
+    return f"{name} ({where})" if where else name
+
+
+def _labelled_places(rows: Sequence[Mapping]) -> list[tuple[str, str]]:
+    """(label, what to type) for each place: "Newtown (Shropshire)" and "Newtown, Shropshire", or
+    with the postcode district ("Newtown, SY4") where the county does not tell them apart."""
+    by_county = [f"{r['name']}, {r['county'] or r['district']}" if (r["county"] or r["district"]) else r["name"]
+                 for r in rows]
+    out = []
+    for r, typed in zip(rows, by_county, strict=True):
+        repeats = by_county.count(typed) > 1 and bool(r["postcode_district"])
+        if repeats:
+            typed = f"{r['name']}, {r['postcode_district']}"
+        out.append((_place_label(r, with_postcode=repeats), typed))
+    return out
+
+
+def _gazetteer(session: Session, wanted: str, qualifier: str | None) -> list[dict]:
+    """Places of OS Open Names called ``wanted`` (a :func:`name_key`), biggest first; with a
+    ``qualifier`` only those whose district, county or postcode district it names."""
+    rows = session.execute(
+        text(
+            f"""
+            SELECT {_PLACE_COLUMNS} FROM place p
+            WHERE p.name_key = :q
+              AND (CAST(:qual AS text) IS NULL OR lower(p.county) = :qual OR lower(p.district) = :qual
+                   OR lower(p.postcode_district) = :qual)
+            ORDER BY rank, p.county NULLS LAST, p.district NULLS LAST, p.name, p.os_id
+            LIMIT 50
+            """
+        ),
+        {"q": wanted, "qual": qualifier.lower() if qualifier else None},
+    ).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def _spread_m(session: Session, rows: Sequence[Mapping]) -> float:
+    if len(rows) < 2:
+        return 0.0
+    return session.execute(
+        text(
+            """
+            WITH pts AS (SELECT ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS g
+                         FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[])) AS t(lon, lat))
+            SELECT max(ST_Distance(a.g::geography, b.g::geography)) FROM pts a, pts b
+            """
+        ),
+        {"lons": [r["lon"] for r in rows], "lats": [r["lat"] for r in rows]},
+    ).scalar_one()
+
+
+def _from_gazetteer(session: Session, name: str, rows: list[dict]) -> dict:
+    """One place of the gazetteer's matches; several far apart are told apart by county or postcode
+    district (BadInputError with what to type for each)."""
+    if len(rows) == 1 or _spread_m(session, rows) <= PLACE_GROUP_MAX_M:
+        top = rows[0]
+        label = _place_label(top)
+        return {"label": label, "lat": top["lat"], "lon": top["lon"], "areas": [label]}
+    labelled = _labelled_places(rows[:10])
+    raise BadInputError(
+        f"There are {len(rows)}{' or more' if len(rows) == 50 else ''} places called {rows[0]['name']}: "
+         + "; ".join(lbl for lbl, _ in labelled)
+        + ". Pick one, or give a postcode.",
+        details={"parameter": "where", "suggestions": [typed for _, typed in labelled]},
+    )
+
+
+def find_place(session: Session, name: str) -> dict:
+    """Where a place name typed by someone is: a ward, town or local authority, or any city,
+    town, village, hamlet or suburb of OS Open Names.
+
+    An exact ward, town or council name (ignoring case and punctuation) wins; then a place of
+    the gazetteer of that name ("Craven Arms", "Uppermill"); otherwise areas whose names start
+    with the words typed are taken together when they lie close (the union of their wards, and its
+    point on surface). "Newtown, Shropshire" or "Newtown, SY4" picks one of several places of a
+    name. Returns ``{label, lat, lon, areas}``.
 
     Raises
     ------
     BadInputError
-        When several places far apart match (``details["suggestions"]`` lists what to type for each:
-        its name, or its code when names repeat).
+        When several places far apart match (``details["suggestions"]`` lists what to type for each).
     NotFoundError
-        When nothing matches (with names spelt alike as suggestions).
+        When nothing matches (with names spelt alike as suggestions: "did you mean").
     """
-    wanted = _normalise_place(name)
+    base, _, qualifier = name.partition(",")
+    wanted, qualifier = name_key(base), qualifier.strip() or None
     norm = _normalised_sql("a.name")
     if not wanted:
         raise BadInputError(f"{name[:40]!r} is not a place name", details={"parameter": "where"})
+    if qualifier:
+        places = _gazetteer(session, wanted, qualifier)
+        if not places:
+            raise _unknown_place(session, name)
+        return _from_gazetteer(session, name, places)
     rows = session.execute(
         text(
             f"""
@@ -425,6 +518,10 @@ def find_place(session: Session, name: str) -> dict:
             return {"label": _area_label(point), "lat": point["lat"], "lon": point["lon"],
                     "areas": [_area_label(point)]}
         rows = same_level
+    else:
+        places = _gazetteer(session, wanted, None)
+        if places:
+            return _from_gazetteer(session, name, places)
     if not rows:
         raise _unknown_place(session, name)
     if len(rows) == 1:
@@ -453,7 +550,9 @@ def find_place(session: Session, name: str) -> dict:
 
 
 def _unknown_place(session: Session, name: str) -> NotFoundError:
-    rows = session.execute(
+    """Not found: "did you mean" the places and areas spelt most alike (trigrams, pg_trgm)."""
+    typed = name.partition(",")[0].strip()
+    areas = session.execute(
         text(
             f"""
             SELECT a.code, a.name, a.level, l.name AS lad_name, {_same_name_sql("a.name")} AS same_name,
@@ -465,13 +564,31 @@ def _unknown_place(session: Session, name: str) -> NotFoundError:
             LIMIT 5
             """
         ),
-        {"q": name.strip(), "levels": list(PLACE_LEVELS)},
+        {"q": typed, "levels": list(PLACE_LEVELS)},
     ).mappings().all()
-    suggestions = [_place_value(r) for r in rows]
-    message = (f"We could not find a place called {name.strip()!r}. Place names here are ward and council "
-               "names; a postcode (SY11 1QD) or postcode district (SY11) always works.")
-    if rows:
-        message += " Did you mean " + ", ".join(_area_label(r) for r in rows) + "?"
+    # "%" and "<%" use the trigram index on place.name (their threshold is pg_trgm's 0.3).
+    places = session.execute(
+        text(
+            f"""
+            SELECT {_PLACE_COLUMNS}, greatest(similarity(p.name, :q), word_similarity(:q, p.name)) AS score
+            FROM place p
+            WHERE p.name % :q OR :q <% p.name
+            ORDER BY score DESC, rank, p.name, p.os_id
+            LIMIT 5
+            """
+        ),
+        {"q": typed},
+    ).mappings().all()
+    labelled = _labelled_places(places)
+    found = [(r["score"], 0, lbl, typed_) for r, (lbl, typed_) in zip(places, labelled, strict=True)]
+    found += [(r["score"], 1, _area_label(r), _place_value(r)) for r in areas]
+    found.sort(key=lambda f: (-f[0], f[1]))
+    found = list({f[2]: f for f in found}.values())[:5]
+    suggestions = list(dict.fromkeys(f[3] for f in found))
+    message = (f"We could not find a place called {name.strip()!r}. A town, village, ward or council name, "
+               "a postcode (SY11 1QD) or a postcode district (SY11) works.")
+    if found:
+        message += " Did you mean " + ", ".join(f[2] for f in found) + "?"
     return NotFoundError(message, details={"parameter": "where", "suggestions": suggestions})
 
 
@@ -809,6 +926,20 @@ def get_assets(session: Session, ids: Sequence[int], probe: OpenNowProbe,
         {**select.params, "ids": ids},
     ).mappings()
     return [select.shape(r) for r in rows]
+
+
+def distances_from(session: Session, ids: Sequence[int], lat: float, lon: float) -> dict[int, float]:
+    """``{asset id: metres}`` on the sphere from the point, for the assets among ``ids`` with a position
+    (a printed shortlist's distances from a chosen postcode)."""
+    ids = [int(i) for i in ids if 0 < int(i) < 2**31]
+    if not ids:
+        return {}
+    rows = session.execute(
+        text(f"SELECT a.id, a.location::geography <-> {_POINT} AS d FROM asset a "
+             "WHERE a.id = ANY(:ids) AND a.location IS NOT NULL"),
+        {"ids": ids, "lat": lat, "lon": lon},
+    )
+    return {r[0]: float(r[1]) for r in rows}
 
 
 # --------------------------------------------------------------------------------------------

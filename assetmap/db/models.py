@@ -221,6 +221,26 @@ class Area(Base):
     )
 
 
+class Place(Base):
+    """A populated place from OS Open Names (town, village, hamlet, suburb): the finder's gazetteer."""
+
+    __tablename__ = "place"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    os_id: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), index=True)  # assetmap.domain.names.name_key
+    local_type: Mapped[str] = mapped_column(String(40))
+    district: Mapped[str | None] = mapped_column(String(120))
+    county: Mapped[str | None] = mapped_column(String(120))
+    postcode_district: Mapped[str | None] = mapped_column(String(4))
+    location = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+
+    __table_args__ = (
+        Index("ix_place_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
+    )
+
+
 class Postcode(Base):
     """A postcode with its Code-Point Open position."""
 

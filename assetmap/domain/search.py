@@ -118,7 +118,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("where", "text", "A postcode (SY11 1QD), a postcode district (SY11), a place or ward name "
               "(Oswestry), or an area code (E05009283).", page_only=True),
     Parameter("postcode", "text", "A full postcode (SY11 1QD) or a postcode district (SY11): search around it."),
-    Parameter("place", "text", "A place or ward name, or an area code: search around it."),
+    Parameter("place", "text", "A town, village, suburb, ward or council name (\"Craven Arms\"; \"Newtown, "
+              "SY4\" picks one of several of a name), or an area code: search around it."),
     Parameter("lat", "number", "Latitude (WGS84) to search around; needs lon. Must be in the UK.",
               minimum=-90, maximum=90),
     Parameter("lon", "number", "Longitude (WGS84) to search around; needs lat. Must be in the UK.",

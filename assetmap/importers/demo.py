@@ -72,6 +72,11 @@ def load_demo(url: str, data_dir: Path, scope: str = "england", progress=silent_
     yield step("postcodes", "codepoint-open", data_dir / "postcodes" / "codepo_gb.zip",
                lambda s, p: import_codepoint(s, p, areas=areas, progress=progress), options=",".join(areas or []))
 
+    from assetmap.importers.places import import_places
+
+    yield step("places", "os-open-names", data_dir / "gazetteer" / "gb_populated_places_all_BNG_csv.zip",
+               lambda s, p: import_places(s, p, progress=progress))
+
     a = data_dir / "assets"
     official = [
         ("libraries", a / "libraries_england_2023.csv"),

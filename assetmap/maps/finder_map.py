@@ -14,7 +14,7 @@ from assetmap.maps.offline import make_map
 
 
 def _popup(item: dict, number: int | None, url: str | None, distance: str | None) -> str:
-    title = inert(item["name"])
+    title = inert(item["name"] + (f", {item['tell_apart']}" if item.get("tell_apart") else ""))
     lines = [f"<strong>{f'{number}. ' if number else ''}{title}</strong>"]
     if item.get("category_label"):
         lines.append(inert(item["category_label"]))

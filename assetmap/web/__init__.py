@@ -43,8 +43,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(upload.bp)
-    from assetmap.web import api, finder
+    from assetmap.web import api, embed, finder
     app.register_blueprint(finder.bp)
+    app.register_blueprint(embed.bp)
     app.register_blueprint(api.bp)
     from assetmap.web import profiles
     app.register_blueprint(profiles.bp)

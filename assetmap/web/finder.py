@@ -11,12 +11,14 @@ from datetime import UTC, datetime
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from assetmap.db import finder
+from assetmap.domain.names import readable_items
 from assetmap.domain.opening_hours import DAY_LABELS, LONDON
 from assetmap.domain.search import (
     ACCESS_MODES,
     ACCESSIBILITY,
     AGE_GROUPS,
     DEFAULT_RADIUS_M,
+    classify_where,
     describe_distance,
     open_now_probe,
     opening_status,
@@ -36,7 +38,6 @@ bp = Blueprint("finder", __name__)
 #: Radius choices offered on the page (metres); any other value still works in the URL.
 RADIUS_CHOICES = (1_000, 2_000, 5_000, 10_000, 25_000, 50_000)
 DIRECTIONS_URL = "https://www.openstreetmap.org/directions?to={lat:.6f},{lon:.6f}"
-SUGGEST_CHANGE_PATH = "/contribute/change/{id}"  # the contribution pages' route, by path (not url_for)
 
 
 def current_time() -> datetime:
@@ -126,6 +127,9 @@ def find():
     except (BadInputError, NotFoundError) as error:
         return render_template("finder/find.html", problem=error, query=None, result=None,
                                radius_m=_radius_arg(), **page), error.http_status
+    if result:
+        result["items"] = readable_items(result["items"])
+        result["area_services"] = readable_items(result["area_services"])
     map_parts = None
     if result and result["items"]:
         # The data's sources are credited in the page footer; on a phone the map keeps its space.
@@ -151,7 +155,7 @@ def asset(asset_id: int):
     session = get_session()
     at = current_time()
     probe = open_now_probe(at)
-    item = finder.get_asset(session, asset_id, probe)
+    item = readable_items([finder.get_asset(session, asset_id, probe)])[0]
     map_parts = None
     if item["lat"] is not None:
         m = build_asset_map(item, tile_url=current_app.config["TILE_URL"],
@@ -165,10 +169,21 @@ def asset(asset_id: int):
         today=DAY_LABELS[probe.today],
         stale=is_stale(item["last_verified_at"], item["created_at"], at, stale_months()),
         directions_url=DIRECTIONS_URL.format(lat=item["lat"], lon=item["lon"]) if item["lat"] is not None else None,
-        suggest_change_url=SUGGEST_CHANGE_PATH.format(id=item["id"]),
+        suggest_change_url=url_for("contribute.change", asset_id=item["id"]),
+        report_problem_url=url_for("contribute.problem", asset_id=item["id"]),
         map_parts=map_parts,
         at=at,
     )
+
+
+def _shortlist_origin(session, text: str | None) -> dict | None:
+    """Where the printed list measures distances from: a postcode, district or place, as the
+    search box reads it (BadInputError/NotFoundError with suggestions when it is not known)."""
+    if not text or not text.strip():
+        return None
+    if "\x00" in text or len(text) > 100:
+        raise BadInputError("from must be a postcode or place name", details={"parameter": "from"})
+    return finder.locate(session, classify_where(text))
 
 
 @bp.route("/shortlist")
@@ -176,15 +191,30 @@ def shortlist():
     raw = request.args.getlist("ids")
     ids = parse_ids(raw)
     canonical = ",".join(str(i) for i in ids)
+    origin_text = (request.args.get("from") or "").strip()
     if ids and raw != [canonical]:
         # One short address to share or print: /shortlist?ids=3,1,2
-        return redirect(url_for("finder.shortlist") + "?ids=" + canonical)
+        extra = {"from": origin_text} if origin_text else {}
+        return redirect(url_for("finder.shortlist", **extra) + ("&" if extra else "?") + "ids=" + canonical)
     at = current_time()
-    items = finder.get_assets(get_session(), ids, open_now_probe(at))
+    session = get_session()
+    problem, origin, distances = None, None, {}
+    try:
+        origin = _shortlist_origin(session, origin_text)
+    except (BadInputError, NotFoundError) as error:
+        problem = error
+    items = readable_items(finder.get_assets(session, ids, open_now_probe(at)))
+    if origin is not None:
+        distances = finder.distances_from(session, [i["id"] for i in items], origin["lat"], origin["lon"])
+    share = url_for("finder.shortlist", _external=True) + ("?ids=" + canonical if ids else "")
     return render_template(
         "finder/shortlist.html",
-        items=[{**i, "week": opening_week(i["opening_hours"])} for i in items],
+        items=[{**i, "week": opening_week(i["opening_hours"]), "distance_m": distances.get(i["id"])} for i in items],
+        ids=canonical,
         missing=len(ids) - len(items),
-        share_url=url_for("finder.shortlist", _external=True) + ("?ids=" + canonical if ids else ""),
+        share_url=share,
+        origin=origin,
+        origin_text=origin_text,
+        problem=problem,
         at=at,
-    )
+    ), (problem.http_status if problem else 200)

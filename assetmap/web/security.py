@@ -69,7 +69,8 @@ def init_app(app) -> None:
                 response.set_data(str(add_nonce(body)))
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        h.setdefault("X-Frame-Options", "DENY")
+        if "frame-ancestors *" not in h.get("Content-Security-Policy", ""):  # the embeddable finder's own
+            h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
         if response.mimetype == "text/html":
             nonce = g.get("csp_nonce")
