@@ -188,3 +188,26 @@ def test_each_request_has_a_statement_timeout_and_one_that_runs_out_is_a_503(tim
     slow = client.get("/_sleep")
     assert slow.status_code == 503 and slow.headers["Retry-After"] == "30"
     assert "took too long" in slow.get_data(as_text=True)
+
+
+def test_redis_slots_are_shared_by_servers_and_released_by_their_holder(tmp_path):
+    from assetmap.web.limits import FileSlots, RedisSlots
+    from tests.live import redis_url
+
+    with redis_url(tmp_path / "redis") as url:
+        prefix = f"test:{tmp_path.name}"
+        one = RedisSlots(url, prefix, 1, FileSlots(tmp_path / "a", 1))
+        two = RedisSlots(url, prefix, 1, FileSlots(tmp_path / "b", 1))
+        held = one.acquire()
+        assert held[0] == "redis" and two.acquire() is None
+        two.release(("redis", held[1], "not its token"))  # only the holder's release counts
+        assert two.acquire() is None
+        one.release(held)
+        again = two.acquire()
+        assert again is not None
+        two.release(again)
+    # Redis gone: each server falls back to its own machine's slots
+    down = RedisSlots("redis://127.0.0.1:9/0", prefix, 1, FileSlots(tmp_path / "c", 1))
+    fallback = down.acquire()
+    assert fallback[0] == "file" and down.acquire() is None
+    down.release(fallback)
