@@ -84,10 +84,15 @@ def init_app(app) -> None:
 
         current = limiter.current_limit
         retry_after = max(1, math.ceil(current.window[0] - time.time())) if current is not None else 60
+        item = getattr(getattr(exc, "limit", None), "limit", None)
+        limit = exc.description
+        if item is not None:
+            unit, n = item.GRANULARITY.name, item.multiples
+            limit = f"{item.amount} a {unit}" if n == 1 else f"{item.amount} every {n} {unit}s"
         return _respond(429, "Please wait a moment",
-                        f"You have sent a lot of requests in a short time (the limit is {exc.description}), "
-                        "so this one was not carried out. Nothing is wrong with your account or your "
-                        "connection.", {"retry_after": retry_after})
+                        f"You have sent a lot of requests in a short time (the limit is {limit}), so this one "
+                        "was not carried out. Nothing is wrong with your account or your connection.",
+                        {"retry_after": retry_after})
 
     @app.errorhandler(OperationalError)
     def _db_down(exc):

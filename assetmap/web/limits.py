@@ -178,7 +178,8 @@ def _computation(params):
 def _before_request() -> None:
     g.limits_tokens = (engine.statement_timeout_ms.set(int(current_app.config["ASSETMAP_STATEMENT_TIMEOUT_MS"])),
                        gap_runs.compute_guard.set(_computation))
-    if request.endpoint in (None, "static") or request.path.startswith(API_PATH):
+    if (request.endpoint in (None, "static") or request.endpoint.startswith("health.")
+            or request.path.startswith(API_PATH)):
         return
     if current_user.is_authenticated:  # loads the user (over a connection with the shorter timeout)
         engine.statement_timeout_ms.set(int(current_app.config["ASSETMAP_SIGNED_IN_STATEMENT_TIMEOUT_MS"]))
