@@ -145,9 +145,13 @@ def _count_anonymous_computation() -> None:
     g.gap_compute_counted = True
     item = parse(current_app.config["ASSETMAP_ANON_COMPUTE_LIMIT"])
     client = client_address()
-    if limiter.limiter.hit(item, "gap-compute", client):
+    try:
+        if limiter.limiter.hit(item, "gap-compute", client):
+            return
+        reset_at, _remaining = limiter.limiter.get_window_stats(item, "gap-compute", client)
+    except Exception as exc:  # a storage that does not answer: the cap on computations still holds
+        log.warning("could not count a gap computation against the client's allowance: %s", exc)
         return
-    reset_at, _remaining = limiter.limiter.get_window_stats(item, "gap-compute", client)
     retry_after = max(1, int(reset_at - time.time() + 0.999))
     raise TooManyRequestsError(
         f"You have asked for {item} new gap analyses (other settings than the ones already worked out). "
