@@ -1,6 +1,7 @@
 """The ``assetmap`` command: thin click wrappers around functions that know nothing of click."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 from datetime import UTC
@@ -123,6 +124,50 @@ def db_url(database, libpq):
 
     url = database_url(database)
     click.echo(libpq_url(url) if libpq else url)
+
+
+# --- redis -----------------------------------------------------------------------------------
+@main.group("redis", cls=Group)
+def redis_group():
+    """The project-local Redis that shares rate limits between workers (ignored when REDIS_URL
+    is set)."""
+
+
+def _local_redis():
+    from assetmap.db.redis_server import LocalRedis
+
+    return LocalRedis.default()
+
+
+@redis_group.command("up")
+def redis_up():
+    """Create (first time) and start the local Redis."""
+    import os
+
+    if os.environ.get("REDIS_URL"):
+        click.echo("REDIS_URL is set: using that server, no local Redis started")
+        return
+    _local_redis().up(echo=click.echo)
+    click.echo(f"redis: {_local_redis().status()}")
+
+
+@redis_group.command("down")
+def redis_down():
+    """Stop the local Redis."""
+    _local_redis().down(echo=click.echo)
+
+
+@redis_group.command("status")
+def redis_status():
+    click.echo(_local_redis().status())
+
+
+@redis_group.command("url")
+def redis_url():
+    """Print the URL of the Redis in use (REDIS_URL, else the local one)."""
+    import os
+
+    click.echo(os.environ.get("REDIS_URL") or _local_redis().url())
 
 
 @db.command("upgrade")
@@ -289,16 +334,24 @@ def demo(data_dir, scope):
 @click.option("--port", default=5000, type=int)
 @click.option("--debug", is_flag=True)
 @click.option("--production", is_flag=True, help="gunicorn, workers from the CPU count, JSON access logs.")
-def serve(host, port, debug, production):
-    """Serve the web app (development server, or gunicorn with --production)."""
+@click.option("--gunicorn", "use_gunicorn", is_flag=True,
+              help="gunicorn (the production server) with development settings, as `make run` serves.")
+def serve(host, port, debug, production, use_gunicorn):
+    """Serve the web app (development server, or gunicorn with --production or --gunicorn)."""
     import os
 
-    if production:
-        os.environ.setdefault("ASSETMAP_ENV", "production")
+    if production or use_gunicorn:
+        if production:
+            os.environ.setdefault("ASSETMAP_ENV", "production")
+        elif not os.environ.get("SECRET_KEY"):
+            # every worker must sign cookies with the same key: one kept in instance/ (0600)
+            os.environ["SECRET_KEY"] = _development_secret_key()
         from assetmap.config import load_config
 
         load_config()  # refuse to start without SECRET_KEY, before forking workers
         os.environ["ASSETMAP_BIND"] = f"{host}:{port}"
+        click.echo(f"assetmap at http://{host}:{port}/ (gunicorn; stop with Ctrl-C)")
+        sys.stdout.flush()
         gunicorn = Path(sys.executable).with_name("gunicorn")
         os.execv(str(gunicorn),
                  [str(gunicorn), "--config", "python:assetmap.gunicorn_conf", "assetmap.web:create_app()"])
@@ -307,6 +360,18 @@ def serve(host, port, debug, production):
     app = create_app()
     click.echo(f"assetmap at http://{host}:{port}/")
     app.run(host=host, port=port, debug=debug, use_reloader=False)
+
+
+def _development_secret_key() -> str:
+    import secrets
+
+    path = config.instance_dir() / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+    return path.read_text().strip()
 
 
 @main.command("backup")

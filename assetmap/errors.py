@@ -36,3 +36,19 @@ class ImportFileError(AssetmapError):
     """A whole file cannot be imported (missing, wrong format, wrong CRS)."""
 
     http_status = 400
+
+
+class TooManyRequestsError(AssetmapError):
+    """A client asked for more of something limited than its share; ``details["retry_after"]``
+    says in how many seconds it may ask again."""
+
+    http_status = 429
+    default_message = "too many requests; please wait and try again"
+
+
+class ServiceBusyError(AssetmapError):
+    """The service is busy with as much of some work as it takes at once (not the client's fault);
+    ``details["retry_after"]`` says when to try again."""
+
+    http_status = 503
+    default_message = "the service is busy just now; please try again in a moment"

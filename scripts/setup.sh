@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything assetmap needs on this machine, idempotently:
 #   - PostgreSQL + PostGIS from Debian's packages when they are missing (needs root)
+#   - Redis (redis-server) from Debian's packages when missing: shared rate limits (needs root)
 #   - Chromium for the browser tests (with --browser)
 #   - a virtualenv in .venv with the package and its test extras
 #   - the map front-end files (Leaflet and plugins) from the npm registry into static/node_modules
@@ -40,6 +41,11 @@ if [ -z "${DATABASE_URL:-}" ]; then
     if ! ls /usr/share/postgresql/"$pg_major"/extension/postgis.control >/dev/null 2>&1; then
         apt_install "postgresql-$pg_major-postgis-3"
     fi
+fi
+
+# --- Redis (skipped when REDIS_URL points at another server) ----------------------------------
+if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then
+    apt_install redis-server
 fi
 
 # --- Chromium for the browser tests ----------------------------------------------------------

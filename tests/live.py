@@ -86,3 +86,68 @@ def screenshot_widths(page, path: Path, name: str) -> None:
         page.wait_for_timeout(150)
         page.screenshot(path=str(path / f"{name}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
+
+
+@contextmanager
+def redis_url(folder: Path):
+    """A real Redis: ``ASSETMAP_TEST_REDIS_URL`` when set (``make test`` starts the project-local
+    one), else a throwaway one under ``folder``, stopped afterwards."""
+    given = os.environ.get("ASSETMAP_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    from assetmap.db.redis_server import LocalRedis
+
+    server = LocalRedis(Path(folder))
+    url = server.up(echo=lambda *_: None)
+    try:
+        yield url
+    finally:
+        server.down(echo=lambda *_: None)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn_server(env: dict, workers: int = 2, log: Path | None = None):
+    """``assetmap.web:create_app()`` under gunicorn (the production config) on a free loopback
+    port, with ``env`` added to the environment; yields its base URL; stopped afterwards."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    out = open(log, "ab") if log else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [str(gunicorn), "--config", "python:assetmap.gunicorn_conf", "assetmap.web:create_app()"],
+        env={**os.environ, "ASSETMAP_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers), **env},
+        cwd=Path(__file__).resolve().parent.parent, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn did not start (exit {process.returncode})") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log:
+            out.close()

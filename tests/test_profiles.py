@@ -449,8 +449,9 @@ def test_profiles_index_pick_and_bad_codes(client, db_session, towns):
     unknown = client.get("/profile/lsoas?codes=E01028902,E0199")
     assert unknown.status_code == 400 and "not a loaded LSOA: E0199" in unknown.get_data(as_text=True)
     assert client.get("/profile/lsoas?codes=").status_code == 400
-    many = ",".join(f"E01{n:06d}" for n in range(501))
-    assert "at most 500" in client.get(f"/profile/lsoas?codes={many}").get_data(as_text=True)
+    many = ",".join(f"E01{n:06d}" for n in range(profiles.MAX_LSOAS + 1))
+    too_many = client.get(f"/profile/lsoas?codes={many}")
+    assert too_many.status_code == 400 and f"at most {profiles.MAX_LSOAS}" in too_many.get_data(as_text=True)
 
 
 def test_a_local_authority_profile_counts_its_own_lsoas_whole(db_session, assets):

@@ -3,14 +3,20 @@ from __future__ import annotations
 
 import select
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache, partial
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from assetmap.errors import DatabaseUnavailableError
+
+#: The ``statement_timeout`` (milliseconds) of connections handed out in this context: set by the web
+#: layer for each request (shorter for anonymous visitors than for signed-in planners); None (the
+#: command line, imports, tests calling the database directly) means no limit.
+statement_timeout_ms: ContextVar[int | None] = ContextVar("statement_timeout_ms", default=None)
 
 
 # Unbounded: an engine pushed out of a bounded cache would be dropped with its pooled connections
@@ -32,7 +38,28 @@ def _make_engine(url: str, **options) -> Engine:
     engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, **options)
     if engine.dialect.driver == "psycopg":
         engine.dialect.do_ping = partial(_ping_if_in_doubt, engine.dialect.do_ping)
+    event.listen(engine, "checkout", _apply_statement_timeout)
     return engine
+
+
+def _apply_statement_timeout(dbapi_connection, connection_record, _proxy) -> None:
+    """Give a connection leaving the pool the timeout of :data:`statement_timeout_ms`.
+
+    Set for the database session (not per transaction) so it holds across a request's commits and
+    in autocommit; remembered on the pooled connection, so the usual case (the same timeout as the
+    connection's last user) costs no round trip.
+    """
+    wanted = statement_timeout_ms.get() or 0
+    if connection_record.info.get("statement_timeout_ms", 0) == wanted:
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"SET statement_timeout = {int(wanted)}")
+    finally:
+        cursor.close()
+    if not getattr(dbapi_connection, "autocommit", False):
+        dbapi_connection.commit()
+    connection_record.info["statement_timeout_ms"] = wanted
 
 
 def dispose_engines(url: str) -> None:

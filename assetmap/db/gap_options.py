@@ -3,6 +3,7 @@ against them.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from sqlalchemy import text
@@ -12,7 +13,21 @@ from assetmap.domain import gap_analysis
 from assetmap.domain.gap_analysis import GapParams
 from assetmap.errors import BadInputError
 
-__all__ = ["category_term", "gap_options", "indicator_row", "parse_query"]
+__all__ = ["RADIUS_STEP_M", "category_term", "gap_options", "indicator_row", "parse_query", "quantise_radius"]
+
+#: A radius asked for in a query is rounded to this many metres: a catchment known to a few
+#: metres means nothing more, and each distinct radius is a run computed and stored, so finer
+#: steps would let anyone start endless new computations.
+RADIUS_STEP_M = 100.0
+
+
+def quantise_radius(radius_m: float) -> float:
+    """``radius_m`` to the nearest :data:`RADIUS_STEP_M` (at least one step).
+
+    >>> quantise_radius(1234.5), quantise_radius(1250), quantise_radius(100.0), quantise_radius(120)
+    (1200.0, 1300.0, 100.0, 100.0)
+    """
+    return max(RADIUS_STEP_M, float(int(radius_m / RADIUS_STEP_M + 0.5)) * RADIUS_STEP_M)
 
 
 def gap_options(session: Session) -> dict:
@@ -61,7 +76,9 @@ def parse_query(session: Session, args, default_lads: Iterable[str] = ()) -> tup
     """Check a query against :func:`gap_options`; returns the parameters and the options.
 
     The default local authority is the first of ``default_lads`` that is loaded; the default
-    category the first with published assets. Raises :class:`~assetmap.errors.BadInputError`.
+    category the first with published assets. A radius the query gives is rounded to
+    :data:`RADIUS_STEP_M` (a category's own catchment is used as it is). Raises
+    :class:`~assetmap.errors.BadInputError`.
     """
     options = gap_options(session)
     lads = {r["code"]: r["name"] for r in options["lads"]}
@@ -71,6 +88,9 @@ def parse_query(session: Session, args, default_lads: Iterable[str] = ()) -> tup
     default_category = next((r["slug"] for r in options["categories"] if r["published"]), None)
     params = gap_analysis.parse_gap_query(args, lads=lads, categories=categories, indicators=indicators,
                                           default_lad=default_lad, default_category=default_category)
+    given = args.get("radius_m")
+    if isinstance(given, str) and given.strip():
+        params = dataclasses.replace(params, radius_m=quantise_radius(params.radius_m))
     return params, options
 
 

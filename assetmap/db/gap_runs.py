@@ -8,7 +8,9 @@ EPSG:27700.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
+from contextvars import ContextVar
 
 import numpy as np
 import pandas as pd
@@ -32,6 +34,7 @@ from assetmap.errors import BadInputError
 
 __all__ = [
     "MAX_RUNS",
+    "compute_guard",
     "compute_run",
     "current_run",
     "current_runs",
@@ -40,6 +43,7 @@ __all__ = [
     "float8_array",
     "get_run",
     "int_array",
+    "is_default_run",
     "params_json",
     "params_of",
     "runs_to_compute",
@@ -48,6 +52,12 @@ __all__ = [
 #: Current runs kept; beyond this the least recently used are dropped (every asset change
 #: updates the runs that counted it, so they must not pile up).
 MAX_RUNS = 200
+#: What must allow each computation of a new run before it starts: set by the web layer for a
+#: request (a rate limit for anonymous visitors, a cap on computations at once, see
+#: :mod:`assetmap.web.limits`), called with the run's parameters, and held while it computes.
+#: None (the command line, imports) computes without asking.
+compute_guard: ContextVar[Callable[[GapParams], AbstractContextManager] | None] = ContextVar(
+    "gap_compute_guard", default=None)
 #: Where a run first looks for each area's nearest asset (metres beyond the area's box).
 NEAREST_REACH_M = 20_000.0
 
@@ -131,7 +141,9 @@ def ensure_run(session: Session, params: GapParams, *, refresh: bool = False) ->
                              " WHERE id = :id AND last_used_at < now() - interval '1 minute'"),
                         {"id": run["id"]})
         return run
-    computed = compute_run(session, params)
+    guard = compute_guard.get()
+    with guard(params) if guard is not None else nullcontext():
+        computed = compute_run(session, params)
     run_id = _store_run(session, params, computed)
     _prune_runs(session)
     return get_run(session, run_id)
@@ -195,13 +207,34 @@ def _insert_scores(session: Session, run_id: int, term_id: int, frame: pd.DataFr
 
 
 def _prune_runs(session: Session) -> None:
-    session.execute(text(
-        """
-        DELETE FROM gap_run WHERE id IN (
-            SELECT id FROM gap_run WHERE status = 'current' ORDER BY last_used_at DESC, id DESC OFFSET :keep
-        ) OR status IN ('superseded', 'failed')
-        """
-    ), {"keep": MAX_RUNS})
+    """Drop replaced and failed runs, and the least recently used current runs past
+    :data:`MAX_RUNS`, never a default run (:func:`is_default_run`): a stream of one-off
+    parameter sets only pushes out other one-off runs, not the ones every page opens with."""
+    session.execute(text("DELETE FROM gap_run WHERE status IN ('superseded', 'failed')"))
+    count = session.execute(text("SELECT count(*) FROM gap_run WHERE status = 'current'")).scalar_one()
+    if count <= MAX_RUNS:
+        return
+    rows = session.execute(text(
+        "SELECT id, params FROM gap_run WHERE status = 'current' ORDER BY last_used_at DESC, id DESC"
+    )).all()
+    options = gap_options(session)
+    others = [run_id for run_id, params in rows if not is_default_run(params_of({"params": params}), options)]
+    session.execute(text("DELETE FROM gap_run WHERE id = ANY(CAST(:ids AS int[]))"), {"ids": others[MAX_RUNS:]})
+
+
+def is_default_run(params: GapParams, options: dict) -> bool:
+    """Are ``params`` the defaults for their local authority and category (what the gap map and
+    the profiles open with, and ``assetmap compute gaps`` keeps fresh)?
+
+    ``options`` is :func:`~assetmap.db.gap_options.gap_options`'s answer.
+    """
+    categories = {r["slug"]: r["catchment_m"] for r in options["categories"]}
+    if params.category not in categories:
+        return False
+    default = gap_analysis.parse_gap_query(
+        {"lad": params.lad, "category": params.category}, lads={params.lad: params.lad},
+        categories=categories, indicators={r["key"]: r["label"] for r in options["indicators"]})
+    return params_json(default) == params_json(params)
 
 
 def current_runs(session: Session, *, lads: Iterable[str] | None = None,

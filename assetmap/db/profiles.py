@@ -25,8 +25,9 @@ from assetmap.errors import BadInputError, NotFoundError
 #: Largest custom area accepted, in km² (a market town and its hinterland fit many times over;
 #: Shropshire, 3,197 km², does not: its profile is /profile/E06000051).
 MAX_CUSTOM_AREA_KM2 = 2000.0
-#: Most LSOAs in a list profile (/profile/lsoas?codes=...).
-MAX_LSOAS = 500
+#: Most LSOAs in a list profile (/profile/lsoas?codes=...): a large town and its edges; each local
+#: authority the list reaches into can mean gap runs to compute.
+MAX_LSOAS = 200
 #: Quarters shown in "provision over time" (five years).
 MAX_QUARTERS = 20
 #: Catchment used for a category that has none set.

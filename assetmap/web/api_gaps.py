@@ -16,6 +16,8 @@ from assetmap.domain.gap_analysis import AGGREGATE_LEVELS, DECAYS, GROUPS
 from assetmap.errors import BadInputError
 from assetmap.web.cors import open_blueprint
 from assetmap.web.db import get_session
+from assetmap.web.extensions import limited_in_api, limiter
+from assetmap.web.limits import gap_rate_limit
 
 bp = Blueprint("api_gaps", __name__, url_prefix="/api/v1")
 
@@ -60,6 +62,8 @@ AGGREGATE_FIELDS = {
 
 
 @bp.get("/gaps")
+@limited_in_api
+@limiter.limit(gap_rate_limit)
 def gap_rows():
     session = get_session()
     level = (request.args.get("level") or "lsoa").strip()

@@ -50,5 +50,12 @@ def _close_all(exc=None) -> None:
     _close("db_reader", exc)
 
 
+def release_connections() -> None:
+    """Give this request's connections back to the pool now (nothing written yet is kept); the
+    next :func:`get_session` or :func:`get_reader` checks out another, with the request's
+    statement timeout as it is then (:data:`assetmap.db.engine.statement_timeout_ms`)."""
+    _close_all()
+
+
 def init_app(app) -> None:
     app.teardown_appcontext(_close_all)

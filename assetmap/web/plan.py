@@ -31,6 +31,8 @@ from assetmap.maps.gap_map import BIVARIATE_COLOURS, LAYERS, LEGEND, build_gap_m
 from assetmap.web.auth import login_manager
 from assetmap.web.cors import allow_any_origin
 from assetmap.web.db import get_session
+from assetmap.web.extensions import limiter
+from assetmap.web.limits import gap_rate_limit
 from assetmap.web.maps import map_parts
 
 bp = Blueprint("plan", __name__)
@@ -83,6 +85,7 @@ def _version(run: dict) -> str:
 
 
 @bp.get("/plan")
+@limiter.limit(gap_rate_limit)
 def gap_map():
     layer = request.args.get("layer") or "gap"
     if layer not in LAYERS:
@@ -130,6 +133,7 @@ def _cell(value):
 
 
 @bp.get("/plan/gaps.csv")
+@limiter.limit(gap_rate_limit)
 def gaps_csv():
     """Every LSOA of the run, biggest gap first (no-data rows last, by code), after ``#`` lines
     giving the parameters, the method and the attribution."""
@@ -157,9 +161,14 @@ def gaps_csv():
 
 
 @bp.get("/plan/gaps.geojson")
+@limiter.limit(gap_rate_limit)
 def gaps_geojson():
     """The run's LSOAs with every score, as a GeoJSON FeatureCollection carrying the parameters,
-    method, licence and attribution as top-level members."""
+    method, licence and attribution as top-level members. England-wide, it is for signed-in
+    users only (tens of megabytes)."""
+    if (request.args.get("lad") or "").strip() == ALL_AREAS and not current_user.is_authenticated:
+        abort(403, "The England-wide GeoJSON is tens of megabytes: sign in to download it, "
+                   "or choose a local authority.")
     report, params = _report(with_assets=False)
     meta = _metadata(report, params)
     body = {"type": "FeatureCollection", **meta,

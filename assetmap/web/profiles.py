@@ -11,6 +11,7 @@ from assetmap.errors import BadInputError
 from assetmap.maps.profile_map import build_draw_map, build_profile_map
 from assetmap.web.db import get_session
 from assetmap.web.extensions import limiter
+from assetmap.web.limits import gap_rate_limit
 from assetmap.web.maps import map_parts
 
 bp = Blueprint("profiles", __name__)
@@ -43,6 +44,7 @@ def pick():
 
 
 @bp.route("/profile/lsoas")
+@limiter.limit(gap_rate_limit)
 def lsoas():
     session = get_session()
     codes = (request.args.get("codes") or "").replace(" ", ",").split(",")
@@ -70,6 +72,7 @@ def custom():
 
 
 @bp.route("/profile/<code>")
+@limiter.limit(gap_rate_limit)
 def area_profile(code: str):
     session = get_session()
     profile = profiles.build_profile(session, profiles.describe_area(session, code))
