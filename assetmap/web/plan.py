@@ -32,6 +32,7 @@ from assetmap.web.auth import login_manager
 from assetmap.web.cors import allow_any_origin
 from assetmap.web.db import get_session
 from assetmap.web.maps import map_parts
+from assetmap.web.params import int_arg
 
 bp = Blueprint("plan", __name__)
 
@@ -179,10 +180,9 @@ def lsoa_tile(z: int, x: int, y: int):
     """A vector tile of one run's LSOAs (``?run=<id>``). Cached for a day when ``v`` names the
     run's current version (the page's tile URL does), else not cached: an asset change makes
     a new version."""
-    try:
-        run_id = int(request.args.get("run", ""))
-    except ValueError:
-        raise BadInputError("run must be the id of a gap run", details={"parameter": "run"}) from None
+    run_id = int_arg("run", None)
+    if run_id is None:
+        raise BadInputError("run must be the id of a gap run", details={"parameter": "run"})
     session = get_session()
     run = gap_runs.current_run(session, run_id)
     if run is None:

@@ -19,7 +19,9 @@ def home():
     default = next((c for c in current_app.config["DEFAULT_AREAS"] if c in loaded), None)
     if default is None:
         return render_template("public/empty.html"), 200
-    return redirect(url_for("public.area", code=default, **request.args))
+    # The query goes along, less what url_for would read as its own arguments (code, _external, ...).
+    query = {k: v for k, v in request.args.lists() if k != "code" and not k.startswith("_")}
+    return redirect(url_for("public.area", code=default, **query))
 
 
 @bp.route("/areas")
