@@ -78,6 +78,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # The site's public address: absolute links in cacheable responses are built on it.
+        "ASSETMAP_BASE_URL": env.get("ASSETMAP_BASE_URL", "").rstrip("/"),
         # Entries not verified for this long are "stale": moderators see them, the finder sinks them.
         "ASSETMAP_STALE_MONTHS": stale_months(env),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
