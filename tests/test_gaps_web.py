@@ -233,13 +233,13 @@ def test_csv_export_is_a_plain_table_described_by_its_meta_json(gclient, gdb):
     assert list(frame.columns[:3]) == ["rank", "code", "name"] and len(frame) == 193
     link = response.headers["Link"]
     meta_url = re.match(r'<([^>]+)>; rel="describedby"; type="application/json"', link).group(1)
-    assert meta_url.startswith("/plan/gaps.meta.json?")
+    assert meta_url.startswith("http://localhost/plan/gaps.meta.json?")
     meta = gclient.get(meta_url).get_json()
     assert meta["parameters"]["lad"] == "E06000051" and meta["parameters"]["radius_m"] == 3000.0
     assert meta["parameters"]["decay"] == "gaussian" and meta["parameters"]["indicator"] == "imd_rank"
     assert any(a.startswith("Contains National Statistics data") for a in meta["attribution"])
     assert meta["licence"].startswith("Open Government Licence") and meta["columns"][0] == "rank"
-    assert meta["data"].startswith("/plan/gaps.csv?")
+    assert meta["data"].startswith("http://localhost/plan/gaps.csv?")
     rows = list(csv.DictReader(io.StringIO(body)))
     assert len(rows) == 193
     gaps_ = [float(r["gap"]) for r in rows]

@@ -34,7 +34,7 @@ def test_an_approved_assets_formula_cost_is_neutralised_in_the_export(client, db
 def test_the_assets_csv_links_its_meta_json(client, db_session):
     response = client.get(f"/exports/areas/{SHROPSHIRE}/assets.csv")
     meta_url = re.match(r'<([^>]+)>; rel="describedby"', response.headers["Link"]).group(1)
-    assert meta_url == f"/exports/areas/{SHROPSHIRE}/assets.meta.json"
+    assert meta_url == f"http://localhost/exports/areas/{SHROPSHIRE}/assets.meta.json"
     meta = client.get(meta_url).get_json()
     assert meta["area"] == {"code": SHROPSHIRE, "name": "Shropshire"}
     assert meta["columns"][:2] == ["id", "name"] and meta["data"].endswith("/assets.csv")

@@ -30,6 +30,7 @@ from assetmap.errors import BadInputError, NotFoundError
 from assetmap.maps.finder_map import build_asset_map, build_finder_map
 from assetmap.web.db import get_session
 from assetmap.web.maps import map_parts as embed_map
+from assetmap.web.urls import public_url_for
 
 bp = Blueprint("finder", __name__)
 
@@ -185,6 +186,6 @@ def shortlist():
         "finder/shortlist.html",
         items=[{**i, "week": opening_week(i["opening_hours"])} for i in items],
         missing=len(ids) - len(items),
-        share_url=url_for("finder.shortlist", _external=True) + ("?ids=" + canonical if ids else ""),
+        share_url=public_url_for("finder.shortlist") + ("?ids=" + canonical if ids else ""),
         at=at,
     )

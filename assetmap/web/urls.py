@@ -9,10 +9,13 @@ __all__ = ["describedby", "public_url", "public_url_for"]
 
 
 def public_url(path: str) -> str:
-    """``path`` (``/api/v1/assets``) on the site's public address; the path alone when no address
-    is configured (a relative reference, which no Host header can redirect)."""
+    """``path`` (``/api/v1/assets``) on the site's public address: ``ASSETMAP_BASE_URL``, else
+    ``SERVER_NAME``, else ``localhost`` (a development machine) — set the first in production."""
     base = (current_app.config.get("ASSETMAP_BASE_URL") or "").rstrip("/")
-    return f"{base}{path}" if base else path
+    if not base:
+        scheme = current_app.config.get("PREFERRED_URL_SCHEME") or "http"
+        base = f"{scheme}://{current_app.config.get('SERVER_NAME') or 'localhost'}"
+    return f"{base}{path}"
 
 
 def public_url_for(endpoint: str, **values) -> str:
