@@ -10,7 +10,6 @@ deactivating the account draw a new token, so every cookie issued before (on any
 the remember-me lifetime) stops working at once. Existing accounts get a token each here, which also
 signs out every session made before this revision.
 """
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
@@ -20,10 +19,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("app_user", sa.Column("session_token", sa.String(64), nullable=True))
+    # IF NOT EXISTS and "WHERE ... IS NULL": running it over a database that has it changes nothing
+    op.execute("ALTER TABLE app_user ADD COLUMN IF NOT EXISTS session_token varchar(64)")
     # gen_random_uuid() is in core PostgreSQL from 13 on: two of them make a 64-character token
     op.execute("UPDATE app_user SET session_token = "
-               "replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')")
+               "replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '') WHERE session_token IS NULL")
     op.alter_column("app_user", "session_token", nullable=False)
 
 
