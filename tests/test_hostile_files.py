@@ -46,7 +46,8 @@ def _with_shared_strings(sst: bytes) -> bytes:
         b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.'
         b'spreadsheetml.sharedStrings+xml"/></Types>'))
     data = _replace_part(data, "[Content_Types].xml", types)
-    sheet = b'<row r="1"><c r="A1" t="inlineStr"><is><t>name</t></is></c></row><row r="2"><c r="A2" t="s"><v>0</v></c></row>'
+    sheet = (b'<row r="1"><c r="A1" t="inlineStr"><is><t>name</t></is></c></row>'
+             b'<row r="2"><c r="A2" t="s"><v>0</v></c></row>')
     data = _replace_part(data, "xl/worksheets/sheet1.xml", _sheet_xml(sheet))
     return _replace_part(data, "xl/sharedStrings.xml", sst)
 

@@ -52,7 +52,7 @@ def _names_in(module) -> set[str]:
 
 def _module_params(app) -> dict[str, set[str]]:
     modules = {}
-    for endpoint, view in app.view_functions.items():
+    for view in app.view_functions.values():
         module = inspect.getmodule(view)
         if module is not None and module.__name__ not in modules:
             modules[module.__name__] = _names_in(module)

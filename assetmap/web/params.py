@@ -23,7 +23,7 @@ DB_INT_MAX = 2**31 - 1  # PostgreSQL's integer
 class DatabaseInteger(IntegerConverter):
     """``<int:...>`` that matches only values a PostgreSQL integer column can hold."""
 
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = DB_INT_MAX,  # noqa: A002
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = DB_INT_MAX,
                  signed: bool = False) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
