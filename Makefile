@@ -17,7 +17,8 @@ run: setup
 	$(VENV)/assetmap redis up
 	$(VENV)/assetmap init
 	$(VENV)/assetmap demo
-	REDIS_URL=$${REDIS_URL:-$$($(VENV)/assetmap redis url)} $(VENV)/assetmap serve --gunicorn --host $(HOST) --port $(PORT)
+	REDIS_URL=$${REDIS_URL:-$$($(VENV)/assetmap redis url)} ASSETMAP_BASE_URL=$${ASSETMAP_BASE_URL:-http://$(HOST):$(PORT)} \
+		$(VENV)/assetmap serve --gunicorn --host $(HOST) --port $(PORT)
 
 test:
 	./scripts/setup.sh --browser

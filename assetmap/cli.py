@@ -418,7 +418,8 @@ def user_group():
 @click.option("--role", type=click.Choice(["volunteer", "moderator", "planner", "admin"]), default="moderator",
               show_default=True)
 @click.option("--name", default=None)
-@click.option("--password", default=None, help="Asked for (hidden) when not given; at least 10 characters.")
+@click.option("--password", default=None,
+              help="Asked for (hidden) when not given; 12 characters or more, not a common one.")
 def user_create(email, role, name, password):
     """Create an account (the first admin, say: --role admin)."""
     from assetmap.db.engine import session_scope

@@ -94,7 +94,7 @@ def test_cli_creates_the_first_admin(runner, db_url, monkeypatch):
                                       "a long admin password"])
         assert result.exit_code != 0 and "already an account" in result.output
         result = runner.invoke(main, ["user", "create", "--email", "x@example.org", "--password", "short"])
-        assert result.exit_code != 0 and "at least 10 characters" in result.output
+        assert result.exit_code != 0 and "at least 12 characters" in result.output
         result = runner.invoke(main, ["user", "create", "--email", "y@example.org", "--role", "moderator"],
                                input="prompted password\nprompted password\n")
         assert result.exit_code == 0, result.output

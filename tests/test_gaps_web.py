@@ -3,10 +3,12 @@ libraries, pharmacies and GP practices."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import struct
 
+import pandas as pd
 import pytest
 from sqlalchemy import text
 
@@ -221,17 +223,24 @@ def test_recompute_shows_on_the_page_at_once(gclient, gdb):
 
 
 # --- exports ---------------------------------------------------------------------------------------
-def test_csv_export_has_parameters_attribution_and_every_area_ranked(gclient, gdb):
+def test_csv_export_is_a_plain_table_described_by_its_meta_json(gclient, gdb):
     response = gclient.get(f"/plan/gaps.csv?{QUERY}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "gaps-E06000051-library-imd_rank-all-3000m-gaussian.csv" in response.headers["Content-Disposition"]
-    body = response.get_data(as_text=True)
-    comments = [line for line in body.splitlines() if line.startswith("#")]
-    assert "# parameter lad: E06000051" in comments and "# parameter radius_m: 3000.0" in comments
-    assert "# parameter decay: gaussian" in comments and "# parameter indicator: imd_rank" in comments
-    assert any(c.startswith("# attribution: Contains National Statistics data") for c in comments)
-    assert any(c.startswith("# licence: Open Government Licence") for c in comments)
-    rows = list(csv.DictReader(line for line in body.splitlines() if not line.startswith("#")))
+    body = response.get_data(as_text=True).lstrip("\ufeff")
+    assert body.startswith("rank,code,name,")  # the header is the first row: no metadata lines
+    frame = pd.read_csv(io.BytesIO(response.get_data()))
+    assert list(frame.columns[:3]) == ["rank", "code", "name"] and len(frame) == 193
+    link = response.headers["Link"]
+    meta_url = re.match(r'<([^>]+)>; rel="describedby"; type="application/json"', link).group(1)
+    assert meta_url.startswith("http://localhost/plan/gaps.meta.json?")
+    meta = gclient.get(meta_url).get_json()
+    assert meta["parameters"]["lad"] == "E06000051" and meta["parameters"]["radius_m"] == 3000.0
+    assert meta["parameters"]["decay"] == "gaussian" and meta["parameters"]["indicator"] == "imd_rank"
+    assert any(a.startswith("Contains National Statistics data") for a in meta["attribution"])
+    assert meta["licence"].startswith("Open Government Licence") and meta["columns"][0] == "rank"
+    assert meta["data"].startswith("http://localhost/plan/gaps.csv?")
+    rows = list(csv.DictReader(io.StringIO(body)))
     assert len(rows) == 193
     gaps_ = [float(r["gap"]) for r in rows]
     assert gaps_ == sorted(gaps_, reverse=True) and [r["rank"] for r in rows[:3]] == ["1", "2", "3"]

@@ -6,6 +6,7 @@ geography or on EPSG:27700 in the query modules.
 from __future__ import annotations
 
 import enum
+import secrets
 import uuid
 from datetime import datetime
 
@@ -65,6 +66,9 @@ class User(Base):
     role: Mapped[Role] = mapped_column(Enum(Role, name="user_role"), default=Role.volunteer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Named in the session and remember-me cookies; a new one (sign-out, new password,
+    # deactivation) ends every session issued before.
+    session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(32))
 
 
 class Organisation(Base):

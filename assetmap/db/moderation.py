@@ -171,8 +171,11 @@ def loaded_bounds(session: Session, lad_codes: list[str]) -> tuple[float, float,
 
 
 def find_duplicates(session: Session, name: str, lon: float, lat: float, *, radius_m: float = 150,
-                    exclude_asset_id: int | None = None, limit: int = 5) -> list[dict]:
-    """Published or pending assets within ``radius_m`` of the point whose name is like ``name``.
+                    exclude_asset_id: int | None = None, limit: int = 5,
+                    include_pending: bool = False) -> list[dict]:
+    """Published assets (and pending ones, for moderators: ``include_pending``) within ``radius_m``
+    of the point whose name is like ``name``. Anyone may ask, so by default nothing waiting for
+    review is named: a submission is private until a moderator publishes it.
 
     "Like" is a trigram similarity of 0.3 or more (pg_trgm), or one name containing the other.
     Most similar first, then nearest.
@@ -187,7 +190,7 @@ def find_duplicates(session: Session, name: str, lon: float, lat: float, *, radi
                round(ST_Distance(a.location::geography, p.pt::geography))::int AS distance_m,
                round(similarity(lower(a.name), lower(:name))::numeric, 2)::float AS similarity
         FROM asset a, p
-        WHERE a.status IN ('published', 'pending') AND a.location IS NOT NULL
+        WHERE a.status::text = ANY(:statuses) AND a.location IS NOT NULL
           AND ST_DWithin(a.location, p.pt, :deg)  -- index-assisted box first, metres below
           AND ST_DWithin(a.location::geography, p.pt::geography, :radius)
           AND (similarity(lower(a.name), lower(:name)) >= 0.3
@@ -197,7 +200,8 @@ def find_duplicates(session: Session, name: str, lon: float, lat: float, *, radi
         LIMIT :limit
         """
     ), {"lon": lon, "lat": lat, "name": name, "radius": radius_m, "deg": radius_m / 50_000,
-        "exclude": exclude_asset_id, "limit": limit}).mappings()
+        "exclude": exclude_asset_id, "limit": limit,
+        "statuses": ["published", "pending"] if include_pending else ["published"]}).mappings()
     return [dict(r) for r in rows]
 
 
@@ -438,7 +442,8 @@ def review_new(session: Session, asset_id: int) -> dict:
     ).order_by(ChangeRequest.id).limit(1))
     return {"kind": "new", "asset": asset, "proposed": asset, "changes": diff(None, asset),
             "request": _request_dict(request) if request else None,
-            "duplicates": find_duplicates(session, asset["name"], *asset["location"], exclude_asset_id=asset_id)
+            "duplicates": find_duplicates(session, asset["name"], *asset["location"], exclude_asset_id=asset_id,
+                                          include_pending=True)
             if asset["location"] else []}
 
 

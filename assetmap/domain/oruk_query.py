@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time
 from assetmap.domain.opening_hours import HSDS_BYDAY
 from assetmap.domain.oruk_common import clean_text
 from assetmap.domain.postcodes import normalise_postcode
+from assetmap.domain.validation import whole_number_arg
 from assetmap.errors import BadInputError
 
 __all__ = ["DEFAULT_PER_PAGE", "MAX_PER_PAGE", "ServiceQuery", "page", "parse_page", "parse_service_query"]
@@ -50,19 +51,6 @@ def page(contents: list, total: int, page_number: int, per_page: int) -> dict:
     }
 
 
-def _int_arg(args: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        raise BadInputError(f"{name} must be a whole number, not {raw!r}") from None
-    if not lo <= value <= hi:
-        raise BadInputError(f"{name} must be between {lo} and {hi}, not {value}")
-    return value
-
-
 def parse_page(args: Mapping[str, str]) -> tuple[int, int]:
     """``(page, per_page)`` from the query; 400 for anything else than sensible whole numbers.
 
@@ -73,8 +61,8 @@ def parse_page(args: Mapping[str, str]) -> tuple[int, int]:
     >>> parse_page({})
     (1, 50)
     """
-    return (_int_arg(args, "page", 1, 1, 1_000_000),
-            _int_arg(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE))
+    return (whole_number_arg(args, "page", 1, 1, 1_000_000),
+            whole_number_arg(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE))
 
 
 _DAY_NAMES = {**{code: day for day, code in HSDS_BYDAY.items()},

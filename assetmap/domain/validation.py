@@ -12,8 +12,11 @@ No Flask and no SQL here.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
+
+from assetmap.errors import BadInputError
 
 __all__ = [
     "EMAIL_MESSAGE",
@@ -30,6 +33,7 @@ __all__ = [
     "is_phone",
     "too_long",
     "validate_email",
+    "whole_number_arg",
 ]
 
 #: Longest text kept for each field. Where the database column has a length (``String(n)`` in
@@ -208,3 +212,40 @@ def in_gb_grid(easting: float, northing: float) -> bool:
     """
     min_e, min_n, max_e, max_n = GB_GRID
     return min_e <= easting <= max_e and min_n <= northing <= max_n
+
+
+def whole_number_arg(args: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    """A whole-number query parameter between ``lo`` and ``hi``; ``default`` when absent or empty.
+
+    Every page and API reads its whole-number parameters through this, so that a value out of range
+    (one too big for a database integer, say) is a 400 naming the parameter, never a 500.
+
+    Raises
+    ------
+    BadInputError
+        For anything but a whole number within the range; ``details["parameter"]`` names it.
+
+    Examples
+    --------
+    >>> whole_number_arg({"page": "2"}, "page", 1, 1, 1000)
+    2
+    >>> whole_number_arg({}, "page", 1, 1, 1000)
+    1
+    >>> whole_number_arg({"page": "99999999999999999999"}, "page", 1, 1, 1000)
+    Traceback (most recent call last):
+    ...
+    assetmap.errors.BadInputError: page must be between 1 and 1000, not 99999999999999999999
+    """
+    raw = args.get(name)
+    if raw in (None, ""):
+        return default
+    text = str(raw).strip()
+    try:
+        value = int(text) if len(text) <= 40 else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise BadInputError(f"{name} must be a whole number, not {text[:40]!r}", details={"parameter": name})
+    if not lo <= value <= hi:
+        raise BadInputError(f"{name} must be between {lo} and {hi}, not {value}", details={"parameter": name})
+    return value

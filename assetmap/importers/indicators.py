@@ -2,6 +2,7 @@
 official headers, thousands separators in numbers. Ranks: 1 = most deprived."""
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from assetmap.db.bulk import copy_into_temp
 from assetmap.db.indicators import area_ids_by_code
 from assetmap.errors import ImportFileError
 from assetmap.importers.report import ImportReport, silent_progress
+from assetmap.importers.upload_files import decode_text
 
 LSOA_CODE = "LSOA code (2011)"
 LSOA_NAME = "LSOA name (2011)"
@@ -251,9 +253,15 @@ def read_area_csv(path: Path) -> tuple[pd.DataFrame, str]:
     path = Path(path)
     if not path.exists():
         raise ImportFileError(f"file not found: {path}")
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
+        # UTF-16, or NUL bytes that no text column stores: the upload reader's rule decides
+        data, _encoding, _notes = decode_text(data)
+        data = data.encode("utf-8")
     for encoding in ("utf-8-sig", "latin-1"):
         try:
-            df = pd.read_csv(path, dtype=str, encoding=encoding, keep_default_na=False, skipinitialspace=True)
+            df = pd.read_csv(io.BytesIO(data), dtype=str, encoding=encoding, keep_default_na=False,
+                             skipinitialspace=True)
         except UnicodeDecodeError:
             continue
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

@@ -6,6 +6,13 @@ Latin-1 text, semicolon or tab separators, blank lines, a stray quote mark, extr
 rows are all read; a file that cannot be read at all (not a spreadsheet, a GeoJSON whose
 coordinates are not longitude/latitude and says no other system) is refused whole with the reason.
 Checking and committing the rows is :mod:`assetmap.importers.tabular`.
+
+Hostile files are refused before they cost much: a workbook is checked as a zip (how far it
+inflates, in all and against its compressed size) before any XML is parsed, its XML may declare no
+DOCTYPE (so no entity expansion or external entities, whether or not defusedxml is there to catch
+them too), its rows are streamed with the row, column and cell-size caps applied as they come, and
+text holding NUL characters, JSON nested too deep or numbers too long to read are each refused with
+a plain reason instead of failing later.
 """
 from __future__ import annotations
 
@@ -26,9 +33,11 @@ from assetmap.errors import ImportFileError
 __all__ = [
     "FORMATS",
     "GEOMETRY_COLUMNS",
+    "MAX_CELL_CHARS",
     "MAX_COLUMNS",
     "MAX_ROWS",
     "ParsedFile",
+    "decode_text",
     "read_csv",
     "read_geojson",
     "read_upload",
@@ -38,6 +47,12 @@ __all__ = [
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".geojson": "geojson", ".json": "geojson"}
 MAX_COLUMNS = 200
 MAX_ROWS = 250_000
+MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
+# A workbook is a zip of XML: refuse one that inflates past these before parsing any of it. Ordinary
+# workbooks inflate 5-20 times; the ratio is the one Apache POI refuses at.
+MAX_XLSX_INFLATED_BYTES = 256 * 1024 * 1024
+MAX_XLSX_RATIO = 100
+_RATIO_FLOOR_BYTES = 1024 * 1024  # small members may inflate as they like
 _STRAY_QUOTE_SPAN = 20  # a quoted cell running on for more lines than this is a stray quote mark
 GEOMETRY_COLUMNS = ("longitude (from geometry)", "latitude (from geometry)")
 
@@ -68,6 +83,7 @@ def read_upload(file_name: str, data: bytes) -> ParsedFile:
     if not data.strip():
         raise ImportFileError(f"{file_name} is empty")
     parsed = {"csv": read_csv, "xlsx": read_xlsx, "geojson": read_geojson}[kind](data)
+    _refuse_nul(parsed)
     if not parsed.rows:
         raise ImportFileError(f"{file_name} has a header but no rows")
     if len(parsed.rows) > MAX_ROWS:
@@ -75,11 +91,35 @@ def read_upload(file_name: str, data: bytes) -> ParsedFile:
     return parsed
 
 
-def _decode(data: bytes) -> tuple[str, str, list[str]]:
+def _refuse_nul(parsed: ParsedFile) -> None:
+    """PostgreSQL stores no NUL character in text: a file holding one is refused whole, saying where."""
+    if any("\x00" in name for name in parsed.header):
+        raise ImportFileError("the header holds a NUL character (\\0), which cannot be stored: remove it")
+    for line, cells, _problem in parsed.rows:
+        if any("\x00" in cell for cell in cells):
+            where = "feature" if parsed.file_format == "geojson" else "line"
+            raise ImportFileError(f"{where} {line} holds a NUL character (\\0), which cannot be stored: remove it")
+
+
+def decode_text(data: bytes) -> tuple[str, str, list[str]]:
+    """Text of an uploaded file, its encoding and a note on how it was read: UTF-16 with its byte
+    order mark, UTF-8 (with or without a BOM), else Windows-1252 or Latin-1.
+
+    Raises
+    ------
+    ImportFileError
+        For UTF-16 that is cut short, and for bytes holding NUL (a binary file, or UTF-16 without a
+        byte order mark), which no text column in PostgreSQL can store.
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16", ["read as UTF-16 text"]
-    if b"\x00" in data[:4096]:
-        raise ImportFileError("this is not a text file; save it as CSV (comma-separated values)")
+        try:
+            return data.decode("utf-16"), "utf-16", ["read as UTF-16 text"]
+        except UnicodeDecodeError:
+            raise ImportFileError("the file starts as UTF-16 text but is not valid UTF-16 (cut short?); "
+                                  "save it again as CSV UTF-8") from None
+    if b"\x00" in data:
+        raise ImportFileError("the file holds NUL bytes, so it is not a text file; save it as CSV (comma-separated "
+                              "values) UTF-8")
     if data.startswith(b"\xef\xbb\xbf"):
         return data.decode("utf-8-sig", errors="strict"), "utf-8-sig", []
     try:
@@ -125,7 +165,7 @@ def _header(cells: list[str]) -> list[str]:
 
 def read_csv(data: bytes) -> ParsedFile:
     """Rows of a CSV file. Line numbers are physical lines (the header is line 1)."""
-    text_, encoding, notes = _decode(data)
+    text_, encoding, notes = decode_text(data)
     lines = re.split(r"(?<=\r\n)|(?<=\n)|(?<=\r)(?!\n)", text_)
     lines = [line for line in lines if line != ""]
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
@@ -198,21 +238,66 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
+_NOT_XLSX = "this is not an Excel .xlsx workbook (an older .xls? save it as .xlsx or CSV)"
+
+
+def _check_workbook_zip(data: bytes) -> None:
+    """Refuse a workbook whose zip would inflate too far, or whose XML declares a DOCTYPE (the only
+    way to entity expansion and external entities), before openpyxl parses any of it."""
+    try:
+        book = zipfile.ZipFile(io.BytesIO(data))
+        members = book.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ImportFileError(_NOT_XLSX) from None
+    total = sum(m.file_size for m in members)
+    if total > MAX_XLSX_INFLATED_BYTES:
+        raise ImportFileError(f"the workbook unpacks to {total / 1024 / 1024:,.0f} MB, more than the "
+                              f"{MAX_XLSX_INFLATED_BYTES // 1024 // 1024} MB that can be read: "
+                              "split it into smaller files")
+    for member in members:
+        if member.file_size > _RATIO_FLOOR_BYTES and member.file_size > MAX_XLSX_RATIO * max(member.compress_size, 1):
+            ratio = member.file_size // max(member.compress_size, 1)
+            raise ImportFileError(f"the workbook's part {member.filename} unpacks {ratio:,} "
+                                  "times larger than it is stored, which only a crafted file does: save it again from "
+                                  "your spreadsheet program, or as CSV")
+    with book:
+        for member in members:
+            if not member.filename.endswith((".xml", ".rels")):
+                continue
+            try:
+                with book.open(member) as part:
+                    prolog = part.read(4096)
+            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError):
+                raise ImportFileError(_NOT_XLSX) from None
+            if b"<!DOCTYPE" in prolog.upper() or b"<!ENTITY" in prolog.upper() or b"<\x00!\x00" in prolog:
+                raise ImportFileError(f"the workbook's part {member.filename} declares a DOCTYPE or entities, which "
+                                      "Excel never writes: save it again from your spreadsheet program, or as CSV")
+
+
 def read_xlsx(data: bytes) -> ParsedFile:
-    """Rows of the first sheet of an Excel workbook that holds any data."""
+    """Rows of the first sheet of an Excel workbook that holds any data.
+
+    Rows are streamed and the caps apply as they come: more than :data:`MAX_ROWS` rows, a header
+    wider than :data:`MAX_COLUMNS` or a cell longer than :data:`MAX_CELL_CHARS` stops reading there.
+    """
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_workbook_zip(data)
+    xml_errors = _xml_errors()
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise ImportFileError("this is not an Excel .xlsx workbook (an older .xls? save it as .xlsx or CSV)") from None
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        # openpyxl wraps what its XML parser refused in a ValueError of its own
+        if isinstance(exc, xml_errors) or isinstance(exc.__cause__ or exc.__context__, xml_errors):
+            raise ImportFileError("the workbook's XML cannot be read safely: save it again from your spreadsheet "
+                                  "program, or as CSV") from None
+        raise ImportFileError(_NOT_XLSX) from None
     notes: list[str] = []
     try:
         sheets = [ws for ws in book.worksheets if ws.sheet_state == "visible"]
         for ws in sheets:
-            raw = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
-            numbered = [(i, row) for i, row in enumerate(raw, start=1) if any(row)]
+            numbered = _stream_sheet(ws, xml_errors)
             if numbered:
                 break
         else:
@@ -225,8 +310,6 @@ def read_xlsx(data: bytes) -> ParsedFile:
     while header_cells and not header_cells[-1]:
         header_cells = header_cells[:-1]
     header = _header(header_cells)
-    if len(header) > MAX_COLUMNS:
-        raise ImportFileError(f"the header has {len(header)} columns; at most {MAX_COLUMNS} can be read")
     width = len(header)
     rows, problems = [], {}
     for line, cells in numbered[1:]:
@@ -238,18 +321,82 @@ def read_xlsx(data: bytes) -> ParsedFile:
     return ParsedFile("xlsx", header, rows, None, notes)
 
 
+def _xml_errors() -> tuple[type[Exception], ...]:
+    from xml.etree.ElementTree import ParseError
+
+    try:
+        from defusedxml import DefusedXmlException
+    except ImportError:  # the DOCTYPE check in _check_workbook_zip still stands
+        return (ParseError,)
+    return (ParseError, DefusedXmlException)
+
+
+def _stream_sheet(ws, xml_errors: tuple[type[Exception], ...]) -> list[tuple[int, list[str]]]:
+    """The sheet's non-blank rows as (line, cells), the caps applied row by row as the XML is read."""
+    numbered: list[tuple[int, list[str]]] = []
+    try:
+        # Rows as wide as their last cell, not padded to the width the sheet declares; one column past
+        # the cap is kept, so a header wider than the cap is seen and refused.
+        ws.reset_dimensions()
+        for line, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            values = values[:MAX_COLUMNS + 1]
+            if line > 2 * MAX_ROWS + 1:
+                raise ImportFileError(f"the sheet runs past line {2 * MAX_ROWS + 1:,}; split it into files of at most "
+                                      f"{MAX_ROWS:,} rows")
+            cells = []
+            for column, value in enumerate(values, start=1):
+                if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+                    raise ImportFileError(f"the cell in line {line}, column {column} holds {len(value):,} characters; "
+                                          f"a cell can hold at most {MAX_CELL_CHARS:,}")
+                cells.append(_cell(value))
+            if not any(cells):
+                continue
+            if not numbered and cells[MAX_COLUMNS:] and any(cells[MAX_COLUMNS:]):
+                raise ImportFileError(f"the header has more than {MAX_COLUMNS} columns; "
+                                      f"at most {MAX_COLUMNS} can be read")
+            numbered.append((line, cells))
+            if len(numbered) > MAX_ROWS + 1:
+                raise ImportFileError(f"the sheet has more than {MAX_ROWS:,} rows; split it into files of at most "
+                                      f"{MAX_ROWS:,}")
+    except xml_errors:
+        raise ImportFileError("the sheet's XML cannot be read safely: save it again from your spreadsheet program, "
+                              "or as CSV") from None
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError):
+        raise ImportFileError("the sheet cannot be read (a damaged or hand-made workbook?): save it again from your "
+                              "spreadsheet program, or as CSV") from None
+    return numbered
+
+
 def read_geojson(data: bytes) -> ParsedFile:
     """Features as rows: their properties as columns, and the point (a polygon's inner point) as
     two more columns. A declared coordinate system is converted from; an undeclared one that is not
     longitude/latitude refuses the file."""
+    text_, encoding, notes = decode_text(data)
+    collection = _load_json(text_)
+    try:
+        return _read_features(collection, encoding, notes)
+    except RecursionError:
+        raise ImportFileError("the GeoJSON is nested too deeply to read") from None
+
+
+def _load_json(text_: str):
+    """Parsed JSON, or the reason it cannot be read: bad syntax, nesting too deep for the parser,
+    or a number with more digits than Python reads as an integer."""
+    try:
+        return json.loads(text_)
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(f"this is not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    except RecursionError:
+        raise ImportFileError("the JSON is nested too deeply to read (arrays or objects inside one another "
+                              "hundreds of times)") from None
+    except ValueError:
+        raise ImportFileError("the JSON holds a number with thousands of digits, which cannot be read") from None
+
+
+def _read_features(collection, encoding: str, notes: list[str]) -> ParsedFile:
     import shapely
     from shapely.geometry import shape
 
-    text_, encoding, notes = _decode(data)
-    try:
-        collection = json.loads(text_)
-    except json.JSONDecodeError as exc:
-        raise ImportFileError(f"this is not valid JSON (line {exc.lineno}): {exc.msg}") from None
     if isinstance(collection, dict) and collection.get("type") == "Feature":
         collection = {"type": "FeatureCollection", "features": [collection]}
     if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection" or not isinstance(

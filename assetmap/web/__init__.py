@@ -25,8 +25,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["assetmap.session_factory"] = sessionmaker(get_engine(url), expire_on_commit=False)
     app.extensions["assetmap.reader_factory"] = get_read_engine(url).connect
 
-    from assetmap.web import auth, contribute, db, errors, extensions, health, moderate, public, security, vendor
+    from assetmap.web import (
+        auth,
+        contribute,
+        db,
+        errors,
+        extensions,
+        health,
+        moderate,
+        params,
+        public,
+        security,
+        vendor,
+    )
 
+    params.init_app(app)  # first: routes added later use its integer converter
     security.init_app(app)
     extensions.init_app(app)
     db.init_app(app)

@@ -16,6 +16,7 @@ from assetmap.domain.search import open_now_probe, parse_finder_query, postcode_
 from assetmap.web.cors import open_blueprint
 from assetmap.web.db import get_reader
 from assetmap.web.finder import current_time, stale_before, vocabularies
+from assetmap.web.urls import public_url_for
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -52,7 +53,7 @@ def _meta(db, at: datetime, **extra) -> dict:
 
 def _asset_url_prefix() -> str:
     """The asset page's URL less the id (one url_for per response, not one per feature)."""
-    return url_for("finder.asset", asset_id=0, _external=True)[:-1]
+    return public_url_for("finder.asset", asset_id=0)[:-1]
 
 
 def _json_with_features(head: dict, features: list[str], tail: dict):

@@ -1,9 +1,15 @@
 """Signing in and out (Flask-Login). Passwords are checked against salted hashes; sign-in is
 rate-limited per address and per account; the session cookie is HttpOnly, SameSite=Lax, and
-Secure when the site is served over HTTPS (``ASSETMAP_BASE_URL``; see :func:`assetmap.config.load_config`)."""
+Secure when the site is served over HTTPS (``ASSETMAP_BASE_URL``; see :func:`assetmap.config.load_config`).
+
+Cookies name the account by its id and its current session token (``<id>:<token>``), checked on
+every request: signing out, a new password or deactivation draws a new token
+(:func:`assetmap.db.users.end_sessions`), so every session and remember-me cookie issued before
+stops working, on every device."""
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
@@ -26,6 +32,11 @@ class SignedInUser(UserMixin):
     def __init__(self, data: dict):
         self.id, self.email, self.name = data["id"], data["email"], data["name"]
         self.role, self.active = data["role"], data["active"]
+        self._session_token = data["session_token"]
+
+    def get_id(self) -> str:
+        """What the session and remember-me cookies hold: the id and the account's session token."""
+        return f"{self.id}:{self._session_token}"
 
     @property
     def is_active(self) -> bool:
@@ -45,11 +56,12 @@ class SignedInUser(UserMixin):
 
 
 @login_manager.user_loader
-def _load_user(user_id: str):
-    if not user_id.isdigit():
+def _load_user(cookie_id: str):
+    user_id, _, token = cookie_id.partition(":")
+    if not user_id.isdigit() or not token or len(user_id) > 9:
         return None
-    data = users.get_user(get_session(), int(user_id))
-    return SignedInUser(data) if data and data["active"] else None
+    data = users.session_user(get_session(), int(user_id), token)
+    return SignedInUser(data) if data else None
 
 
 def init_app(app) -> None:
@@ -65,11 +77,27 @@ def init_app(app) -> None:
     login_manager.session_protection = "strong"
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site (never ``//elsewhere`` or ``https://elsewhere``)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+def safe_next(target: str | None) -> str | None:
+    r"""``target`` if it is a path on this site, else None.
+
+    Browsers drop tabs and line breaks from a URL and read ``\`` as ``/``, so ``/\t/evil.example/``
+    or ``/\evil.example`` would take the visitor to another site: any control character, backslash,
+    scheme or host refuses the target, as does a path starting ``//``.
+
+    Examples
+    --------
+    >>> [safe_next(t) for t in ("/moderate?page=2", "/\t/evil.example/", "//evil.example", "/\\evil.example",
+    ...                         "https://evil.example/", "javascript:alert(1)", " /x", "/ok#frag")]
+    ['/moderate?page=2', None, None, None, None, None, None, '/ok#frag']
+    """
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path.startswith("//"):
+        return None
+    return target
 
 
 def _login_limit() -> str:
@@ -90,7 +118,7 @@ def login():
     if request.method == "POST":
         user = users.authenticate(get_session(), form.email.data or "", form.password.data or "")
         if user is not None:
-            next_url = _safe_next(request.args.get("next"))
+            next_url = safe_next(request.args.get("next"))
             session.clear()  # a fresh session for the signed-in user
             login_user(SignedInUser(user), remember=bool(form.remember.data))
             home = url_for("moderate.queue") if SignedInUser(user).can_moderate else url_for("public.home")
@@ -102,6 +130,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    users.end_sessions(get_session(), current_user.id)
+    get_session().commit()
     logout_user()
     session.clear()
     flash("You have signed out.", "info")

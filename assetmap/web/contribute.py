@@ -40,6 +40,7 @@ from assetmap.web.contribute_forms import (
 from assetmap.web.db import get_session
 from assetmap.web.extensions import limiter
 from assetmap.web.maps import map_parts
+from assetmap.web.params import int_arg
 
 bp = Blueprint("contribute", __name__)
 
@@ -250,7 +251,7 @@ def duplicates():
     """``?name=...&lat=...&lon=...[&exclude=id]`` → places with a similar name within about 150 m."""
     session = get_session()
     name = (request.args.get("name") or "").strip()[:300]
-    exclude = request.args.get("exclude", type=int)
+    exclude = int_arg("exclude", None)
     found = moderation.find_duplicates(session, name, _float_arg("lon"), _float_arg("lat"), exclude_asset_id=exclude)
     items = [{"id": d["id"], "name": d["name"], "address": d["address"], "postcode": d["postcode"],
               "status": d["status"], "distance_m": d["distance_m"],

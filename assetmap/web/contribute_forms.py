@@ -100,7 +100,7 @@ class UserForm(FlaskForm):
     email = StringField("Email address")
     name = StringField("Name")
     role = StringField("Role")
-    password = PasswordField("Temporary password (10 characters or more)")
+    password = PasswordField("Temporary password (12 characters or more, not a common one)")
 
 
 class RoleForm(FlaskForm):

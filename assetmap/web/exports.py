@@ -2,17 +2,16 @@
 attribution of the data sources and the moment it was made."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, jsonify
 
 from assetmap.db import areas, catalogue
 from assetmap.db import oruk as queries
 from assetmap.domain import oruk_query, oruk_write
 from assetmap.domain.attribution import attribution_by_source, oruk_meta
+from assetmap.domain.csv_safe import csv_text
 from assetmap.domain.tabular import hours_text
 from assetmap.errors import BadInputError
 from assetmap.importers import oruk as oruk_import
@@ -20,6 +19,7 @@ from assetmap.importers import tabular as tabular_import
 from assetmap.importers.assets import FORMATS
 from assetmap.web.cors import allow_any_origin
 from assetmap.web.db import get_session
+from assetmap.web.urls import describedby, public_url_for
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -103,14 +103,27 @@ def _area_rows(code: str) -> tuple[dict, dict, str, list[tuple[dict, list]]]:
 
 @bp.get("/areas/<code>/assets.csv")
 def assets_csv(code: str):
+    """The area's published assets as a table; what describes it is at ``assets.meta.json``."""
     area, meta, stamp, rows = _area_rows(code)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(row for _, row in rows)
-    # A BOM so that spreadsheet programs read the file as UTF-8.
-    return _download("\ufeff" + out.getvalue(), "text/csv", f"assets-{area['code']}-{stamp[:10]}.csv", stamp,
-                     meta["attribution"])
+    response = _download(csv_text(CSV_COLUMNS, (row for _, row in rows)), "text/csv",
+                         f"assets-{area['code']}-{stamp[:10]}.csv", stamp, meta["attribution"])
+    return describedby(response, public_url_for("exports.assets_meta", code=area["code"]))
+
+
+@bp.get("/areas/<code>/assets.meta.json")
+def assets_meta(code: str):
+    """What describes the CSV export: the area, the columns, the licence and attribution."""
+    area = _area(code)
+    meta = oruk_meta(_sources(get_session()))
+    _, stamp = _stamp()
+    return allow_any_origin(jsonify({
+        "title": f"Community assets in {area['name']}",
+        "area": {"code": area["code"], "name": area["name"]},
+        "data": public_url_for("exports.assets_csv", code=area["code"]),
+        "columns": list(CSV_COLUMNS),
+        "described_at": stamp,
+        **meta,
+    }))
 
 
 @bp.get("/areas/<code>/assets.geojson")

@@ -32,6 +32,7 @@ from assetmap.errors import BadInputError, NotFoundError
 from assetmap.maps.finder_map import build_asset_map, build_finder_map
 from assetmap.web.db import get_session
 from assetmap.web.maps import map_parts as embed_map
+from assetmap.web.urls import public_url_for
 
 bp = Blueprint("finder", __name__)
 
@@ -206,13 +207,12 @@ def shortlist():
     items = readable_items(finder.get_assets(session, ids, open_now_probe(at)))
     if origin is not None:
         distances = finder.distances_from(session, [i["id"] for i in items], origin["lat"], origin["lon"])
-    share = url_for("finder.shortlist", _external=True) + ("?ids=" + canonical if ids else "")
     return render_template(
         "finder/shortlist.html",
         items=[{**i, "week": opening_week(i["opening_hours"]), "distance_m": distances.get(i["id"])} for i in items],
         ids=canonical,
         missing=len(ids) - len(items),
-        share_url=share,
+        share_url=public_url_for("finder.shortlist") + ("?ids=" + canonical if ids else ""),
         origin=origin,
         origin_text=origin_text,
         problem=problem,

@@ -34,6 +34,7 @@ from assetmap.web.contribute_forms import (
 )
 from assetmap.web.db import get_session
 from assetmap.web.maps import map_parts
+from assetmap.web.params import int_arg
 
 bp = Blueprint("moderate", __name__, url_prefix="/moderate")
 bp.register_error_handler(CSRFError, form_expired)
@@ -69,8 +70,7 @@ def _refresh_gaps(changes) -> None:
 
 
 def _page() -> int:
-    page = request.args.get("page", 1, type=int)
-    return max(page or 1, 1)
+    return int_arg("page", 1, 1, 100_000)
 
 
 def _review_map(item: dict) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, jsonify, request
 
 from assetmap.db import catalogue
 from assetmap.db import oruk as queries
@@ -16,6 +16,7 @@ from assetmap.domain.attribution import oruk_meta
 from assetmap.errors import BadInputError
 from assetmap.web.cors import allow_any_origin
 from assetmap.web.db import get_session
+from assetmap.web.urls import public_url_for
 
 bp = Blueprint("oruk", __name__, url_prefix="/oruk")
 
@@ -55,7 +56,7 @@ def root():
     return jsonify({
         "version": oruk_common.HSDS_VERSION,
         "profile": PROFILE_URL,
-        "openapi_url": url_for("openapi.spec", _external=True),
+        "openapi_url": public_url_for("openapi.spec"),
         "meta": _meta(),
     })
 

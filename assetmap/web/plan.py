@@ -5,24 +5,24 @@ tiles it is drawn from.
 radius_m, decay``) plus ``layer`` and ``level`` (the second table: wards, MSOAs or every LSOA,
 population-weighted, with the local authority's line); the table of the biggest gaps is the
 page, the map an enhancement. ``/plan/indicators`` lets planners and administrators upload a
-need indicator keyed by LSOA, MSOA or ward code. ``/plan/gaps.csv`` and ``/plan/gaps.geojson``
-export the run with its parameters and the data's attribution.
+need indicator keyed by LSOA, MSOA or ward code. ``/plan/gaps.csv`` (a plain table, described by
+``/plan/gaps.meta.json``) and ``/plan/gaps.geojson`` export the run with its parameters and the
+data's attribution.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
 from assetmap.db import catalogue, gap_options, gap_results, gap_runs, gap_tiles
 from assetmap.domain.attribution import data_meta
+from assetmap.domain.csv_safe import csv_text
 from assetmap.domain.gap_analysis import AGGREGATE_LEVELS, ALL_AREAS, DECAYS, GROUPS, rank_gaps
 from assetmap.domain.permissions import can_upload
 from assetmap.errors import BadInputError, ImportFileError, NotFoundError
@@ -34,6 +34,8 @@ from assetmap.web.db import get_session
 from assetmap.web.extensions import limiter
 from assetmap.web.limits import gap_rate_limit
 from assetmap.web.maps import map_parts
+from assetmap.web.params import int_arg
+from assetmap.web.urls import describedby, public_url_for
 
 bp = Blueprint("plan", __name__)
 
@@ -124,40 +126,39 @@ CSV_COLUMNS = ("rank", "code", "name", "lad_code", "population", "need", "need_p
                "provision_per_1000", "provision_pct", "nearest_m", "gap", "bivariate_class")
 
 
-def _cell(value):
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    return str(value)
-
-
 @bp.get("/plan/gaps.csv")
 @limiter.limit(gap_rate_limit)
 def gaps_csv():
-    """Every LSOA of the run, biggest gap first (no-data rows last, by code), after ``#`` lines
-    giving the parameters, the method and the attribution."""
+    """Every LSOA of the run, biggest gap first (no-data rows last, by code), as a plain table: the
+    parameters, method and attribution are at ``gaps.meta.json`` (the ``Link`` header says where)."""
     report, params = _report(with_assets=False)
-    meta = _metadata(report, params)
     ranked = rank_gaps(report["rows"], len(report["rows"]))
     ranked_codes = {r["code"] for r in ranked}
     rows = ranked + [r for r in report["rows"] if r["code"] not in ranked_codes]
-    out = io.StringIO()
-    for key, value in [("title", meta["title"]), *[(f"parameter {k}", v) for k, v in meta["parameters"].items()],
-                       ("method", meta["method"]), ("run", meta["run"]["id"]),
-                       ("computed_at", meta["run"]["computed_at"]), ("updated_at", meta["run"]["updated_at"]),
-                       ("exported_at", meta["exported_at"]), ("licence", meta["licence"]),
-                       *[("attribution", a) for a in meta["attribution"]]]:
-        out.write(f"# {key}: {str(value).replace(chr(10), ' ')}\n")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for i, r in enumerate(rows, start=1):
-        writer.writerow([i if r["gap"] is not None else "", r["code"], r["name"], r["lad_code"], _cell(r["population"]),
-                         _cell(r["need"]), _cell(r["need_pct"]), _cell(r["provision"]),
-                         _cell(None if r["provision"] is None else r["provision"] * 1000), _cell(r["provision_pct"]),
-                         _cell(None if r["nearest_m"] is None else round(r["nearest_m"], 1)), _cell(r["gap"]),
-                         r["bivariate_class"]])
-    return _download(out.getvalue(), "text/csv", params, "csv")
+    body = csv_text(CSV_COLUMNS, (
+        [i if r["gap"] is not None else "", r["code"], r["name"], r["lad_code"], r["population"], r["need"],
+         r["need_pct"], r["provision"], None if r["provision"] is None else r["provision"] * 1000,
+         r["provision_pct"], None if r["nearest_m"] is None else round(r["nearest_m"], 1), r["gap"],
+         r["bivariate_class"]]
+        for i, r in enumerate(rows, start=1)))
+    return describedby(_download(body, "text/csv", params, "csv"),
+                       public_url_for("plan.gaps_meta", **_query()))
+
+
+def _query() -> dict:
+    """This request's query for a link to its companion (less what url_for reads as its own)."""
+    return {k: v for k, v in request.args.items() if not k.startswith("_")}
+
+
+@bp.get("/plan/gaps.meta.json")
+def gaps_meta():
+    """What describes ``gaps.csv`` for the same query: the parameters, the method, the run, the
+    licence and the attribution."""
+    report, params = _report(with_assets=False)
+    meta = _metadata(report, params)
+    meta["data"] = public_url_for("plan.gaps_csv", **_query())
+    meta["columns"] = list(CSV_COLUMNS)
+    return allow_any_origin(jsonify(meta))
 
 
 @bp.get("/plan/gaps.geojson")
@@ -189,10 +190,9 @@ def lsoa_tile(z: int, x: int, y: int):
     """A vector tile of one run's LSOAs (``?run=<id>``). Cached for a day when ``v`` names the
     run's current version (the page's tile URL does), else not cached: an asset change makes
     a new version."""
-    try:
-        run_id = int(request.args.get("run", ""))
-    except ValueError:
-        raise BadInputError("run must be the id of a gap run", details={"parameter": "run"}) from None
+    run_id = int_arg("run", None)
+    if run_id is None:
+        raise BadInputError("run must be the id of a gap run", details={"parameter": "run"})
     session = get_session()
     run = gap_runs.current_run(session, run_id)
     if run is None:

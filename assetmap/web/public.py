@@ -9,6 +9,7 @@ from assetmap.errors import BadInputError
 from assetmap.maps.area_map import build_area_map
 from assetmap.web.db import get_session
 from assetmap.web.maps import map_parts
+from assetmap.web.params import int_arg
 
 bp = Blueprint("public", __name__)
 
@@ -16,14 +17,6 @@ bp = Blueprint("public", __name__)
 HOME_PAGE_SIZE = 15
 #: Places the area page lists at once; the map shows them all.
 AREA_PAGE_SIZE = 100
-
-
-def _page_arg() -> int:
-    """``?page=`` as a page number from 1 (a bad value is a 400, as in the finder)."""
-    raw = (request.args.get("page") or "1").strip()
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw[:6]) <= 10_000:
-        raise BadInputError(f"page must be a whole number from 1, not {raw[:20]!r}", details={"parameter": "page"})
-    return int(raw)
 
 
 def _default_area(session) -> str | None:
@@ -39,7 +32,7 @@ def home():
     code = _default_area(session)
     if code is None:
         return render_template("public/empty.html"), 200
-    page = _page_arg()
+    page = int_arg("page", 1, 1, 10_000)
     area = areas.get_area(session, code)
     assets = catalogue.assets_in_area(session, code)
     pages = max(1, -(-len(assets) // HOME_PAGE_SIZE))
@@ -77,7 +70,7 @@ def area(code: str):
     unknown = sorted(set(chosen) - allowed)
     if unknown:
         raise BadInputError(f"unknown category {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
-    page = _page_arg()
+    page = int_arg("page", 1, 1, 10_000)
     assets = readable_items(catalogue.assets_in_area(session, code, chosen or None))
     sources = catalogue.data_sources(session)
     m = build_area_map(
