@@ -27,6 +27,8 @@ from assetmap.domain.access import gaussian_decay, nearest_distance, two_step_fc
 from assetmap.domain.gaps import (
     BIVARIATE_CLASSES,
     NO_DATA,
+    MID_BELOW,
+    NO_PROVISION,
     bivariate_classes,
     gap,
     percentile_rank,
@@ -267,34 +269,35 @@ def score_gaps(areas: pd.DataFrame, higher_is_more_need: bool) -> pd.DataFrame:
     pandas.DataFrame
         ``areas`` with ``need_pct``, ``provision_pct``, ``gap`` and ``bivariate_class`` added.
         An area with no need value has no need percentile, no gap and the class ``"no-data"``;
-        it is never counted as zero need.
+        it is never counted as zero need. An area with nothing in reach (provision 0) has
+        provision percentile 0 and the class ``"no-provision"``, however many such areas there
+        are.
 
     Notes
     -----
-    When no area has any provision (no asset of the category within reach of any of them),
-    every provision percentile is 0, not the 50 that ranking identical values would give: the
-    provision is the lowest possible everywhere, and the gap equals the need percentile.
-    Provision is ranked at :data:`RANK_DIGITS` significant digits.
+    Ties rank at their lowest percentile (:func:`~assetmap.domain.gaps.percentile_rank`), so
+    the areas with no provision, all tied at 0, sit at the 0th percentile rather than in the
+    middle, and the areas with some provision rank above all of them. Provision is ranked at
+    :data:`RANK_DIGITS` significant digits.
 
     Examples
     --------
     >>> areas = pd.DataFrame({"provision": [0.0, 0.002, 0.001], "need_value": [1.0, 300.0, None]})
-    >>> score_gaps(areas, higher_is_more_need=False)[["need_pct", "provision_pct", "gap"]]
-       need_pct  provision_pct    gap
-    0     100.0            0.0  100.0
-    1       0.0          100.0 -100.0
-    2       NaN           50.0    NaN
+    >>> score_gaps(areas, higher_is_more_need=False)[["need_pct", "provision_pct", "gap", "bivariate_class"]]
+       need_pct  provision_pct    gap          bivariate_class
+    0     100.0            0.0  100.0             no-provision
+    1       0.0          100.0 -100.0  low-need/high-provision
+    2       NaN           50.0    NaN                  no-data
     """
     out = areas.copy()
     provision = pd.to_numeric(out["provision"], errors="coerce").astype(np.float64)
     out["need_pct"] = percentile_rank(pd.to_numeric(out["need_value"], errors="coerce").astype(np.float64),
                                       higher_is_more_need=bool(higher_is_more_need)).to_numpy()
-    if len(out) and not (provision > 0).any():
-        out["provision_pct"] = np.where(provision.isna(), np.nan, 0.0)
-    else:
-        out["provision_pct"] = percentile_rank(_significant(provision, RANK_DIGITS)).to_numpy()
+    provision_pct = percentile_rank(_significant(provision, RANK_DIGITS))
+    # Nothing in reach is the bottom of the scale even when it cannot be compared (one area).
+    out["provision_pct"] = provision_pct.where(provision != 0, 0.0).to_numpy()
     out["gap"] = gap(out["need_pct"], out["provision_pct"])
-    out["bivariate_class"] = bivariate_classes(out["need_pct"], out["provision_pct"]).to_numpy()
+    out["bivariate_class"] = bivariate_classes(out["need_pct"], out["provision_pct"], provision).to_numpy()
     return out
 
 
@@ -383,7 +386,8 @@ def summarise(rows) -> dict:
     provision, bivariate_class``. ``median_nearest_m`` is the median over the areas (the plain
     measure beside the 2SFCA, as the CDRC's AHAH index reports for health services);
     ``no_need_data`` counts areas without an indicator value; ``no_provision`` areas with
-    nothing in reach; ``classes`` counts areas by bivariate class (all nine, then no-data).
+    nothing in reach, and ``no_provision_high_need`` those of them in the top third for need;
+    ``classes`` counts areas by class (the nine, then no-provision, then no-data).
 
     >>> s = summarise([{"population": 10, "nearest_m": 100.0, "need_pct": 1.0, "provision": 0.0,
     ...                 "bivariate_class": "low-need/low-provision"},
@@ -391,6 +395,8 @@ def summarise(rows) -> dict:
     ...                 "bivariate_class": "no-data"}])
     >>> (s["areas"], s["population"], s["median_nearest_m"], s["no_need_data"], s["no_provision"])
     (2, 10.0, 200.0, 1, 1)
+    >>> s["no_provision_high_need"], s["classes"]["no-provision"]
+    (0, 0)
     """
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(
         list(rows), columns=["population", "nearest_m", "need_pct", "provision", "bivariate_class"])
@@ -400,13 +406,15 @@ def summarise(rows) -> dict:
 
     nearest = numbers("nearest_m").dropna()
     counts = frame["bivariate_class"].value_counts()
-    classes = {c: int(counts.get(c, 0)) for c in (*BIVARIATE_CLASSES, NO_DATA)}
+    classes = {c: int(counts.get(c, 0)) for c in (*BIVARIATE_CLASSES, NO_PROVISION, NO_DATA)}
+    none_in_reach = numbers("provision").fillna(0) == 0
     return {
         "areas": int(len(frame)),
         "population": float(numbers("population").sum(skipna=True)),
         "median_nearest_m": float(nearest.median()) if len(nearest) else None,
         "no_need_data": int(numbers("need_pct").isna().sum()),
-        "no_provision": int((numbers("provision").fillna(0) == 0).sum()),
+        "no_provision": int(none_in_reach.sum()),
+        "no_provision_high_need": int((none_in_reach & (numbers("need_pct") >= MID_BELOW)).sum()),
         "classes": classes,
     }
 
@@ -417,7 +425,8 @@ def aggregate_scores(rows: pd.DataFrame, groups) -> pd.DataFrame:
     ``need``, ``need_pct``, ``provision`` and ``provision_pct`` are each
     :func:`~assetmap.domain.gaps.population_weighted_mean` over the group's LSOAs that have a
     value (no data is left out, never counted as zero); ``population`` is the group's sum. The
-    gap and the bivariate class are then computed on the aggregated percentiles.
+    gap and the class are then computed on the aggregated percentiles ("no-provision" when none of
+    the group's LSOAs has anything in reach).
 
     Parameters
     ----------
@@ -458,7 +467,7 @@ def aggregate_scores(rows: pd.DataFrame, groups) -> pd.DataFrame:
         out[column] = population_weighted_mean(values, weights, group)
     out = out.sort_index()
     out["gap"] = gap(out["need_pct"], out["provision_pct"])
-    out["bivariate_class"] = bivariate_classes(out["need_pct"], out["provision_pct"]).to_numpy()
+    out["bivariate_class"] = bivariate_classes(out["need_pct"], out["provision_pct"], out["provision"]).to_numpy()
     out.index.name = "code"
     return out
 

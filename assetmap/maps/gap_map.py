@@ -6,7 +6,10 @@ PostGIS) through Folium's ``VectorGridProtobuf`` plugin, one base layer per meas
 stays small whether it shows one local authority or all of England, and the tiles always carry
 the run's current scores. Each tile feature carries its figures (see
 :func:`assetmap.db.gap_tiles.lsoa_tile`); the colours are chosen in the browser from the fixed
-classes below. Areas without a value are hatched ("no data"), never coloured as zero.
+classes below. Areas without a value are hatched ("no data"), never coloured as zero. Areas with
+nothing of the category in reach ("no provision within reach") are dotted on the provision and
+two-way layers and outlined in black on the need and gap layers, so no layer passes them off as
+merely "low".
 
 Tooltips are built with ``textContent`` from the tile's properties, so no name or figure is ever
 parsed as HTML; every piece of text that goes into the map from Python (layer names, asset
@@ -21,11 +24,12 @@ from branca.element import MacroElement
 from folium.plugins import FastMarkerCluster, VectorGridProtobuf
 from folium.template import Template
 
-from assetmap.domain.gaps import BIVARIATE_CLASSES, NO_DATA
+from assetmap.domain.gaps import BIVARIATE_CLASSES, NO_DATA, NO_PROVISION
 from assetmap.maps.escape import inert
 from assetmap.maps.offline import make_map
 
-__all__ = ["BIVARIATE_COLOURS", "LAYERS", "LEGEND", "build_gap_map"]
+__all__ = ["BIVARIATE_COLOURS", "CLASS_LABELS", "LAYERS", "LEGEND", "NO_PROVISION_COLOUR", "SWATCH_BORDER",
+           "build_gap_map", "class_label"]
 
 #: The map's layers: key, and the label shown in the layer control and the legend.
 LAYERS = {
@@ -49,6 +53,29 @@ BIVARIATE_COLOURS = dict(zip(BIVARIATE_CLASSES, [
     "#dfb0d6", "#a5add3", "#5698b9",
     "#be64ac", "#8c62aa", "#3b4994",
 ], strict=True))
+
+#: Dots and outline of an area with nothing in reach.
+NO_PROVISION_COLOUR = "#1f1f1f"
+#: Border of every legend swatch and grid cell: 7:1 against white, so each swatch stands out as
+#: a graphic whatever its fill (WCAG 1.4.11 asks 3:1), the palest included.
+SWATCH_BORDER = "#505a5f"
+
+
+def class_label(cls: str | None) -> str:
+    """Words for a class, as the table, the tooltip and the legend say it.
+
+    >>> class_label("high-need/low-provision"), class_label("no-provision"), class_label(None)
+    ('high need, low provision', 'no provision within reach', 'no data')
+    """
+    if cls == NO_PROVISION:
+        return "no provision within reach"
+    if cls in (None, NO_DATA):
+        return "no data"
+    return cls.replace("-need/", " need, ").replace("-provision", " provision")
+
+
+#: Every class the API and the map use, with its words.
+CLASS_LABELS = {c: class_label(c) for c in (*BIVARIATE_CLASSES, NO_PROVISION, NO_DATA)}
 
 #: Legend entries for each layer: (colour, label); the bivariate legend is the 3x3 grid.
 LEGEND = {
@@ -92,11 +119,23 @@ class _GapScript(MacroElement):
                 return g.createPattern(c, "repeat");
             })();
             var HATCH_SVG = "url(#" + cfg.hatch + ")";
+            // Nothing in reach: dark dots on white, unlike any colour of any scale.
+            var DOTS = (function () {
+                var c = document.createElement("canvas");
+                c.width = 6; c.height = 6;
+                var g = c.getContext("2d");
+                g.fillStyle = "#ffffff"; g.fillRect(0, 0, 6, 6);
+                g.fillStyle = cfg.none_colour;
+                g.beginPath(); g.arc(3, 3, 1.5, 0, 2 * Math.PI); g.fill();
+                return g.createPattern(c, "repeat");
+            })();
+            var NONE = cfg.no_provision;
             function band(breaks, colours, v) {
                 for (var i = 0; i < breaks.length; i++) { if (v < breaks[i]) { return colours[i]; } }
                 return colours[colours.length - 1];
             }
             function fill(layer, p) {
+                if (p.cls === NONE && (layer === "provision" || layer === "bivariate")) { return DOTS; }
                 if (layer === "need") { return p.np == null ? HATCH : band(cfg.pct_breaks, cfg.need, p.np); }
                 if (layer === "provision") { return p.pp == null ? HATCH : band(cfg.pct_breaks, cfg.provision, p.pp); }
                 if (layer === "gap") { return p.gap == null ? HATCH : band(cfg.gap_breaks, cfg.gap, p.gap); }
@@ -104,8 +143,10 @@ class _GapScript(MacroElement):
             }
             function style(layer) {
                 return function (p, zoom) {
-                    return {fill: true, fillColor: fill(layer, p), fillOpacity: 0.78, stroke: true,
-                            color: "#ffffff", weight: zoom >= 11 ? 1 : 0.3, opacity: 0.9};
+                    var none = p.cls === NONE;
+                    return {fill: true, fillColor: fill(layer, p), fillOpacity: none ? 0.9 : 0.78, stroke: true,
+                            color: none ? cfg.none_colour : "#ffffff",
+                            weight: none ? (zoom >= 11 ? 2.5 : 1.2) : (zoom >= 11 ? 1 : 0.3), opacity: 0.9};
                 };
             }
             function fmt(v, digits) {
@@ -125,13 +166,16 @@ class _GapScript(MacroElement):
                     list.appendChild(dt); list.appendChild(dd);
                 }
                 if (p.pop != null) { row("Population", fmt(p.pop, 0)); }
-                row("Need", p.np == null ? "no data" :
-                    (p.need != null ? fmt(p.need, 2) + "; " : "") + "percentile " + fmt(p.np, 1));
-                row("Provision", (p.prov != null ? fmt(p.prov, 4) + " per 1,000 people; " : "") +
-                    "percentile " + fmt(p.pp, 1));
+                // Percentiles shown whole, and the gap as the difference of the figures shown.
+                var np = p.np == null ? null : Math.round(p.np), pp = p.pp == null ? null : Math.round(p.pp);
+                row("Need", np == null ? "no data" :
+                    (p.need != null ? fmt(p.need, 2) + "; " : "") + "percentile " + fmt(np, 0));
+                row("Provision", p.cls === NONE ? "none within reach; percentile 0" :
+                    (p.prov != null ? fmt(p.prov, 4) + " per 1,000 people; " : "") + "percentile " + fmt(pp, 0));
                 if (p.near != null) { row("Nearest", fmt(p.near, 0) + " m"); }
-                row("Gap", fmt(p.gap, 1));
+                row("Gap", np == null || pp == null ? "no data" : (np - pp > 0 ? "+" : "") + fmt(np - pp, 0));
                 row("Class", cfg.class_labels[p.cls] || "no data");
+                if (p.href) { box.setAttribute("data-href", p.href); }
                 box.appendChild(list);
                 return box;
             }
@@ -139,6 +183,11 @@ class _GapScript(MacroElement):
                 var s = document.createElement("span");
                 s.className = "gap-swatch";
                 s.style.background = colour;
+                return s;
+            }
+            function dotsSwatch() {
+                var s = document.createElement("span");
+                s.className = "gap-swatch gap-swatch-none";
                 return s;
             }
             function hatchSwatch() {
@@ -189,6 +238,11 @@ class _GapScript(MacroElement):
                     });
                     div.appendChild(list);
                 }
+                var none = document.createElement("p");
+                none.appendChild(dotsSwatch());
+                none.appendChild(document.createTextNode(layer === "need" || layer === "gap"
+                    ? "Outlined: no provision within reach" : "No provision within reach"));
+                div.appendChild(none);
                 var nd = document.createElement("p");
                 nd.appendChild(hatchSwatch());
                 nd.appendChild(document.createTextNode("No data"));
@@ -229,13 +283,12 @@ class _GapScript(MacroElement):
         super().__init__()
         self._name = "GapScript"
         self.hatch_id = hatch_id
-        labels = {c: c.replace("-need/", " need, ").replace("-provision", " provision") for c in BIVARIATE_CLASSES}
-        labels[NO_DATA] = "no data"
         self.config = json.dumps({
+            "no_provision": NO_PROVISION, "none_colour": NO_PROVISION_COLOUR,
             "hatch": hatch_id,
             "pct_breaks": PCT_BREAKS, "gap_breaks": GAP_BREAKS,
             "need": NEED_COLOURS, "provision": PROVISION_COLOURS, "gap": GAP_COLOURS,
-            "bivariate": BIVARIATE_COLOURS, "class_labels": labels,
+            "bivariate": BIVARIATE_COLOURS, "class_labels": CLASS_LABELS,
             "layer_labels": LAYERS, "legend": LEGEND,
             "bivariate_description": "Three by three grid: need rises upwards, provision rises to the right; "
                                      "high need with low provision is magenta.",

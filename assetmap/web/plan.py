@@ -23,11 +23,18 @@ from werkzeug.utils import secure_filename
 
 from assetmap.db import catalogue, gap_options, gap_results, gap_runs, gap_tiles
 from assetmap.domain.attribution import data_meta
-from assetmap.domain.gap_analysis import AGGREGATE_LEVELS, ALL_AREAS, DECAYS, GROUPS, rank_gaps
+from assetmap.domain.gap_analysis import (
+    AGGREGATE_LEVELS,
+    ALL_AREAS,
+    DECAYS,
+    GROUPS,
+    MAX_RADIUS_M,
+    rank_gaps,
+)
 from assetmap.domain.permissions import can_upload
 from assetmap.errors import BadInputError, ImportFileError, NotFoundError
 from assetmap.importers.indicators import import_area_csv
-from assetmap.maps.gap_map import BIVARIATE_COLOURS, LAYERS, LEGEND, build_gap_map
+from assetmap.maps.gap_map import BIVARIATE_COLOURS, CLASS_LABELS, LAYERS, LEGEND, build_gap_map
 from assetmap.web.auth import login_manager
 from assetmap.web.cors import allow_any_origin
 from assetmap.web.db import get_session
@@ -109,11 +116,18 @@ def gap_map():
         report=report, params=params, query=query, layer=layer, layers=LAYERS,
         top=report["rows"], summary=run["summary"],
         groups=GROUPS, decays=DECAYS, all_areas=ALL_AREAS,
-        legend=LEGEND, bivariate_colours=BIVARIATE_COLOURS,
+        legend=LEGEND, bivariate_colours=BIVARIATE_COLOURS, class_labels=CLASS_LABELS,
+        larger_radius=_larger_radius(params.radius_m),
         export_args=params.as_dict(), level=level, levels=AGGREGATE_LEVELS, by_area=by_area,
         map_parts=map_parts(m),
         sources=sources,
     )
+
+
+def _larger_radius(radius_m: float) -> float | None:
+    """The radius the page suggests when most areas have nothing in reach: double, to 100 m."""
+    larger = min(MAX_RADIUS_M, round(2 * radius_m, -2))
+    return larger if larger > radius_m else None
 
 
 CSV_COLUMNS = ("rank", "code", "name", "lad_code", "population", "need", "need_pct", "provision",
