@@ -195,9 +195,13 @@ def test_percentiles_and_classes_follow_the_imd_direction(gdb):
     for r in rows:
         need = "low" if r["need_pct"] < 33.33 else "mid" if r["need_pct"] < 66.67 else "high"
         prov = "low" if r["provision_pct"] < 33.33 else "mid" if r["provision_pct"] < 66.67 else "high"
-        assert r["bivariate_class"] == f"{need}-need/{prov}-provision"
+        if r["provision"] == 0:
+            assert r["bivariate_class"] == "no-provision" and r["provision_pct"] == 0.0
+        else:
+            assert r["bivariate_class"] == f"{need}-need/{prov}-provision"
     classes = run["summary"]["classes"]
-    assert sum(classes.values()) == 193 and set(classes) == {*BIVARIATE_CLASSES, NO_DATA}
+    assert sum(classes.values()) == 193 and set(classes) == {*BIVARIATE_CLASSES, "no-provision", NO_DATA}
+    assert classes["no-provision"] == run["summary"]["no_provision"] == sum(r["provision"] == 0 for r in rows)
 
 
 def test_missing_indicator_values_are_no_data_not_zero_need(gdb):
@@ -226,8 +230,8 @@ def test_an_empty_category_gives_zero_provision_everywhere(gdb):
     assert {r["provision"] for r in rows} == {0.0}
     assert {r["provision_pct"] for r in rows} == {0.0}  # lowest, not a tie at 50
     assert all(r["gap"] == r["need_pct"] and r["nearest_m"] is None for r in rows)
-    assert all(r["bivariate_class"].endswith("-need/low-provision") for r in rows)
-    assert run["summary"]["supply"] == 0
+    assert all(r["bivariate_class"] == "no-provision" for r in rows)
+    assert run["summary"]["supply"] == 0 and run["summary"]["no_provision"] == 193
 
 
 def test_scores_for_areas_span_local_authorities(gdb):
@@ -344,3 +348,53 @@ def test_an_england_wide_run_is_superseded_and_recomputed_on_its_next_view(gdb):
     counted = gdb.execute(text("SELECT count(*) FROM gap_supply WHERE run_id = :r AND asset_id = :a"),
                           {"r": fresh["id"], "a": new.id}).scalar_one()
     assert counted == 1
+
+
+# --- honest ranks: sparse categories ---------------------------------------------------------
+def test_one_community_venue_leaves_the_rest_with_no_provision(gdb):
+    # Only one published community venue in Shropshire: every area out of its reach is
+    # "no provision within reach" at percentile 0, not tied in the middle of the scale.
+    venues = gdb.execute(text(
+        """
+        SELECT a.id FROM asset a JOIN asset_term at ON at.asset_id = a.id
+        JOIN taxonomy_term t ON t.id = at.term_id AND t.slug = 'community-venue'
+        WHERE a.status = 'published' AND a.location IS NOT NULL ORDER BY a.id
+        """
+    )).scalars().all()
+    assert len(venues) > 1
+    keep = gdb.execute(text(
+        """
+        SELECT a.id FROM asset a JOIN area l ON l.level = 'lsoa' AND l.lad_code = :lad
+        WHERE a.id = ANY(:ids) AND ST_Intersects(l.geom, a.location) ORDER BY a.id LIMIT 1
+        """
+    ), {"lad": SHROPSHIRE, "ids": venues}).scalar_one()
+    gdb.execute(text("UPDATE asset SET status = 'archived' WHERE id = ANY(:ids) AND id <> :keep"),
+                {"ids": venues, "keep": keep})
+    run = gap_runs.ensure_run(gdb, params(category="community-venue", radius_m=1600.0))
+    rows = gap_results.run_scores(gdb, run["id"])
+    reached = [r for r in rows if r["provision"] > 0]
+    none = [r for r in rows if r["provision"] == 0]
+    assert 1 <= len(reached) < 20 and len(none) > 170
+    assert {r["provision_pct"] for r in none} == {0.0}
+    assert {r["bivariate_class"] for r in none if r["need_pct"] is not None} == {"no-provision"}
+    # the areas with a venue in reach rank above every one without
+    assert min(r["provision_pct"] for r in reached) == pytest.approx(100 * len(none) / (len(rows) - 1))
+    summary = run["summary"]
+    assert summary["no_provision"] == len(none) == summary["classes"]["no-provision"]
+    high = sum(r["need_pct"] is not None and r["need_pct"] >= 66.67 for r in none)
+    assert summary["no_provision_high_need"] == high > 0
+    assert all(r["gap"] == r["need_pct"] for r in none)
+
+
+def test_food_banks_zero_areas_rank_at_zero(gdb):
+    run = gap_runs.ensure_run(gdb, params(category="food-bank"))
+    rows = gap_results.run_scores(gdb, run["id"])
+    none = [r for r in rows if r["provision"] == 0]
+    assert none, "some Shropshire LSOAs have no food bank within reach"
+    assert {r["provision_pct"] for r in none} == {0.0}
+    assert {r["bivariate_class"] for r in none if r["need_pct"] is not None} == {"no-provision"}
+    assert run["summary"]["classes"]["no-provision"] == sum(r["need_pct"] is not None for r in none)
+    # ties elsewhere take their lowest percentile: equal provisions share the smallest one
+    some = pd.DataFrame([r for r in rows if r["provision"] > 0])
+    for _, group in some.groupby(some["provision"].round(12)):
+        assert group["provision_pct"].nunique() == 1

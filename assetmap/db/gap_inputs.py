@@ -29,6 +29,8 @@ __all__ = [
     "nearest_distances",
     "need_series",
     "reported_box",
+    "rural_classification_loaded",
+    "rural_flags",
     "supply_frame",
 ]
 
@@ -82,6 +84,37 @@ def demand_frame(session: Session, box, group: str, lad: str | None = None) -> p
                                        ["population"])
     frame["reported"] = True if lad in (None, ALL_AREAS) else (frame["lad_code"] == lad)
     return frame
+
+
+def _has_rural_column(session: Session) -> bool:
+    return bool(session.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = 'area' AND column_name = 'rural')"
+    )).scalar_one())
+
+
+def rural_classification_loaded(session: Session) -> bool:
+    """Whether any area is classed rural (else every catchment is the urban radius)."""
+    return _has_rural_column(session) and bool(session.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM area WHERE rural IS NOT NULL)"
+    )).scalar_one())
+
+
+def rural_flags(session: Session, area_ids) -> dict[int, bool]:
+    """Whether each area is rural (2021 rural-urban classification), by area id.
+
+    The one place a gap run reads rurality, which sets each area's catchment radius. Reads the
+    ``area.rural`` column when the classification's migration has added it; until then, and for
+    an area the classification does not cover (NULL), the area counts as urban.
+    """
+    ids = [int(i) for i in area_ids]
+    flags = dict.fromkeys(ids, False)
+    if ids and _has_rural_column(session):
+        rows = session.execute(text(
+            "SELECT id, rural FROM area WHERE id = ANY(CAST(:ids AS int[])) AND rural IS TRUE"
+        ), {"ids": ids}).all()
+        flags.update({int(i): True for i, _ in rows})
+    return flags
 
 
 def supply_frame(session: Session, term_id: int, box=None) -> pd.DataFrame:

@@ -3,16 +3,27 @@ against them.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from functools import cache
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.config import PROJECT_DIR
 from assetmap.domain import gap_analysis
 from assetmap.domain.gap_analysis import GapParams
 from assetmap.errors import BadInputError
 
-__all__ = ["category_term", "gap_options", "indicator_row", "parse_query"]
+__all__ = ["category_counts", "category_term", "gap_options", "indicator_row", "parse_query", "rural_radii"]
+
+
+@cache
+def rural_radii() -> dict[str, float]:
+    """Default rural catchment radius (metres) by asset-type slug, from ``data/rural_catchments.json``
+    (the urban default is each type's ``catchment_m``)."""
+    spec = json.loads((PROJECT_DIR / "data" / "rural_catchments.json").read_text())
+    return {slug: float(m) for slug, m in spec["rural_m"].items()}
 
 
 def gap_options(session: Session) -> dict:
@@ -70,8 +81,29 @@ def parse_query(session: Session, args, default_lads: Iterable[str] = ()) -> tup
     default_lad = next((c for c in default_lads if c in lads), None)
     default_category = next((r["slug"] for r in options["categories"] if r["published"]), None)
     params = gap_analysis.parse_gap_query(args, lads=lads, categories=categories, indicators=indicators,
-                                          default_lad=default_lad, default_category=default_category)
+                                          default_lad=default_lad, default_category=default_category,
+                                          rural_defaults=rural_radii())
     return params, options
+
+
+def category_counts(session: Session, lad: str) -> dict[str, int]:
+    """Published assets with a location inside local authority ``lad``, by asset-type slug (the
+    type list of the gap page counts the area chosen). Every loaded area for
+    :data:`~assetmap.domain.gap_analysis.ALL_AREAS`."""
+    if lad == gap_analysis.ALL_AREAS:
+        return {r["slug"]: int(r["published"]) for r in gap_options(session)["categories"]}
+    rows = session.execute(text(
+        """
+        SELECT t.slug, count(DISTINCT a.id) AS n
+        FROM area l
+        JOIN asset a ON a.status = 'published' AND a.location IS NOT NULL AND ST_Intersects(l.geom, a.location)
+        JOIN asset_term at ON at.asset_id = a.id
+        JOIN taxonomy_term t ON t.id = at.term_id AND t.vocabulary = 'asset-type'
+        WHERE l.level = 'lad' AND l.code = :lad
+        GROUP BY t.slug
+        """
+    ), {"lad": lad}).all()
+    return {slug: int(n) for slug, n in rows}
 
 
 def category_term(session: Session, slug: str) -> dict:

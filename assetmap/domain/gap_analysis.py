@@ -26,8 +26,8 @@ import pandas as pd
 from assetmap.domain.access import gaussian_decay, nearest_distance, two_step_fca
 from assetmap.domain.gaps import (
     BIVARIATE_CLASSES,
-    NO_DATA,
     MID_BELOW,
+    NO_DATA,
     NO_PROVISION,
     bivariate_classes,
     gap,
@@ -50,6 +50,7 @@ __all__ = [
     "aggregate_to_parents",
     "aggregated_rows",
     "analyse",
+    "catchment_radii",
     "compute_provision",
     "decay_function",
     "numeric_frame",
@@ -95,7 +96,9 @@ class GapParams:
 
     ``lad`` is a local authority code or :data:`ALL_AREAS`; ``category`` an asset-type slug;
     ``indicator`` an indicator key; ``group`` a key of :data:`GROUPS`; ``radius_m`` the
-    catchment radius in metres; ``decay`` a key of :data:`DECAYS`.
+    catchment radius in metres (of urban areas, when the rural-urban classification is loaded);
+    ``decay`` a key of :data:`DECAYS`; ``rural_radius_m`` the catchment of rural areas (None:
+    the same as ``radius_m``; see :func:`catchment_radii`).
     """
 
     lad: str
@@ -104,16 +107,36 @@ class GapParams:
     group: str
     radius_m: float
     decay: str
+    rural_radius_m: float | None = None
 
     def as_dict(self) -> dict:
-        """The canonical JSON form stored with a run (radius to 0.1 m).
+        """The canonical JSON form stored with a run (radii to 0.1 m; no rural radius when it is
+        the urban one, so such a run is the single-radius run it always was).
 
         >>> GapParams("E06000051", "library", "imd_rank", "all", 3000, "none").as_dict()["radius_m"]
         3000.0
+        >>> GapParams("E06000051", "library", "imd_rank", "all", 3000, "none", 8000).as_dict()["rural_radius_m"]
+        8000.0
+        >>> "rural_radius_m" in GapParams("E06000051", "library", "imd_rank", "all", 3000, "none", 3000).as_dict()
+        False
         """
         d = asdict(self)
         d["radius_m"] = round(float(self.radius_m), 1)
+        if self.rural_radius_m is None or round(float(self.rural_radius_m), 1) == d["radius_m"]:
+            del d["rural_radius_m"]
+        else:
+            d["rural_radius_m"] = round(float(self.rural_radius_m), 1)
         return d
+
+    @property
+    def rural_m(self) -> float:
+        """The rural catchment radius (the urban one when none is set)."""
+        return float(self.radius_m if self.rural_radius_m is None else self.rural_radius_m)
+
+    @property
+    def max_radius_m(self) -> float:
+        """The wider of the two radii: how far a run must look for people and assets."""
+        return max(float(self.radius_m), self.rural_m)
 
     @property
     def population_column(self) -> str:
@@ -122,8 +145,10 @@ class GapParams:
 
 def parse_gap_query(args: Mapping[str, str], *, lads: Mapping[str, str], categories: Mapping[str, float | None],
                     indicators: Mapping[str, str], default_lad: str | None = None,
-                    default_category: str | None = None) -> GapParams:
-    """Check a gap query (``lad, category, indicator, group, radius_m, decay``) against what is loaded.
+                    default_category: str | None = None,
+                    rural_defaults: Mapping[str, float] | None = None) -> GapParams:
+    """Check a gap query (``lad, category, indicator, group, radius_m, rural_radius_m, decay``)
+    against what is loaded.
 
     Parameters
     ----------
@@ -137,6 +162,9 @@ def parse_gap_query(args: Mapping[str, str], *, lads: Mapping[str, str], categor
         Indicator key -> label.
     default_lad, default_category : str, optional
         Used when the query gives none (else the first allowed value).
+    rural_defaults : mapping, optional
+        Asset-type slug -> its default rural catchment radius in metres, used when the query
+        gives no ``rural_radius_m`` (absent: the urban radius).
 
     Returns
     -------
@@ -146,7 +174,7 @@ def parse_gap_query(args: Mapping[str, str], *, lads: Mapping[str, str], categor
     ------
     BadInputError
         For an unknown value (the message and ``details["allowed"]`` list the allowed ones), or a
-        radius that is not a number between 100 m and 50 km.
+        radius (urban or rural) that is not a number between 100 m and 50 km.
 
     Examples
     --------
@@ -172,20 +200,41 @@ def parse_gap_query(args: Mapping[str, str], *, lads: Mapping[str, str], categor
                                                              else next(iter(indicators), None)), list(indicators))
     group = _choose("group", value("group") or "all", list(GROUPS))
     decay = _choose("decay", (value("decay") or DEFAULT_DECAY).lower(), list(DECAYS))
-    raw_radius = value("radius_m")
-    if raw_radius is None:
-        radius = float(categories[category] or FALLBACK_RADIUS_M)
-    else:
-        try:
-            radius = float(raw_radius)
-        except ValueError:
-            radius = math.nan
-        if not (math.isfinite(radius) and MIN_RADIUS_M <= radius <= MAX_RADIUS_M):
-            raise BadInputError(
-                f"radius_m must be a number of metres from {MIN_RADIUS_M:,.0f} to {MAX_RADIUS_M:,.0f}, got {raw_radius!r}",
-                details={"parameter": "radius_m", "minimum": MIN_RADIUS_M, "maximum": MAX_RADIUS_M},
-            )
-    return GapParams(lad, category, indicator, group, round(radius, 1), decay)
+    radius = _radius("radius_m", value("radius_m"), float(categories[category] or FALLBACK_RADIUS_M))
+    rural_default = (rural_defaults or {}).get(category)
+    rural = _radius("rural_radius_m", value("rural_radius_m"), radius if rural_default is None else rural_default)
+    return GapParams(lad, category, indicator, group, round(radius, 1), decay,
+                     None if round(rural, 1) == round(radius, 1) else round(rural, 1))
+
+
+def _radius(name: str, raw: str | None, default: float) -> float:
+    if raw is None:
+        return float(default)
+    try:
+        radius = float(raw)
+    except ValueError:
+        radius = math.nan
+    if not (math.isfinite(radius) and MIN_RADIUS_M <= radius <= MAX_RADIUS_M):
+        raise BadInputError(
+            f"{name} must be a number of metres from {MIN_RADIUS_M:,.0f} to {MAX_RADIUS_M:,.0f}, got {raw!r}",
+            details={"parameter": name, "minimum": MIN_RADIUS_M, "maximum": MAX_RADIUS_M},
+        )
+    return radius
+
+
+def catchment_radii(rural, radius_m: float, rural_radius_m: float | None):
+    """Each demand point's catchment radius: ``rural_radius_m`` where ``rural`` is True, else
+    ``radius_m``; the plain ``radius_m`` when every point gets it (one radius for all).
+
+    >>> catchment_radii([False, True], 3000.0, 8000.0).tolist()
+    [3000.0, 8000.0]
+    >>> catchment_radii([False, False], 3000.0, 8000.0), catchment_radii([True], 3000.0, None)
+    (3000.0, 3000.0)
+    """
+    rural = np.asarray(rural, dtype=bool)
+    if rural_radius_m is None or float(rural_radius_m) == float(radius_m) or not rural.any():
+        return float(radius_m)
+    return np.where(rural, float(rural_radius_m), float(radius_m))
 
 
 def _choose(name: str, value: str | None, allowed: list[str]) -> str:
@@ -197,22 +246,26 @@ def _choose(name: str, value: str | None, allowed: list[str]) -> str:
     return value
 
 
-def decay_function(decay: str, radius_m: float):
+def decay_function(decay: str, radius_m):
     """The decay callable for :func:`~assetmap.domain.access.two_step_fca`: None for ``"none"``.
+
+    With a radius per demand point (an array) the Gaussian is scaled by each point's own radius.
 
     >>> decay_function("none", 1000) is None
     True
     >>> float(decay_function("gaussian", 1000)(np.array([0.0]))[0])
     1.0
+    >>> decay_function("gaussian", np.array([1000.0, 5000.0]))
+    gaussian_decay(None)
     """
     if decay == "none":
         return None
     if decay == "gaussian":
-        return gaussian_decay(radius_m)
+        return gaussian_decay(None if np.ndim(radius_m) else radius_m)
     raise ValueError(f"decay must be one of {', '.join(DECAYS)}, got {decay!r}")
 
 
-def compute_provision(demand: pd.DataFrame, supply: pd.DataFrame, radius_m: float, decay: str,
+def compute_provision(demand: pd.DataFrame, supply: pd.DataFrame, radius_m, decay: str,
                       nearest_supply: pd.DataFrame | None = None) -> pd.DataFrame:
     """Provision per person and distance to the nearest asset, for every demand point.
 
@@ -223,7 +276,8 @@ def compute_provision(demand: pd.DataFrame, supply: pd.DataFrame, radius_m: floa
         area still gets a score, but takes no share of any asset.
     supply : pandas.DataFrame
         ``id, x, y, capacity``: the assets that count for the catchments (NaN capacity is 1).
-    radius_m : float
+    radius_m : float or array of float
+        One radius, or one per demand row (:func:`catchment_radii`).
     decay : {"gaussian", "none"}
     nearest_supply : pandas.DataFrame, optional
         ``id, x, y`` of every asset of the category, for the nearest distance (default ``supply``):
@@ -310,7 +364,7 @@ def _significant(values: pd.Series, digits: int) -> pd.Series:
 
 
 def analyse(demand: pd.DataFrame, supply: pd.DataFrame, *, reported, need: pd.Series, higher_is_more_need: bool,
-            radius_m: float, decay: str, nearest_supply: pd.DataFrame | None = None) -> pd.DataFrame:
+            radius_m, decay: str, nearest_supply: pd.DataFrame | None = None) -> pd.DataFrame:
     """The whole pipeline: provision for every demand point, then need, gap and class for ``reported``.
 
     Parameters
@@ -325,7 +379,8 @@ def analyse(demand: pd.DataFrame, supply: pd.DataFrame, *, reported, need: pd.Se
     need : pandas.Series
         Indicator value by demand id; missing ids are "no data".
     higher_is_more_need : bool
-    radius_m : float
+    radius_m : float or array of float
+        One radius, or one per demand row (:func:`catchment_radii`).
     decay : {"gaussian", "none"}
     nearest_supply : pandas.DataFrame, optional
         Every asset of the category, for the nearest distance (default ``supply``).

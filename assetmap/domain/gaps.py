@@ -10,7 +10,7 @@ Percentiles run from 0 to 100 over the areas that have data (see
 :func:`percentile_rank`); tied areas take the lowest percentile of their
 tie, so when most areas have no provision at all they rank at 0, not in
 the middle. An area with nothing in reach has its own class,
-:data:`NO_PROVISION`, whatever its need. The bivariate map uses three
+:data:`NO_PROVISION`, whatever its need (unless its need is unknown: "no data"). The bivariate map uses three
 classes per axis, fixed on that scale::
 
     low   p <  33.33
@@ -210,13 +210,14 @@ def tercile(pct: float) -> str | None:
 
 
 def bivariate_class(need_pct: float, provision_pct: float, provision: float | None = None) -> str:
-    """Class of an area: ``"no-provision"``, a 3x3 class such as ``"high-need/low-provision"``,
+    """Class of an area: a 3x3 class such as ``"high-need/low-provision"``, ``"no-provision"``
     or ``"no-data"``.
 
-    An area whose ``provision`` is 0 (nothing within reach) is :data:`NO_PROVISION` whatever
-    its need: "low provision" would hide that there is none. Otherwise each percentile is
-    classed by :func:`tercile`; the label is ``"{need}-need/{provision}-provision"``, one of
-    :data:`BIVARIATE_CLASSES`. If either percentile is missing the class is ``"no-data"``.
+    If either percentile is missing the class is ``"no-data"`` (the area cannot be placed on
+    the need axis, and is never counted as zero need). Otherwise an area whose ``provision`` is
+    0 (nothing within reach) is :data:`NO_PROVISION`, whatever its need: "low provision" would
+    hide that there is none. Otherwise each percentile is classed by :func:`tercile`; the label
+    is ``"{need}-need/{provision}-provision"``, one of :data:`BIVARIATE_CLASSES`.
 
     Parameters
     ----------
@@ -243,15 +244,15 @@ def bivariate_class(need_pct: float, provision_pct: float, provision: float | No
     'mid-need/high-provision'
     >>> bivariate_class(float("nan"), 50.0)
     'no-data'
-    >>> bivariate_class(91.0, 0.0, provision=0.0)
-    'no-provision'
+    >>> bivariate_class(91.0, 0.0, provision=0.0), bivariate_class(float("nan"), 0.0, provision=0.0)
+    ('no-provision', 'no-data')
     """
-    if provision is not None and not pd.isna(provision) and float(provision) == 0.0:
-        return NO_PROVISION
     need = tercile(need_pct)
     provision_class = tercile(provision_pct)
     if need is None or provision_class is None:
         return NO_DATA
+    if provision is not None and not pd.isna(provision) and float(provision) == 0.0:
+        return NO_PROVISION
     return f"{need}-need/{provision_class}-provision"
 
 

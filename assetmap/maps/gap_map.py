@@ -135,7 +135,7 @@ class _GapScript(MacroElement):
                 return colours[colours.length - 1];
             }
             function fill(layer, p) {
-                if (p.cls === NONE && (layer === "provision" || layer === "bivariate")) { return DOTS; }
+                if (p.none && (layer === "provision" || (layer === "bivariate" && p.cls === NONE))) { return DOTS; }
                 if (layer === "need") { return p.np == null ? HATCH : band(cfg.pct_breaks, cfg.need, p.np); }
                 if (layer === "provision") { return p.pp == null ? HATCH : band(cfg.pct_breaks, cfg.provision, p.pp); }
                 if (layer === "gap") { return p.gap == null ? HATCH : band(cfg.gap_breaks, cfg.gap, p.gap); }
@@ -143,7 +143,7 @@ class _GapScript(MacroElement):
             }
             function style(layer) {
                 return function (p, zoom) {
-                    var none = p.cls === NONE;
+                    var none = !!p.none;
                     return {fill: true, fillColor: fill(layer, p), fillOpacity: none ? 0.9 : 0.78, stroke: true,
                             color: none ? cfg.none_colour : "#ffffff",
                             weight: none ? (zoom >= 11 ? 2.5 : 1.2) : (zoom >= 11 ? 1 : 0.3), opacity: 0.9};
@@ -170,7 +170,7 @@ class _GapScript(MacroElement):
                 var np = p.np == null ? null : Math.round(p.np), pp = p.pp == null ? null : Math.round(p.pp);
                 row("Need", np == null ? "no data" :
                     (p.need != null ? fmt(p.need, 2) + "; " : "") + "percentile " + fmt(np, 0));
-                row("Provision", p.cls === NONE ? "none within reach; percentile 0" :
+                row("Provision", p.none ? "none within reach; percentile 0" :
                     (p.prov != null ? fmt(p.prov, 4) + " per 1,000 people; " : "") + "percentile " + fmt(pp, 0));
                 if (p.near != null) { row("Nearest", fmt(p.near, 0) + " m"); }
                 row("Gap", np == null || pp == null ? "no data" : (np - pp > 0 ? "+" : "") + fmt(np - pp, 0));
@@ -248,12 +248,30 @@ class _GapScript(MacroElement):
                 nd.appendChild(document.createTextNode("No data"));
                 div.appendChild(nd);
             }
+            function profileLink(p) {
+                // Drill down: the area's profile (a tap or click opens this, with the figures).
+                var box = tooltip(p);
+                if (p.code != null && cfg.profile_url) {
+                    var a = document.createElement("a");
+                    a.href = cfg.profile_url.replace("__code__", encodeURIComponent(p.code));
+                    a.className = "gap-profile-link";
+                    a.textContent = "Open the profile of " + (p.name || p.code);
+                    box.appendChild(a);
+                }
+                return box;
+            }
             function attach(map, layers, active) {
                 var tip = L.tooltip({direction: "top", offset: [0, -6], className: "gap-tooltip-box"});
+                var popup = L.popup({className: "gap-tooltip-box", maxWidth: 280, autoPanPadding: [12, 12]});
                 Object.keys(layers).forEach(function (key) {
-                    layers[key].on("mouseover click", function (e) {
+                    layers[key].on("mouseover", function (e) {
                         tip.setContent(tooltip(e.layer.properties)).setLatLng(e.latlng);
                         map.openTooltip(tip);
+                    });
+                    layers[key].on("click", function (e) {
+                        map.closeTooltip(tip);
+                        popup.setContent(profileLink(e.layer.properties)).setLatLng(e.latlng);
+                        map.openPopup(popup);
                     });
                     layers[key].on("mouseout", function () { map.closeTooltip(tip); });
                 });
@@ -279,11 +297,12 @@ class _GapScript(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, hatch_id: str = HATCH_ID):
+    def __init__(self, hatch_id: str = HATCH_ID, profile_url: str | None = None):
         super().__init__()
         self._name = "GapScript"
         self.hatch_id = hatch_id
         self.config = json.dumps({
+            "profile_url": profile_url,
             "no_provision": NO_PROVISION, "none_colour": NO_PROVISION_COLOUR,
             "hatch": hatch_id,
             "pct_breaks": PCT_BREAKS, "gap_breaks": GAP_BREAKS,
@@ -331,6 +350,8 @@ def build_gap_map(
     tile_url: str | None,
     attribution: str | None,
     data_attribution: str = "",
+    profile_url: str | None = None,
+    tile_layer: str = "lsoa",
 ) -> folium.Map:
     """The gap map of one run.
 
@@ -351,6 +372,11 @@ def build_gap_map(
         Base map (see :func:`assetmap.maps.offline.make_map`).
     data_attribution : str
         Plain text credit for the data, made inert here.
+    profile_url : str, optional
+        URL of an area's profile with ``__code__`` for its code; a click on an area then offers
+        a link to it.
+    tile_layer : str
+        The layer name inside the tiles (the level they draw).
 
     Returns
     -------
@@ -366,13 +392,13 @@ def build_gap_map(
         # Fit before any layer is added: a layer added first would fetch tiles for the world view.
         west, south, east, north = bounds
         m.fit_bounds([[south, west], [north, east]])
-    script = _GapScript()
+    script = _GapScript(profile_url=profile_url)
     script.add_to(m)
     names = []
     for key, label in LAYERS.items():
         options = (
             "{"
-            f"vectorTileLayerStyles: {{lsoa: {script.get_name()}.style({json.dumps(key)})}}, "
+            f"vectorTileLayerStyles: {{{json.dumps(tile_layer)}: {script.get_name()}.style({json.dumps(key)})}}, "
             "interactive: true, maxNativeZoom: 14, rendererFactory: L.canvas.tile, "
             f"attribution: {json.dumps(credit if tile_url is None else '')}"
             "}"
