@@ -44,18 +44,19 @@ _TERMS_UNDER = """
 """
 
 
-def reported_box(session: Session, lad: str) -> tuple[float, float, float, float] | None:
-    """Bounding box (EPSG:27700) of the population points of a local authority's LSOAs."""
+def reported_box(session: Session, lad: str, level: str = "lsoa") -> tuple[float, float, float, float] | None:
+    """Bounding box (EPSG:27700) of the population points of a local authority's small areas of
+    ``level`` (the level of the run's indicator: :func:`~assetmap.domain.gap_analysis.demand_level`)."""
     if lad == ALL_AREAS:
         return None
     row = session.execute(text(
         """
         SELECT min(p.x), min(p.y), max(p.x), max(p.y) FROM area a JOIN area_point p ON p.area_id = a.id
-        WHERE a.level = 'lsoa' AND a.lad_code = :lad
+        WHERE a.level = :level AND a.lad_code = :lad
         """
-    ), {"lad": lad}).first()
+    ), {"lad": lad, "level": level}).first()
     if row is None or row[0] is None:
-        raise BadInputError(f"no LSOAs with a population point are loaded for {lad!r}")
+        raise BadInputError(f"no areas of level {level!r} with a population point are loaded for {lad!r}")
     return tuple(float(v) for v in row)
 
 
@@ -64,22 +65,23 @@ def grow_box(box, by: float):
     return None if box is None else (box[0] - by, box[1] - by, box[2] + by, box[3] + by)
 
 
-def demand_frame(session: Session, box, group: str, lad: str | None = None) -> pd.DataFrame:
-    """Population points in ``box`` (EPSG:27700; None: all), with the group's population.
+def demand_frame(session: Session, box, group: str, lad: str | None = None, level: str = "lsoa") -> pd.DataFrame:
+    """Population points of the small areas of ``level`` in ``box`` (EPSG:27700; None: all), with
+    the group's population.
 
     Columns ``id, code, name, lad_code, x, y, population, reported``; ``reported`` is True for
-    the LSOAs of ``lad`` (every row when ``lad`` is :data:`ALL_AREAS`). By area id.
+    the areas of ``lad`` (every row when ``lad`` is :data:`ALL_AREAS`). By area id.
     """
     column = GROUPS[group][0]  # a fixed column name from the whitelist, never user text
     rows = session.execute(text(
         f"""
         SELECT a.id, a.code, a.name, a.lad_code, p.x, p.y, a.{column} AS population
         FROM area a JOIN area_point p ON p.area_id = a.id
-        WHERE a.level = 'lsoa'
+        WHERE a.level = :level
           AND (CAST(:xmin AS float8) IS NULL OR p.pt && ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 27700))
         ORDER BY a.id
         """
-    ), box_params(box)).all()
+    ), {**box_params(box), "level": level}).all()
     frame = gap_analysis.numeric_frame(rows, ["id", "code", "name", "lad_code", "x", "y", "population"],
                                        ["population"])
     frame["reported"] = True if lad in (None, ALL_AREAS) else (frame["lad_code"] == lad)

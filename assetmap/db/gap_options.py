@@ -42,7 +42,7 @@ def gap_options(session: Session) -> dict:
     lads = session.execute(text(
         """
         SELECT l.code, l.name FROM area l
-        WHERE l.level = 'lad' AND EXISTS (SELECT 1 FROM area a WHERE a.level = 'lsoa' AND a.lad_code = l.code)
+        WHERE l.level = 'lad' AND EXISTS (SELECT 1 FROM area a WHERE a.level LIKE 'lsoa%' AND a.lad_code = l.code)
         ORDER BY l.name, l.code
         """
     )).mappings().all()
@@ -61,7 +61,7 @@ def gap_options(session: Session) -> dict:
     indicators = session.execute(text(
         """
         SELECT key, label, higher_is_more_need, unit, source, year, area_level FROM indicator
-        WHERE area_level IN ('lsoa', 'msoa', 'ward') ORDER BY id
+        WHERE area_level LIKE 'lsoa%' OR area_level LIKE 'msoa%' OR area_level LIKE 'ward%' ORDER BY id
         """
     )).mappings().all()
     return {"lads": [dict(r) for r in lads], "categories": [dict(r) for r in categories],

@@ -243,7 +243,8 @@ def _apply_change(session: Session, run: dict, asset_id: int, old, new) -> tuple
     if in_reach.any():
         ids = rows.loc[in_reach, "id"]
         box = (xy[in_reach, 0].min(), xy[in_reach, 1].min(), xy[in_reach, 0].max(), xy[in_reach, 1].max())
-        demand = demand_frame(session, grow_box(box, 2 * radius), params.group)
+        level = gap_analysis.demand_level(indicator_row(session, params.indicator)["area_level"])
+        demand = demand_frame(session, grow_box(box, 2 * radius), params.group, level=level)
         supply = pd.DataFrame(session.execute(text(
             """
             SELECT asset_id AS id, x, y, capacity FROM gap_supply

@@ -89,10 +89,12 @@ def compute_run(session: Session, params: GapParams) -> dict:
     term = category_term(session, params.category)
     indicator = indicator_row(session, params.indicator)
     refresh_area_geometry(session, check_changed=False, tiles=False)
-    area_box = reported_box(session, params.lad)
+    # The run is computed on the small areas of its indicator's geography, never an assumed one.
+    level = gap_analysis.demand_level(indicator["area_level"])
+    area_box = reported_box(session, params.lad, level)
     reach = params.max_radius_m
     supply_box = grow_box(area_box, reach)
-    demand = demand_frame(session, grow_box(area_box, 2 * reach), params.group, params.lad)
+    demand = demand_frame(session, grow_box(area_box, 2 * reach), params.group, params.lad, level)
     supply = supply_frame(session, term["id"], supply_box)
     radii = demand_radii(session, demand, params)
     # The nearest asset may lie beyond any catchment: look within NEAREST_REACH_M first, and

@@ -53,6 +53,7 @@ __all__ = [
     "catchment_radii",
     "compute_provision",
     "decay_function",
+    "demand_level",
     "numeric_frame",
     "parse_gap_query",
     "rank_gaps",
@@ -244,6 +245,23 @@ def _choose(name: str, value: str | None, allowed: list[str]) -> str:
         raise BadInputError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}",
                             details={"parameter": name, "allowed": allowed})
     return value
+
+
+#: The small-area level a run is computed on when its indicator is kept by a larger area.
+DEFAULT_SMALL_AREA_LEVEL = "lsoa"
+
+
+def demand_level(indicator_level: str) -> str:
+    """The small-area level a gap run is computed on, from its indicator's ``area_level``.
+
+    An indicator kept by LSOA, of whichever vintage (``lsoa``, ``lsoa11``, ``lsoa21``), is
+    computed on those LSOAs; one kept by a larger area (MSOA, ward) is read at each LSOA of
+    :data:`DEFAULT_SMALL_AREA_LEVEL` inside it.
+
+    >>> demand_level("lsoa21"), demand_level("lsoa"), demand_level("ward")
+    ('lsoa21', 'lsoa', 'lsoa')
+    """
+    return indicator_level if indicator_level.startswith("lsoa") else DEFAULT_SMALL_AREA_LEVEL
 
 
 def decay_function(decay: str, radius_m):

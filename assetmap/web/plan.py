@@ -49,7 +49,10 @@ MVT_MIMETYPE = "application/vnd.mapbox-vector-tile"
 METHOD = ("Provision: two-step floating catchment (2SFCA, Luo & Wang 2003; with Gaussian decay the enhanced "
           "2SFCA of Luo & Qi 2009), asset capacity (1 where unknown) per person within the radius of each LSOA's "
           "representative point (PostGIS ST_PointOnSurface in EPSG:27700), counting people and assets across the "
-          "boundary. Need: the indicator as a percentile over the areas shown (100 = most need). "
+          "boundary; with a rural radius, rural areas (2021 rural-urban classification) use it, each area's own "
+          "catchment deciding in both steps (variable-catchment 2SFCA, McGrail & Humphreys 2009). Need: the "
+          "indicator as a percentile over the areas shown (100 = most need). Ties take their lowest percentile; an "
+          "area with nothing in reach has provision percentile 0 and the class 'no-provision'. "
           "Gap = need percentile - provision percentile.")
 
 
