@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from assetmap.db.assets import AssetChanges
 from assetmap.db.gap_inputs import box_params, demand_frame, grow_box, nearest_distances
 from assetmap.db.gap_options import indicator_row
-from assetmap.db.gap_runs import demand_radii, float8_array, int_array, params_of
+from assetmap.db.gap_runs import demand_radii, float8_array, int_array, params_of, reach_m
 from assetmap.domain import gap_analysis
 from assetmap.domain.gap_update import changed_rows, reach_of_change
 
@@ -217,7 +217,7 @@ def recompute_for_asset_change(session: Session, asset_id: int) -> dict:
 
 def _apply_change(session: Session, run: dict, asset_id: int, old, new) -> tuple[int, int]:
     params = params_of(run)
-    radius = params.max_radius_m  # with rural catchments, the wider: it reaches every area affected
+    radius = reach_m(session, params)  # with rural catchments, the wider: it reaches every area affected
     session.execute(text("DELETE FROM gap_supply WHERE run_id = :run AND asset_id = :a"), {"run": run["id"], "a": asset_id})
     if new is not None:
         session.execute(text("INSERT INTO gap_supply (run_id, asset_id, x, y, capacity) VALUES (:run, :a, :x, :y, :c)"),

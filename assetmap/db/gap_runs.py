@@ -23,6 +23,7 @@ from assetmap.db.gap_inputs import (
     nearest_distances,
     need_series,
     reported_box,
+    rural_classification_loaded,
     rural_flags,
     supply_frame,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "current_runs",
     "demand_radii",
     "ensure_run",
+    "reach_m",
     "find_run",
     "float8_array",
     "get_run",
@@ -92,7 +94,7 @@ def compute_run(session: Session, params: GapParams) -> dict:
     # The run is computed on the small areas of its indicator's geography, never an assumed one.
     level = gap_analysis.demand_level(indicator["area_level"])
     area_box = reported_box(session, params.lad, level)
-    reach = params.max_radius_m
+    reach = reach_m(session, params)
     supply_box = grow_box(area_box, reach)
     demand = demand_frame(session, grow_box(area_box, 2 * reach), params.group, params.lad, level)
     supply = supply_frame(session, term["id"], supply_box)
@@ -114,6 +116,14 @@ def compute_run(session: Session, params: GapParams) -> dict:
             points = demand.set_index("id").loc[frame.loc[far, "id"], ["x", "y"]].reset_index()
             frame.loc[far, "nearest_m"] = nearest_distances(session, term["id"], points, 4 * NEAREST_REACH_M)
     return {"frame": frame, "supply": supply, "box": supply_box, "term": term, "indicator": indicator}
+
+
+def reach_m(session: Session, params: GapParams) -> float:
+    """How far a run (or a recompute of it) looks for people and assets: the rural radius when
+    it is the wider and some area is classed rural, else the urban one."""
+    if params.rural_m > params.radius_m and rural_classification_loaded(session):
+        return params.max_radius_m
+    return float(params.radius_m)
 
 
 def demand_radii(session: Session, demand: pd.DataFrame, params: GapParams):
