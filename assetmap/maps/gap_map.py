@@ -105,6 +105,10 @@ class _GapScript(MacroElement):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = (function () {
             var cfg = {{ this.config }};
+            // Leaflet.VectorGrid's canvas renderer calls L.DomEvent.fakeStop on a click, which
+            // Leaflet 1.9 no longer has (it threw, and no click reached the areas); this is the
+            // 1.7 definition.
+            if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = function (e) { e._stopped = true; }; }
             // Tiles are drawn on canvas (tens of thousands of LSOAs draw several times faster than
             // as SVG), so "no data" is a canvas pattern of diagonal lines.
             var HATCH = (function () {
@@ -204,10 +208,17 @@ class _GapScript(MacroElement):
                 return svg;
             }
             function legend(div, layer) {
+                // The legend folds (a summary line) on a phone, so it does not cover the map; it
+                // keeps whatever state the reader left it in when the layer changes.
+                var previous = div.firstChild;
+                var open = previous && previous.tagName === "DETAILS" ? previous.open
+                    : !(window.matchMedia && window.matchMedia("(max-width: 40em)").matches);
                 div.textContent = "";
-                var title = document.createElement("strong");
+                var fold = document.createElement("details");
+                fold.open = open;
+                var title = document.createElement("summary");
                 title.textContent = cfg.layer_labels[layer];
-                div.appendChild(title);
+                fold.appendChild(title);
                 if (layer === "bivariate") {
                     var grid = document.createElement("div");
                     grid.className = "gap-bivariate-grid";
@@ -227,7 +238,7 @@ class _GapScript(MacroElement):
                     var xAxis = document.createElement("span");
                     xAxis.className = "gap-axis gap-axis-x"; xAxis.textContent = "Provision \\u2192";
                     wrap.appendChild(yAxis); wrap.appendChild(grid); wrap.appendChild(xAxis);
-                    div.appendChild(wrap);
+                    fold.appendChild(wrap);
                 } else {
                     var list = document.createElement("ul");
                     cfg.legend[layer].forEach(function (entry) {
@@ -236,17 +247,18 @@ class _GapScript(MacroElement):
                         li.appendChild(document.createTextNode(entry[1]));
                         list.appendChild(li);
                     });
-                    div.appendChild(list);
+                    fold.appendChild(list);
                 }
                 var none = document.createElement("p");
                 none.appendChild(dotsSwatch());
                 none.appendChild(document.createTextNode(layer === "need" || layer === "gap"
                     ? "Outlined: no provision within reach" : "No provision within reach"));
-                div.appendChild(none);
+                fold.appendChild(none);
                 var nd = document.createElement("p");
                 nd.appendChild(hatchSwatch());
                 nd.appendChild(document.createTextNode("No data"));
-                div.appendChild(nd);
+                fold.appendChild(nd);
+                div.appendChild(fold);
             }
             function profileLink(p) {
                 // Drill down: the area's profile (a tap or click opens this, with the figures).
@@ -262,7 +274,9 @@ class _GapScript(MacroElement):
             }
             function attach(map, layers, active) {
                 var tip = L.tooltip({direction: "top", offset: [0, -6], className: "gap-tooltip-box"});
-                var popup = L.popup({className: "gap-tooltip-box", maxWidth: 280, autoPanPadding: [12, 12]});
+                // The map's own click follows the area's: closeOnClick would shut the popup at once.
+                var popup = L.popup({className: "gap-tooltip-box", maxWidth: 280, autoPanPadding: [12, 12],
+                                     closeOnClick: false});
                 Object.keys(layers).forEach(function (key) {
                     layers[key].on("mouseover", function (e) {
                         tip.setContent(tooltip(e.layer.properties)).setLatLng(e.latlng);
