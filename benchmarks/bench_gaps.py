@@ -7,8 +7,8 @@ measured in the same run.
    and the real published assets, topped up to 100,000 with points scattered around real ones.
    Also the whole England run from the database (load, compute, no store).
 2. The recompute after one approval in Shropshire (``recompute_for_asset_change``), with the
-   Shropshire runs of the category alone (one of them with a 6 km rural radius) and with an England-wide run as well; in a transaction
-   that is rolled back.
+   Shropshire runs of the category alone (one of them with a 6 km rural radius) and with an
+   England-wide run as well; in a transaction that is rolled back.
 3. The gap pages in headless Chromium: HTML size, vector tile bytes, first contentful paint, and
    the moment the map's first layer has drawn all its tiles, for Shropshire and for England.
 

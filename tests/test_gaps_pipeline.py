@@ -407,6 +407,7 @@ def test_rural_flags_are_all_urban_until_the_classification_is_loaded(gdb):
         assert not any(flags.values())
         # a rural radius then changes nothing: every area takes the urban one
         plain = gap_results.run_scores(gdb, gap_runs.ensure_run(gdb, params())["id"])
-        rural = gap_runs.ensure_run(gdb, GapParams(SHROPSHIRE, "library", "imd_rank", "all", 3000.0, "gaussian", 8000.0))
+        with_rural = GapParams(SHROPSHIRE, "library", "imd_rank", "all", 3000.0, "gaussian", 8000.0)
+        rural = gap_runs.ensure_run(gdb, with_rural)
         assert rural["params"]["rural_radius_m"] == 8000.0
         assert [r["provision"] for r in gap_results.run_scores(gdb, rural["id"])] == [r["provision"] for r in plain]

@@ -181,7 +181,8 @@ def test_no_data_areas_are_marked_not_zero(gclient, gdb):
           AND a.code IN ('E01028950', 'E01028951')
         """
     ))
-    html = gclient.get(f"/plan?lad={SHROPSHIRE}&category=pharmacy&indicator=health_rank&level=lsoa").get_data(as_text=True)
+    query = f"lad={SHROPSHIRE}&category=pharmacy&indicator=health_rank&level=lsoa"
+    html = gclient.get(f"/plan?{query}").get_data(as_text=True)
     assert "2 areas have no value for health deprivation and disability (rank)" in html
     url = tile_url(html)
     features = {f["code"]: f for x in (125, 126) for y in (83, 84) for f in decode_mvt(
