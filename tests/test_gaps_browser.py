@@ -72,7 +72,9 @@ def test_a_click_on_the_map_leads_to_the_area_profile_at_the_tables_level(server
         page, problems = open_page(browser, f"{server}/plan?lad={SHROPSHIRE}&category=library&level=msoa", width=width)
         legend = page.locator(".gap-legend details")
         assert legend.evaluate("d => d.open") == (width > 640)  # folded on a phone
-        box = page.locator(".map-pane .folium-map").bounding_box()
+        the_map = page.locator(".map-pane .folium-map")
+        the_map.scroll_into_view_if_needed()  # below the table on a phone
+        box = the_map.bounding_box()
         link = page.locator(".gap-profile-link")
         for dx, dy in [(0.5, 0.5), (0.45, 0.55), (0.55, 0.45), (0.4, 0.6), (0.6, 0.4)]:
             page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
