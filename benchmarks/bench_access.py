@@ -7,6 +7,9 @@ Radius 3 km.
 
 (a) ``assetmap.domain.access.two_step_fca`` end to end, neighbour search
     included.
+(a') The same with variable catchments: the demand points scattered outside
+    towns (about 15%) take an 8 km rural radius (for information: there is no
+    PySAL baseline for variable catchments).
 (b) Baseline: the in-reach pairs from one ``cKDTree.sparse_distance_matrix``
     call (what (a) used before its compiled grid pass, and still uses for a
     decay callable it does not know) as a cost table, then
@@ -37,6 +40,14 @@ from scipy.spatial import cKDTree
 from assetmap.domain.access import two_step_fca
 
 BOX_M = 600_000.0
+#: Radius of the "rural" demand points in the variable-catchment run.
+RURAL_RADIUS_M = 8_000.0
+
+
+def rural_points(demand):
+    """The demand points with fewer than 5 others within 3 km (scattered outside towns)."""
+    xy = demand[["x", "y"]].to_numpy(float)
+    return cKDTree(xy).query_ball_point(xy, 3_000.0, return_length=True) < 6
 
 
 def make_points(rng, n, towns, town_p, town_sd, rural_share):
@@ -133,7 +144,8 @@ def main(argv=None):
         f"{BOX_M / 1000:.0f} km box, radius {args.radius:,.0f} m"
     )
 
-    # Alternate the two so that both see the same background load.
+    # Alternate the two so that both see the same background load. The first call pays the
+    # compiled pass's loading, as a planner's first request does.
     t_ours, t_base = [], []
     for _ in range(args.repeat):
         ours, seconds = timed(two_step_fca, demand, supply, args.radius)
@@ -142,7 +154,9 @@ def main(argv=None):
             warnings.simplefilter("error")  # show it if PySAL starts warning
             (theirs, n_pairs), seconds = timed(baseline_kdtree_pysal, demand, supply, args.radius)
         t_base.append(seconds)
-    t_ours, t_base = min(t_ours), min(t_base)
+    t_first, t_ours, t_base = t_ours[0], min(t_ours), min(t_base)
+    radii = np.where(rural_points(demand), RURAL_RADIUS_M, args.radius)
+    t_variable = min(timed(two_step_fca, demand, supply, radii)[1] for _ in range(args.repeat))
 
     unreached_ours = ours.to_numpy() == 0
     unreached_theirs = theirs.isna().to_numpy()
@@ -158,6 +172,9 @@ def main(argv=None):
         f"two_step_fca: {t_ours:.2f} s; kd-tree + PySAL access: {t_base:.2f} s; "
         f"speed-up {t_base / t_ours:.1f}x; max rel diff {max_rel:.1e}"
     )
+    print(f"first call of two_step_fca: {t_first:.2f} s; speed-up against the best baseline {t_base / t_first:.1f}x")
+    print(f"variable catchments ({int((radii > args.radius).sum()):,} points at {RURAL_RADIUS_M:,.0f} m): "
+          f"{t_variable:.2f} s; against the best baseline {t_base / t_variable:.1f}x")
     if max_rel > 1e-9:
         raise SystemExit("FAIL: scores differ by more than 1e-9 relative")
 

@@ -543,3 +543,115 @@ def test_nearest_distance_ignores_capacity_and_population():
     assert nearest_distance(demand, supply).tolist() == [1000.0]
     with pytest.raises(ValueError, match=r"supply is missing column\(s\): y"):
         nearest_distance(demand, supply.drop(columns="y"))
+
+
+# --------------------------------------------------------------------------
+# variable catchments: a radius per demand point (McGrail & Humphreys 2009)
+
+
+def reference_variable_fca(demand, supply, radii, decay_of=None):
+    """Dense variable-catchment 2SFCA: pair (i, j) in reach when d_ij <= r_i, in both steps;
+    ``decay_of(r)`` gives demand point i's decay from its radius."""
+    dist = dense_distances(demand, supply)
+    radii = np.asarray(radii, dtype=float)
+    in_reach = dist <= radii[:, None]
+    weight = in_reach.astype(float)
+    if decay_of is not None:
+        for i, r in enumerate(radii):
+            weight[i] = np.where(in_reach[i], decay_of(r)(dist[i]), 0.0)
+    population = demand["population"].to_numpy(float)
+    capacity = supply["capacity"].fillna(1).to_numpy(float)
+    reached = (population[:, None] * weight).sum(axis=0)
+    ratio = np.divide(capacity, reached, out=np.zeros(len(supply)), where=reached > 0)
+    return pd.Series(weight @ ratio, index=pd.Index(demand["id"], name="id"), name="access")
+
+
+# The hand example, with C rural: its catchment is 7,000 m, the others keep 5,000 m.
+# Distances as above; C now reaches X (6000) too, but A (7211 from Y) still does not reach Y.
+# Step 1: R_X = 3 / (1000 + 500 + 1500) = 0.001   (A, B within 5 km of X; C within its 7 km)
+#         R_Y = 2 / (500 + 1500)        = 0.001   (B 3000 and C 4000; A's 5 km misses Y)
+# Step 2: A = R_X = 0.001;  B = R_X + R_Y = 0.002;  C = R_X + R_Y = 0.002
+def test_variable_catchment_by_hand():
+    demand, supply = frames(HAND_DEMAND, HAND_SUPPLY)
+    result = two_step_fca(demand, supply, radius_m=[5000, 5000, 7000])
+    expected = pd.Series([0.001, 0.002, 0.002], index=pd.Index(["A", "B", "C"], name="id"), name="access")
+    pd.testing.assert_series_equal(result, expected, rtol=1e-12)
+    # every unit of capacity is shared out once: sum of P_i A_i = 3 + 2
+    assert float((result.to_numpy() * demand["population"].to_numpy()).sum()) == pytest.approx(5.0, rel=1e-12)
+
+
+def test_variable_catchment_pair_belongs_to_the_demand_point():
+    # A with a 7.3 km catchment reaches Y (7211 m), Y's step-1 population gains A's 1000.
+    demand, supply = frames(HAND_DEMAND, HAND_SUPPLY)
+    result = two_step_fca(demand, supply, radius_m=[7300, 5000, 5000])
+    # R_X = 3 / 1500 = 0.002; R_Y = 2 / (1000 + 500 + 1500) = 2/3000
+    assert result.tolist() == pytest.approx([0.002 + 2 / 3000, 0.002 + 2 / 3000, 2 / 3000], rel=1e-12)
+
+
+def rural_radii(demand, seed=7):
+    rng = np.random.default_rng(seed)
+    return np.where(rng.random(len(demand)) < 0.3, 8000.0, 3000.0)
+
+
+@pytest.mark.parametrize("decay", [
+    pytest.param(None, id="plain"),
+    pytest.param(step_decay([(1500, 1.0), (6000, 0.5)]), id="step"),
+    pytest.param(gaussian_decay(3000), id="gaussian-fixed"),
+])
+def test_variable_catchment_matches_dense_reference(random_data, decay):
+    demand, supply = random_data
+    radii = rural_radii(demand)
+    ours = two_step_fca(demand, supply, radii, decay=decay)
+    assert_same_scores(ours, reference_variable_fca(demand, supply, radii, None if decay is None else lambda r: decay))
+    pairs = two_step_fca(demand, supply, radii, decay=as_plain_callable(decay))
+    assert_same_scores(ours, pairs, rtol=1e-12)
+
+
+def test_variable_catchment_gaussian_scaled_by_each_radius(random_data):
+    demand, supply = random_data
+    radii = rural_radii(demand)
+    ours = two_step_fca(demand, supply, radii, decay=gaussian_decay(None))
+    assert_same_scores(ours, reference_variable_fca(demand, supply, radii, gaussian_decay))
+    assert (ours > 0).sum() > 0
+
+
+@pytest.mark.parametrize("decay", [None, gaussian_decay(3000)], ids=["plain", "gaussian"])
+def test_equal_radii_match_pysal(random_data, decay):
+    # One radius given per demand point, all equal: exactly the single-radius 2SFCA, as PySAL has it.
+    demand, supply = random_data
+    radii = np.full(len(demand), 3000.0)
+    ours = two_step_fca(demand, supply, radii, decay=decay)
+    theirs = pysal_fca(demand, supply, 3000, decay=decay).fillna(0.0)
+    assert_same_scores(ours, theirs.rename("access").rename_axis("id"), rtol=1e-9)
+    assert ours.to_numpy().tobytes() == two_step_fca(demand, supply, 3000, decay=decay).to_numpy().tobytes()
+
+
+def test_equal_radii_gaussian_none_is_gaussian_of_that_radius(random_data):
+    demand, supply = random_data
+    ours = two_step_fca(demand, supply, np.full(len(demand), 3000.0), decay=gaussian_decay(None))
+    fixed = two_step_fca(demand, supply, 3000, decay=gaussian_decay(3000))
+    assert ours.to_numpy().tobytes() == fixed.to_numpy().tobytes()
+
+
+def test_variable_catchment_on_threads_gives_the_same_bits(random_data, monkeypatch):
+    import assetmap.domain.access as access_module
+    import assetmap.domain.catchment_grid as grid_module
+
+    demand, supply = random_data
+    radii = rural_radii(demand)
+    one_thread = two_step_fca(demand, supply, radii, decay=gaussian_decay(None))
+    monkeypatch.setattr(grid_module, "_THREADED_FROM", 1)
+    monkeypatch.setattr(access_module, "_WORKERS", 2)
+    assert two_step_fca(demand, supply, radii, decay=gaussian_decay(None)).to_numpy().tobytes() == \
+        one_thread.to_numpy().tobytes()
+
+
+@pytest.mark.parametrize(("radii", "message"), [
+    ([5000, 5000], "2 radii for 3 demand points"),
+    ([5000, np.nan, 5000], "finite"),
+    ([5000, -1, 5000], ">= 0"),
+])
+def test_bad_variable_radii(radii, message):
+    demand, supply = frames(HAND_DEMAND, HAND_SUPPLY)
+    with pytest.raises(ValueError, match=message):
+        two_step_fca(demand, supply, radius_m=radii)

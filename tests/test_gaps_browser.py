@@ -5,6 +5,8 @@ the committed database with real Shropshire assets (``<test db>_browser_gaps``).
 Screenshots go to ``ASSETMAP_SCREENSHOT_DIR`` when set (else the test's temporary directory)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.gaps_fixtures import SHROPSHIRE
@@ -32,7 +34,7 @@ def open_page(browser, url, width=1280):
 
 
 def test_gap_map_draws_tiles_legend_and_tooltips(server, browser, shots):
-    page, problems = open_page(browser, f"{server}/plan?lad={SHROPSHIRE}&category=library")
+    page, problems = open_page(browser, f"{server}/plan?lad={SHROPSHIRE}&category=library&level=lsoa")
     assert page.locator(".gap-table tbody tr").count() == 20
     assert page.locator(".leaflet-tile-container canvas").count() > 0
     assert page.locator(".gap-legend").inner_text().startswith("Gap (need minus provision)")
@@ -48,7 +50,8 @@ def test_gap_map_draws_tiles_legend_and_tooltips(server, browser, shots):
             break
     assert tooltip.count() == 1
     text_ = tooltip.inner_text()
-    assert "Shropshire" in text_ and "Provision" in text_ and "per 1,000 people" in text_ and "Gap" in text_
+    assert "Shropshire" in text_ and "Provision" in text_ and "Gap" in text_
+    assert "per 1,000 people" in text_ or "none within reach; percentile 0" in text_
     page.screenshot(path=str(shots / "gaps-shropshire-1280.png"))
 
     # switch to the bivariate layer: the legend becomes the 3x3 grid
@@ -62,6 +65,29 @@ def test_gap_map_draws_tiles_legend_and_tooltips(server, browser, shots):
     page.screenshot(path=str(shots / "gaps-shropshire-bivariate-1280.png"))
     assert problems == []
     page.close()
+
+
+def test_a_click_on_the_map_leads_to_the_area_profile_at_the_tables_level(server, browser, shots):
+    for width in (390, 1280):
+        page, problems = open_page(browser, f"{server}/plan?lad={SHROPSHIRE}&category=library&level=msoa", width=width)
+        legend = page.locator(".gap-legend details")
+        assert legend.evaluate("d => d.open") == (width > 640)  # folded on a phone
+        the_map = page.locator(".map-pane .folium-map")
+        the_map.scroll_into_view_if_needed()  # below the table on a phone
+        box = the_map.bounding_box()
+        link = page.locator(".gap-profile-link")
+        for dx, dy in [(0.5, 0.5), (0.45, 0.55), (0.55, 0.45), (0.4, 0.6), (0.6, 0.4)]:
+            page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
+            page.wait_for_timeout(300)
+            if link.count():
+                break
+        assert link.count() == 1 and re.fullmatch(r"/profile/E02\d{6}", link.get_attribute("href"))
+        page.screenshot(path=str(shots / f"gaps-msoa-popup-{width}.png"))
+        link.click()
+        page.wait_for_load_state("load")
+        assert "/profile/E02" in page.url and page.title().startswith("Profile of")
+        assert problems == []
+        page.close()
 
 
 def test_gap_page_on_a_phone_and_with_missing_need_data(server, browser, shots):

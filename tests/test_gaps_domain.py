@@ -24,11 +24,11 @@ from assetmap.domain.gaps import (
 
 def test_percentile_rank_by_hand_with_ties_and_nan():
     # Non-missing values: 5, 7, 7, 7, 9, 12  (n = 6)
-    # Average ranks:      1, 3, 3, 3, 5, 6   (the three 7s share ranks 2, 3, 4 -> 3)
-    # 100 * (r - 1) / 5:  0, 40, 40, 40, 80, 100
+    # Lowest ranks:       1, 2, 2, 2, 5, 6   (the three 7s span ranks 2, 3, 4 -> all take 2)
+    # 100 * (r - 1) / 5:  0, 20, 20, 20, 80, 100
     values = pd.Series([7, 5, np.nan, 12, 7, 9, 7], index=list("abcdefg"), name="imd_score")
     result = percentile_rank(values)
-    expected = pd.Series([40.0, 0.0, np.nan, 100.0, 40.0, 80.0, 40.0], index=list("abcdefg"), name="imd_score")
+    expected = pd.Series([20.0, 0.0, np.nan, 100.0, 20.0, 80.0, 20.0], index=list("abcdefg"), name="imd_score")
     pd.testing.assert_series_equal(result, expected)
 
 
@@ -36,10 +36,15 @@ def test_percentile_rank_lower_is_more_need_mirrors():
     values = pd.Series([7, 5, np.nan, 12, 7, 9, 7], index=list("abcdefg"))
     high = percentile_rank(values)
     low = percentile_rank(values, higher_is_more_need=False)
-    # 100 - [40, 0, nan, 100, 40, 80, 40]
-    assert low.tolist()[:2] == [60.0, 100.0]
+    # Descending (12 first): 12 -> 1, 9 -> 2, the three 7s -> 3 (their lowest), 5 -> 6
+    # 100 * (r - 1) / 5: the 7s take 40, the lowest percentile of their tie in this direction
+    assert low.tolist()[:2] == [40.0, 100.0]
     assert math.isnan(low["c"])
-    pd.testing.assert_series_equal(low, 100.0 - high)
+    assert low["d"] == 0.0 and low["f"] == 20.0
+    # Untied values mirror the other direction; ties take the lowest percentile either way.
+    untied = ["b", "d", "f"]
+    pd.testing.assert_series_equal(low[untied], 100.0 - high[untied])
+    assert low["a"] < 100.0 - high["a"]
 
 
 def test_percentile_rank_nan_is_not_zero_need():
@@ -51,7 +56,7 @@ def test_percentile_rank_nan_is_not_zero_need():
 
 def test_percentile_rank_small_and_degenerate_inputs():
     assert percentile_rank(pd.Series([3.5, np.nan])).tolist()[0] == 50.0  # one value: middle
-    assert percentile_rank(pd.Series([2.0, 2.0, 2.0])).tolist() == [50.0, 50.0, 50.0]  # all tied
+    assert percentile_rank(pd.Series([2.0, 2.0, 2.0])).tolist() == [0.0, 0.0, 0.0]  # all tied: the lowest
     assert percentile_rank(pd.Series([np.nan, np.nan])).isna().all()
     assert len(percentile_rank(pd.Series([], dtype=float))) == 0
 
@@ -86,9 +91,9 @@ def test_need_percentile_iod_rank_one_is_most_need():
 def test_need_percentile_score_and_decile_directions():
     scores = pd.Series([45.2, 8.1, 20.0])  # higher score = more deprived
     assert need_percentile(scores).tolist() == [100.0, 0.0, 50.0]
-    deciles = pd.Series([1, 10, 1, 5])  # decile 1 = most deprived; ties averaged
-    # ascending ranks 1.5, 4, 1.5, 3 -> flipped: 100 - 100*(r-1)/3
-    assert need_percentile(deciles, measure="decile").tolist() == pytest.approx([500 / 6, 0.0, 500 / 6, 100 / 3])
+    deciles = pd.Series([1, 10, 1, 5])  # decile 1 = most deprived; ties take their lowest percentile
+    # descending ranks (10 first) 3, 1, 3, 2 -> 100*(r-1)/3
+    assert need_percentile(deciles, measure="decile").tolist() == pytest.approx([200 / 3, 0.0, 200 / 3, 100 / 3])
 
 
 def test_need_percentile_unknown_measure():

@@ -195,9 +195,13 @@ def test_percentiles_and_classes_follow_the_imd_direction(gdb):
     for r in rows:
         need = "low" if r["need_pct"] < 33.33 else "mid" if r["need_pct"] < 66.67 else "high"
         prov = "low" if r["provision_pct"] < 33.33 else "mid" if r["provision_pct"] < 66.67 else "high"
-        assert r["bivariate_class"] == f"{need}-need/{prov}-provision"
+        if r["provision"] == 0:
+            assert r["bivariate_class"] == "no-provision" and r["provision_pct"] == 0.0
+        else:
+            assert r["bivariate_class"] == f"{need}-need/{prov}-provision"
     classes = run["summary"]["classes"]
-    assert sum(classes.values()) == 193 and set(classes) == {*BIVARIATE_CLASSES, NO_DATA}
+    assert sum(classes.values()) == 193 and set(classes) == {*BIVARIATE_CLASSES, "no-provision", NO_DATA}
+    assert classes["no-provision"] == run["summary"]["no_provision"] == sum(r["provision"] == 0 for r in rows)
 
 
 def test_missing_indicator_values_are_no_data_not_zero_need(gdb):
@@ -226,8 +230,8 @@ def test_an_empty_category_gives_zero_provision_everywhere(gdb):
     assert {r["provision"] for r in rows} == {0.0}
     assert {r["provision_pct"] for r in rows} == {0.0}  # lowest, not a tie at 50
     assert all(r["gap"] == r["need_pct"] and r["nearest_m"] is None for r in rows)
-    assert all(r["bivariate_class"].endswith("-need/low-provision") for r in rows)
-    assert run["summary"]["supply"] == 0
+    assert all(r["bivariate_class"] == "no-provision" for r in rows)
+    assert run["summary"]["supply"] == 0 and run["summary"]["no_provision"] == 193
 
 
 def test_scores_for_areas_span_local_authorities(gdb):
@@ -345,3 +349,66 @@ def test_an_england_wide_run_is_superseded_and_recomputed_on_its_next_view(gdb):
     counted = gdb.execute(text("SELECT count(*) FROM gap_supply WHERE run_id = :r AND asset_id = :a"),
                           {"r": fresh["id"], "a": new.id}).scalar_one()
     assert counted == 1
+
+
+# --- honest ranks: sparse categories ---------------------------------------------------------
+def test_one_community_venue_leaves_the_rest_with_no_provision(gdb):
+    # One published community venue in Shropshire (in Oswestry): every area out of its reach is
+    # "no provision within reach" at percentile 0, not tied at the 47th percentile.
+    make_asset(gdb, "Oswestry community venue", lon=-3.0540, lat=52.8600, category="community-venue")
+    run = gap_runs.ensure_run(gdb, params(category="community-venue", radius_m=1600.0))
+    rows = gap_results.run_scores(gdb, run["id"])
+    reached = [r for r in rows if r["provision"] > 0]
+    none = [r for r in rows if r["provision"] == 0]
+    assert 1 <= len(reached) < 20 and len(none) > 170
+    assert {r["provision_pct"] for r in none} == {0.0}
+    assert {r["bivariate_class"] for r in none if r["need_pct"] is not None} == {"no-provision"}
+    # the areas with the venue in reach rank above every one without
+    assert min(r["provision_pct"] for r in reached) == pytest.approx(100 * len(none) / (len(rows) - 1))
+    summary = run["summary"]
+    assert summary["no_provision"] == len(none) == summary["classes"]["no-provision"]
+    high = sum(r["need_pct"] is not None and r["need_pct"] >= 66.67 for r in none)
+    assert summary["no_provision_high_need"] == high > 0
+    assert all(r["gap"] == r["need_pct"] for r in none)
+    # the page's headline counts them, and says most areas have none
+    assert summary["classes"]["high-need/low-provision"] + summary["no_provision_high_need"] >= high
+
+
+FOOD_BANK_TOWNS = [("Shrewsbury", -2.7520, 52.7070), ("Ludlow", -2.7190, 52.3680), ("Bridgnorth", -2.4190, 52.5350),
+                   ("Whitchurch", -2.6830, 52.9690), ("Market Drayton", -2.4840, 52.9040),
+                   ("Oswestry", -3.0540, 52.8600)]
+
+
+def test_food_banks_zero_areas_rank_at_zero(gdb):
+    for town, lon, lat in FOOD_BANK_TOWNS:
+        make_asset(gdb, f"{town} food bank", lon=lon, lat=lat, category="food-bank")
+    run = gap_runs.ensure_run(gdb, params(category="food-bank"))
+    rows = gap_results.run_scores(gdb, run["id"])
+    none = [r for r in rows if r["provision"] == 0]
+    assert 60 < len(none) < 193, "the market towns' food banks leave the countryside out of reach"
+    assert {r["provision_pct"] for r in none} == {0.0}
+    assert {r["bivariate_class"] for r in none if r["need_pct"] is not None} == {"no-provision"}
+    assert run["summary"]["classes"]["no-provision"] == sum(r["need_pct"] is not None for r in none)
+    assert run["summary"]["no_provision"] == len(none)
+    # ties elsewhere take their lowest percentile: equal provisions share the smallest one
+    some = pd.DataFrame([r for r in rows if r["provision"] > 0])
+    assert some["provision_pct"].min() == pytest.approx(100 * len(none) / (len(rows) - 1))
+    for _, group in some.groupby(some["provision"].round(12)):
+        assert group["provision_pct"].nunique() == 1
+
+
+def test_rural_flags_are_all_urban_until_the_classification_is_loaded(gdb):
+    from assetmap.db.gap_inputs import rural_classification_loaded, rural_flags
+
+    ids = gdb.execute(text("SELECT id FROM area WHERE level = 'lsoa' AND lad_code = :lad"),
+                      {"lad": SHROPSHIRE}).scalars().all()
+    flags = rural_flags(gdb, ids)
+    assert set(flags) == set(ids)
+    if not rural_classification_loaded(gdb):
+        assert not any(flags.values())
+        # a rural radius then changes nothing: every area takes the urban one
+        plain = gap_results.run_scores(gdb, gap_runs.ensure_run(gdb, params())["id"])
+        with_rural = GapParams(SHROPSHIRE, "library", "imd_rank", "all", 3000.0, "gaussian", 8000.0)
+        rural = gap_runs.ensure_run(gdb, with_rural)
+        assert rural["params"]["rural_radius_m"] == 8000.0
+        assert [r["provision"] for r in gap_results.run_scores(gdb, rural["id"])] == [r["provision"] for r in plain]

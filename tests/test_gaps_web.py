@@ -101,7 +101,9 @@ def decode_mvt(data: bytes) -> dict[str, list[dict]]:
 
 
 def tile_url(html: str) -> str:
-    return re.search(r"'(/tiles/lsoa/\{z\}/\{x\}/\{y\}\.pbf\?[^']+)'", html).group(1).replace("&amp;", "&")
+    """The map's tile URL: LSOA tiles, or the ward or MSOA tiles of the level the table shows."""
+    found = re.search(r"'(/tiles/(?:lsoa|gaps/\w+)/\{z\}/\{x\}/\{y\}\.pbf\?[^']+)'", html)
+    return found.group(1).replace("&amp;", "&")
 
 
 # --- the page --------------------------------------------------------------------------------------
@@ -131,7 +133,7 @@ def test_gap_page_defaults_to_shropshire_with_table_map_and_legend(gclient):
 
 
 def test_tiles_carry_the_runs_scores(gclient, gdb):
-    html = gclient.get(f"/plan?{QUERY}").get_data(as_text=True)
+    html = gclient.get(f"/plan?{QUERY}&level=lsoa").get_data(as_text=True)
     url = tile_url(html)
     run_id = int(re.search(r"run=(\d+)", url).group(1))
     rows = {r["code"]: r for r in gap_results.run_scores(gdb, run_id)}
@@ -152,7 +154,7 @@ def test_tiles_carry_the_runs_scores(gclient, gdb):
     overview = [f for x in (125, 126) for y in (83, 84)
                 for f in decode_mvt(gclient.get(url.replace("{z}/{x}/{y}", f"8/{x}/{y}")).data)["lsoa"]]
     assert {f["code"] for f in overview} == set(rows)
-    assert set(overview[0]) == {"_id", "code", "np", "pp", "gap", "cls"}
+    assert set(overview[0]) - {"none"} == {"_id", "code", "np", "pp", "gap", "cls"}
     assert all(f["np"] == int(f["np"]) and abs(f["np"] - rows[f["code"]]["need_pct"]) <= 0.5 for f in overview)
     # below zoom 8 features carry the area id, not the code
     ids = dict(gdb.execute(text("SELECT id, code FROM area WHERE lad_code = :lad AND level = 'lsoa'"),
@@ -181,7 +183,8 @@ def test_no_data_areas_are_marked_not_zero(gclient, gdb):
           AND a.code IN ('E01028950', 'E01028951')
         """
     ))
-    html = gclient.get(f"/plan?lad={SHROPSHIRE}&category=pharmacy&indicator=health_rank").get_data(as_text=True)
+    query = f"lad={SHROPSHIRE}&category=pharmacy&indicator=health_rank&level=lsoa"
+    html = gclient.get(f"/plan?{query}").get_data(as_text=True)
     assert "2 areas have no value for health deprivation and disability (rank)" in html
     url = tile_url(html)
     features = {f["code"]: f for x in (125, 126) for y in (83, 84) for f in decode_mvt(
@@ -335,3 +338,74 @@ def test_compute_gaps_command_recomputes_with_a_progress_report(gaps_db_url, mon
     assert f"{SHROPSHIRE} gp-practice r=3000 gaussian: 193 areas" in result.output
     bad = CliRunner().invoke(main, ["compute", "gaps", "--category", "spaceport"])
     assert bad.exit_code != 0 and "unknown category 'spaceport'" in bad.output
+
+
+# --- planners: drill-down, the level drawn, the type list, honest ranks on the page -------------
+def test_the_map_draws_the_level_the_table_shows(gclient, gdb):
+    for level, layer in (("ward", "ward"), ("msoa", "msoa")):
+        html = gclient.get(f"/plan?{QUERY}&level={level}").get_data(as_text=True)
+        url = tile_url(html)
+        assert f"/tiles/gaps/{level}/" in url and f'"{layer}": ' in html
+        run_id = int(re.search(r"run=(\d+)", url).group(1))
+        want = {r["code"]: r for r in gap_results.aggregate_run(gdb, gap_runs.get_run(gdb, run_id), level)["rows"]}
+        features = [f for x in (125, 126) for y in (83, 84)
+                    for f in decode_mvt(gclient.get(url.replace("{z}/{x}/{y}", f"8/{x}/{y}")).data).get(layer, [])]
+        assert {f["code"] for f in features} == set(want)
+        for f in features:
+            r = want[f["code"]]
+            assert f["cls"] == r["bivariate_class"] and f["np"] == pytest.approx(r["need_pct"], abs=0.5)
+    assert gclient.get("/tiles/gaps/lad/8/125/83.pbf?run=1").status_code == 400
+
+
+def test_every_area_in_the_tables_links_to_its_profile(gclient):
+    html = gclient.get(f"/plan?{QUERY}&level=msoa").get_data(as_text=True)
+    top = html.split('class="gap-table"')[1].split("</table>")[0]
+    assert len(re.findall(r'<th scope="row"><a href="/profile/E010\d{5}">', top)) == 20
+    by_area = html.split('class="gap-area-table"')[1].split("</table>")[0]
+    links = re.findall(r'<th scope="row"><a href="/profile/(E02\d{6})">', by_area)
+    assert len(links) == 39
+    assert gclient.get(f"/profile/{links[0]}").status_code == 200
+    assert '"profile_url": "/profile/__code__"' in html  # the map offers the same link on a click
+
+
+def test_the_type_list_counts_the_chosen_area_and_carries_default_radii(gclient, gdb):
+    html = gclient.get(f"/plan?{QUERY}").get_data(as_text=True)
+    option = re.search(r'<option value="library" data-radius="3000" data-rural="(\d+)" selected>Library \(([\d,]+)\)',
+                       html)
+    assert option and option.group(1) == "8000"
+    in_shropshire = int(option.group(2).replace(",", ""))
+    england = gdb.execute(text(
+        """
+        SELECT count(*) FROM asset a JOIN asset_term at ON at.asset_id = a.id
+        JOIN taxonomy_term t ON t.id = at.term_id AND t.slug = 'library'
+        WHERE a.status = 'published' AND a.location IS NOT NULL
+        """
+    )).scalar_one()
+    assert 0 < in_shropshire < england
+    assert 'src="/static/js/gaps.js"' in html
+    assert 'name="rural_radius_m"' in html and 'value="8000"' in html
+    script = gclient.get("/static/js/gaps.js")
+    assert script.status_code == 200 and b"gap-category" in script.data
+    script.close()
+
+
+def test_rural_radius_is_a_parameter_stored_with_the_run(gclient, gdb):
+    body = gclient.get(f"/api/v1/gaps?{QUERY}&rural_radius_m=9000").get_json()
+    assert body["meta"]["parameters"]["rural_radius_m"] == 9000.0
+    same = gclient.get(f"/api/v1/gaps?{QUERY}&rural_radius_m=3000").get_json()
+    assert "rural_radius_m" not in same["meta"]["parameters"]  # one radius for all: the plain run
+    bad = gclient.get(f"/api/v1/gaps?{QUERY}&rural_radius_m=99")
+    assert bad.status_code == 400 and "rural_radius_m" in bad.get_json()["error"]["message"]
+
+
+def test_sparse_category_is_told_above_the_map_with_a_larger_radius(gclient, gdb):
+    html = gclient.get(f"/plan?lad={SHROPSHIRE}&category=pharmacy&radius_m=500").get_data(as_text=True)
+    summary = re.search(r"<strong>([\d,]+) of ([\d,]+) areas have no pharmacy within 500 m.</strong>", html)
+    assert summary and int(summary.group(1)) * 2 > int(summary.group(2))
+    assert html.index("gap-sparse") < html.index('class="map-pane"')
+    assert "radius_m=1000" in html.split("gap-sparse")[1].split("</p>")[0]
+    assert f"<dt>No provision within reach</dt><dd>{summary.group(1)} areas" in html
+    api = gclient.get(f"/api/v1/gaps?lad={SHROPSHIRE}&category=pharmacy&radius_m=500").get_json()["rows"]
+    none = [r for r in api if r["provision"] == 0]
+    assert {r["class"] for r in none if r["need_pct"] is not None} == {"no-provision"}
+    assert {r["provision_pct"] for r in none} == {0.0}

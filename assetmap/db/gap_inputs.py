@@ -29,6 +29,8 @@ __all__ = [
     "nearest_distances",
     "need_series",
     "reported_box",
+    "rural_classification_loaded",
+    "rural_flags",
     "supply_frame",
 ]
 
@@ -42,18 +44,19 @@ _TERMS_UNDER = """
 """
 
 
-def reported_box(session: Session, lad: str) -> tuple[float, float, float, float] | None:
-    """Bounding box (EPSG:27700) of the population points of a local authority's LSOAs."""
+def reported_box(session: Session, lad: str, level: str = "lsoa") -> tuple[float, float, float, float] | None:
+    """Bounding box (EPSG:27700) of the population points of a local authority's small areas of
+    ``level`` (the level of the run's indicator: :func:`~assetmap.domain.gap_analysis.demand_level`)."""
     if lad == ALL_AREAS:
         return None
     row = session.execute(text(
         """
         SELECT min(p.x), min(p.y), max(p.x), max(p.y) FROM area a JOIN area_point p ON p.area_id = a.id
-        WHERE a.level = 'lsoa' AND a.lad_code = :lad
+        WHERE a.level = :level AND a.lad_code = :lad
         """
-    ), {"lad": lad}).first()
+    ), {"lad": lad, "level": level}).first()
     if row is None or row[0] is None:
-        raise BadInputError(f"no LSOAs with a population point are loaded for {lad!r}")
+        raise BadInputError(f"no areas of level {level!r} with a population point are loaded for {lad!r}")
     return tuple(float(v) for v in row)
 
 
@@ -62,26 +65,58 @@ def grow_box(box, by: float):
     return None if box is None else (box[0] - by, box[1] - by, box[2] + by, box[3] + by)
 
 
-def demand_frame(session: Session, box, group: str, lad: str | None = None) -> pd.DataFrame:
-    """Population points in ``box`` (EPSG:27700; None: all), with the group's population.
+def demand_frame(session: Session, box, group: str, lad: str | None = None, level: str = "lsoa") -> pd.DataFrame:
+    """Population points of the small areas of ``level`` in ``box`` (EPSG:27700; None: all), with
+    the group's population.
 
     Columns ``id, code, name, lad_code, x, y, population, reported``; ``reported`` is True for
-    the LSOAs of ``lad`` (every row when ``lad`` is :data:`ALL_AREAS`). By area id.
+    the areas of ``lad`` (every row when ``lad`` is :data:`ALL_AREAS`). By area id.
     """
     column = GROUPS[group][0]  # a fixed column name from the whitelist, never user text
     rows = session.execute(text(
         f"""
         SELECT a.id, a.code, a.name, a.lad_code, p.x, p.y, a.{column} AS population
         FROM area a JOIN area_point p ON p.area_id = a.id
-        WHERE a.level = 'lsoa'
+        WHERE a.level = :level
           AND (CAST(:xmin AS float8) IS NULL OR p.pt && ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 27700))
         ORDER BY a.id
         """
-    ), box_params(box)).all()
+    ), {**box_params(box), "level": level}).all()
     frame = gap_analysis.numeric_frame(rows, ["id", "code", "name", "lad_code", "x", "y", "population"],
                                        ["population"])
     frame["reported"] = True if lad in (None, ALL_AREAS) else (frame["lad_code"] == lad)
     return frame
+
+
+def _has_rural_column(session: Session) -> bool:
+    return bool(session.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = 'area' AND column_name = 'rural')"
+    )).scalar_one())
+
+
+def rural_classification_loaded(session: Session) -> bool:
+    """Whether any area is classed rural (else every catchment is the urban radius)."""
+    return _has_rural_column(session) and bool(session.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM area WHERE rural IS NOT NULL)"
+    )).scalar_one())
+
+
+def rural_flags(session: Session, area_ids) -> dict[int, bool]:
+    """Whether each area is rural (2021 rural-urban classification), by area id.
+
+    The one place a gap run reads rurality, which sets each area's catchment radius. Reads the
+    ``area.rural`` column when the classification's migration has added it; until then, and for
+    an area the classification does not cover (NULL), the area counts as urban.
+    """
+    ids = [int(i) for i in area_ids]
+    flags = dict.fromkeys(ids, False)
+    if ids and _has_rural_column(session):
+        rows = session.execute(text(
+            "SELECT id, rural FROM area WHERE id = ANY(CAST(:ids AS int[])) AND rural IS TRUE"
+        ), {"ids": ids}).all()
+        flags.update({int(i): True for i, _ in rows})
+    return flags
 
 
 def supply_frame(session: Session, term_id: int, box=None) -> pd.DataFrame:

@@ -4,16 +4,20 @@ against them.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable
+from functools import cache
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.config import PROJECT_DIR
 from assetmap.domain import gap_analysis
 from assetmap.domain.gap_analysis import GapParams
 from assetmap.errors import BadInputError
 
-__all__ = ["RADIUS_STEP_M", "category_term", "gap_options", "indicator_row", "parse_query", "quantise_radius"]
+__all__ = ["RADIUS_STEP_M", "category_counts", "category_term", "gap_options", "indicator_row", "parse_query",
+           "quantise_radius", "rural_radii"]
 
 #: A radius asked for in a query is rounded to this many metres: a catchment known to a few
 #: metres means nothing more, and each distinct radius is a run computed and stored, so finer
@@ -28,6 +32,14 @@ def quantise_radius(radius_m: float) -> float:
     (1200.0, 1300.0, 100.0, 100.0)
     """
     return max(RADIUS_STEP_M, float(int(radius_m / RADIUS_STEP_M + 0.5)) * RADIUS_STEP_M)
+
+
+@cache
+def rural_radii() -> dict[str, float]:
+    """Default rural catchment radius (metres) by asset-type slug, from ``data/rural_catchments.json``
+    (the urban default is each type's ``catchment_m``)."""
+    spec = json.loads((PROJECT_DIR / "data" / "rural_catchments.json").read_text())
+    return {slug: float(m) for slug, m in spec["rural_m"].items()}
 
 
 def gap_options(session: Session) -> dict:
@@ -46,7 +58,7 @@ def gap_options(session: Session) -> dict:
     lads = session.execute(text(
         """
         SELECT l.code, l.name FROM area l
-        WHERE l.level = 'lad' AND EXISTS (SELECT 1 FROM area a WHERE a.level = 'lsoa' AND a.lad_code = l.code)
+        WHERE l.level = 'lad' AND EXISTS (SELECT 1 FROM area a WHERE a.level LIKE 'lsoa%' AND a.lad_code = l.code)
         ORDER BY l.name, l.code
         """
     )).mappings().all()
@@ -65,7 +77,7 @@ def gap_options(session: Session) -> dict:
     indicators = session.execute(text(
         """
         SELECT key, label, higher_is_more_need, unit, source, year, area_level FROM indicator
-        WHERE area_level IN ('lsoa', 'msoa', 'ward') ORDER BY id
+        WHERE area_level LIKE 'lsoa%' OR area_level LIKE 'msoa%' OR area_level LIKE 'ward%' ORDER BY id
         """
     )).mappings().all()
     return {"lads": [dict(r) for r in lads], "categories": [dict(r) for r in categories],
@@ -87,11 +99,38 @@ def parse_query(session: Session, args, default_lads: Iterable[str] = ()) -> tup
     default_lad = next((c for c in default_lads if c in lads), None)
     default_category = next((r["slug"] for r in options["categories"] if r["published"]), None)
     params = gap_analysis.parse_gap_query(args, lads=lads, categories=categories, indicators=indicators,
-                                          default_lad=default_lad, default_category=default_category)
-    given = args.get("radius_m")
-    if isinstance(given, str) and given.strip():
-        params = dataclasses.replace(params, radius_m=quantise_radius(params.radius_m))
+                                          default_lad=default_lad, default_category=default_category,
+                                          rural_defaults=rural_radii())
+    quantised = {}
+    for name in ("radius_m", "rural_radius_m"):
+        given = args.get(name)
+        if isinstance(given, str) and given.strip() and getattr(params, name) is not None:
+            quantised[name] = quantise_radius(getattr(params, name))
+    if quantised:
+        params = dataclasses.replace(params, **quantised)
+        if params.rural_radius_m == params.radius_m:
+            params = dataclasses.replace(params, rural_radius_m=None)
     return params, options
+
+
+def category_counts(session: Session, lad: str) -> dict[str, int]:
+    """Published assets with a location inside local authority ``lad``, by asset-type slug (the
+    type list of the gap page counts the area chosen). Every loaded area for
+    :data:`~assetmap.domain.gap_analysis.ALL_AREAS`."""
+    if lad == gap_analysis.ALL_AREAS:
+        return {r["slug"]: int(r["published"]) for r in gap_options(session)["categories"]}
+    rows = session.execute(text(
+        """
+        SELECT t.slug, count(DISTINCT a.id) AS n
+        FROM area l
+        JOIN asset a ON a.status = 'published' AND a.location IS NOT NULL AND ST_Intersects(l.geom, a.location)
+        JOIN asset_term at ON at.asset_id = a.id
+        JOIN taxonomy_term t ON t.id = at.term_id AND t.vocabulary = 'asset-type'
+        WHERE l.level = 'lad' AND l.code = :lad
+        GROUP BY t.slug
+        """
+    ), {"lad": lad}).all()
+    return {slug: int(n) for slug, n in rows}
 
 
 def category_term(session: Session, slug: str) -> dict:

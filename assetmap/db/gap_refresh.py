@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from assetmap.db.assets import AssetChanges
 from assetmap.db.gap_inputs import box_params, demand_frame, grow_box, nearest_distances
 from assetmap.db.gap_options import indicator_row
-from assetmap.db.gap_runs import float8_array, int_array, params_of
+from assetmap.db.gap_runs import demand_radii, float8_array, int_array, params_of, reach_m
 from assetmap.domain import gap_analysis
 from assetmap.domain.gap_update import changed_rows, reach_of_change
 
@@ -217,7 +217,7 @@ def recompute_for_asset_change(session: Session, asset_id: int) -> dict:
 
 def _apply_change(session: Session, run: dict, asset_id: int, old, new) -> tuple[int, int]:
     params = params_of(run)
-    radius = params.radius_m
+    radius = reach_m(session, params)  # with rural catchments, the wider: it reaches every area affected
     session.execute(text("DELETE FROM gap_supply WHERE run_id = :run AND asset_id = :a"),
                     {"run": run["id"], "a": asset_id})
     if new is not None:
@@ -244,7 +244,8 @@ def _apply_change(session: Session, run: dict, asset_id: int, old, new) -> tuple
     if in_reach.any():
         ids = rows.loc[in_reach, "id"]
         box = (xy[in_reach, 0].min(), xy[in_reach, 1].min(), xy[in_reach, 0].max(), xy[in_reach, 1].max())
-        demand = demand_frame(session, grow_box(box, 2 * radius), params.group)
+        level = gap_analysis.demand_level(indicator_row(session, params.indicator)["area_level"])
+        demand = demand_frame(session, grow_box(box, 2 * radius), params.group, level=level)
         supply = pd.DataFrame(session.execute(text(
             """
             SELECT asset_id AS id, x, y, capacity FROM gap_supply
@@ -252,7 +253,7 @@ def _apply_change(session: Session, run: dict, asset_id: int, old, new) -> tuple
             """
         ), {"run": run["id"], **box_params(grow_box(box, radius))}).all(), columns=["id", "x", "y", "capacity"])
         supply["capacity"] = pd.to_numeric(supply["capacity"], errors="coerce").astype(np.float64)
-        local = gap_analysis.compute_provision(demand, supply, radius, params.decay)
+        local = gap_analysis.compute_provision(demand, supply, demand_radii(session, demand, params), params.decay)
         provision[in_reach] = local["provision"].reindex(ids).to_numpy()
     if nearer.any():
         nearest = nearest.copy()

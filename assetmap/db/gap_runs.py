@@ -25,9 +25,11 @@ from assetmap.db.gap_inputs import (
     nearest_distances,
     need_series,
     reported_box,
+    rural_classification_loaded,
+    rural_flags,
     supply_frame,
 )
-from assetmap.db.gap_options import category_term, gap_options, indicator_row
+from assetmap.db.gap_options import category_term, gap_options, indicator_row, rural_radii
 from assetmap.domain import gap_analysis
 from assetmap.domain.gap_analysis import ALL_AREAS, GapParams
 from assetmap.errors import BadInputError
@@ -38,7 +40,9 @@ __all__ = [
     "compute_run",
     "current_run",
     "current_runs",
+    "demand_radii",
     "ensure_run",
+    "reach_m",
     "find_run",
     "float8_array",
     "get_run",
@@ -97,27 +101,49 @@ def compute_run(session: Session, params: GapParams) -> dict:
     term = category_term(session, params.category)
     indicator = indicator_row(session, params.indicator)
     refresh_area_geometry(session, check_changed=False, tiles=False)
-    area_box = reported_box(session, params.lad)
-    supply_box = grow_box(area_box, params.radius_m)
-    demand = demand_frame(session, grow_box(area_box, 2 * params.radius_m), params.group, params.lad)
+    # The run is computed on the small areas of its indicator's geography, never an assumed one.
+    level = gap_analysis.demand_level(indicator["area_level"])
+    area_box = reported_box(session, params.lad, level)
+    reach = reach_m(session, params)
+    supply_box = grow_box(area_box, reach)
+    demand = demand_frame(session, grow_box(area_box, 2 * reach), params.group, params.lad, level)
     supply = supply_frame(session, term["id"], supply_box)
+    radii = demand_radii(session, demand, params)
     # The nearest asset may lie beyond any catchment: look within NEAREST_REACH_M first, and
     # everywhere only for the areas with nothing that near.
-    near_box = grow_box(area_box, max(NEAREST_REACH_M, params.radius_m))
+    near_box = grow_box(area_box, max(NEAREST_REACH_M, reach))
     candidates = supply if supply_box is None else supply_frame(session, term["id"], near_box)
     reported = demand.loc[demand["reported"], "id"]
     frame = gap_analysis.analyse(
         demand, supply, reported=reported,
         need=need_series(session, indicator["id"], reported, indicator["area_level"]),
         higher_is_more_need=indicator["higher_is_more_need"],
-        radius_m=params.radius_m, decay=params.decay, nearest_supply=candidates,
+        radius_m=radii, decay=params.decay, nearest_supply=candidates,
     )
     if near_box is not None:
-        far = ~(frame["nearest_m"] <= max(NEAREST_REACH_M, params.radius_m))
+        far = ~(frame["nearest_m"] <= max(NEAREST_REACH_M, reach))
         if far.any():
             points = demand.set_index("id").loc[frame.loc[far, "id"], ["x", "y"]].reset_index()
             frame.loc[far, "nearest_m"] = nearest_distances(session, term["id"], points, 4 * NEAREST_REACH_M)
     return {"frame": frame, "supply": supply, "box": supply_box, "term": term, "indicator": indicator}
+
+
+def reach_m(session: Session, params: GapParams) -> float:
+    """How far a run (or a recompute of it) looks for people and assets: the rural radius when
+    it is the wider and some area is classed rural, else the urban one."""
+    if params.rural_m > params.radius_m and rural_classification_loaded(session):
+        return params.max_radius_m
+    return float(params.radius_m)
+
+
+def demand_radii(session: Session, demand: pd.DataFrame, params: GapParams):
+    """Each demand row's catchment radius: the rural radius for rural areas (:func:`rural_flags`),
+    else the urban one; a single float when they are all the same."""
+    if params.rural_radius_m is None:
+        return float(params.radius_m)
+    flags = rural_flags(session, demand["id"])
+    rural = [flags.get(int(i), False) for i in demand["id"]]
+    return gap_analysis.catchment_radii(rural, params.radius_m, params.rural_radius_m)
 
 
 def ensure_run(session: Session, params: GapParams, *, refresh: bool = False) -> dict:
@@ -254,7 +280,9 @@ def current_runs(session: Session, *, lads: Iterable[str] | None = None,
 
 def params_of(run: dict) -> GapParams:
     p = run["params"]
-    return GapParams(p["lad"], p["category"], p["indicator"], p["group"], float(p["radius_m"]), p["decay"])
+    rural = p.get("rural_radius_m")
+    return GapParams(p["lad"], p["category"], p["indicator"], p["group"], float(p["radius_m"]), p["decay"],
+                     None if rural is None else float(rural))
 
 
 def runs_to_compute(session: Session, *, lads: Iterable[str] = (), categories: Iterable[str] = (),
@@ -292,7 +320,8 @@ def runs_to_compute(session: Session, *, lads: Iterable[str] = (), categories: I
             params = gap_analysis.parse_gap_query(
                 {"lad": lad, "category": category, "indicator": indicator, "group": group, "decay": decay,
                  "radius_m": "" if radius_m is None else str(radius_m)},
-                lads={c: c for c in loaded}, categories=cats, indicators=indicators)
+                lads={c: c for c in loaded}, categories=cats, indicators=indicators,
+                rural_defaults=None if radius_m is not None else rural_radii())
             out.setdefault(params_json(params), params)
     for run in current_runs(session, lads=given_lads or None, categories=given_categories or None):
         params = params_of(run)

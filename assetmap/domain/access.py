@@ -41,7 +41,8 @@ def two_step_fca(demand, supply, radius_m, decay=None):
 
     Step 1 gives every supply point *j* a supply-to-demand ratio over the
     demand within ``radius_m`` of it; step 2 sums, for every demand point *i*,
-    the ratios of the supply points within ``radius_m`` of it.
+    the ratios of the supply points within ``radius_m`` of it. ``radius_m``
+    may be one radius, or one per demand point (variable catchments, below).
 
     With ``decay=None`` this is the plain 2SFCA of Luo & Wang (2003)::
 
@@ -54,6 +55,28 @@ def two_step_fca(demand, supply, radius_m, decay=None):
         R_j = S_j / sum_{k: d_kj <= r} P_k W(d_kj)
         A_i = sum_{j: d_ij <= r} R_j W(d_ij)
 
+    With a radius ``r_i`` per demand point it is the variable-catchment
+    2SFCA in the form of McGrail & Humphreys (2009), where the catchment
+    belongs to the population's location (wider where people are rural and
+    travel further). A pair is in reach when it lies within the *demand*
+    point's catchment, in both steps: in step 1 the supply point's catchment
+    is the demand whose own catchment reaches it, in step 2 each demand point
+    sums the supply within its own catchment::
+
+        R_j = S_j / sum_{k: d_kj <= r_k} P_k W_k(d_kj)
+        A_i = sum_{j: d_ij <= r_i} R_j W_i(d_ij)
+
+    Each pair is counted the same way in both steps, so every unit of
+    supply is shared out exactly once (``sum_i P_i A_i`` is the capacity of
+    the supply anyone reaches) and with equal radii this is the plain or
+    enhanced 2SFCA above. Luo & Whippo (2012) instead grow each catchment
+    until it holds a threshold population (step 1, by supply point) or ratio
+    (step 2, by demand point), so the two steps use different catchments
+    and supply is no longer shared out once; assetmap takes its radii from
+    the rural-urban classification, which describes where people live.
+    ``gaussian_decay(None)`` scales the decay by each demand point's own
+    radius (``W_i(r_i) = 0``).
+
     Parameters
     ----------
     demand : pandas.DataFrame
@@ -62,9 +85,11 @@ def two_step_fca(demand, supply, radius_m, decay=None):
     supply : pandas.DataFrame
         Columns ``id``, ``x``, ``y``, ``capacity``. A missing (NaN) capacity
         counts as 1 (one facility); negative capacities are rejected.
-    radius_m : float
-        Catchment radius in metres, finite and ``>= 0``. A pair exactly
-        ``radius_m`` apart is in reach (``<=``), as in PySAL ``access``.
+    radius_m : float or array-like of float
+        Catchment radius in metres, finite and ``>= 0``: one for every
+        demand point, or one per demand point in the order of ``demand``. A
+        pair exactly the radius apart is in reach (``<=``), as in PySAL
+        ``access``.
     decay : callable, optional
         ``W(d)`` taking a float64 array of distances in metres (all
         ``<= radius_m``) and returning non-negative weights of the same
@@ -116,6 +141,14 @@ def two_step_fca(demand, supply, radius_m, decay=None):
     (E2SFCA) method for measuring spatial accessibility to primary care
     physicians. *Health & Place* 15(4), 1100-1107.
 
+    McGrail, M. R. & Humphreys, J. S. (2009) Measuring spatial accessibility
+    to primary care in rural areas: improving the effectiveness of the
+    two-step floating catchment area method. *Applied Geography* 29(4),
+    533-541.
+
+    Luo, W. & Whippo, T. (2012) Variable catchment sizes for the two-step
+    floating catchment area (2SFCA) method. *Health & Place* 18(4), 789-795.
+
     See Also
     --------
     step_decay, gaussian_decay, nearest_distance
@@ -138,10 +171,17 @@ def two_step_fca(demand, supply, radius_m, decay=None):
     b    0.02667
     c    0.00667
     Name: access, dtype: float64
+
+    If ``c`` is rural with a 1,600 m catchment it reaches ``s1`` too (1,500 m
+    away), and ``s1``'s 6 are shared among 400 people: a = 0.015, b = 0.015 +
+    2/300, c = 0.015 + 2/300.
+
+    >>> two_step_fca(demand, supply, radius_m=[800, 800, 1600]).round(5).tolist()
+    [0.015, 0.02167, 0.02167]
     """
     _check_columns(demand, DEMAND_COLUMNS, "demand")
     _check_columns(supply, SUPPLY_COLUMNS, "supply")
-    radius = _check_radius(radius_m)
+    radius, radii = _check_radii(radius_m, len(demand))
 
     index = _demand_index(demand)
     demand_xy = _coordinates(demand, "demand")
@@ -151,11 +191,12 @@ def two_step_fca(demand, supply, radius_m, decay=None):
 
     scores = np.zeros(len(demand), dtype=np.float64)
     if len(demand) and len(supply):
-        weights = _grid_weights(decay)
+        weights = _grid_weights(decay, radius if radii is None else None)
         if weights is None:
-            scores = _fca_scores_from_pairs(demand_xy, supply_xy, population, capacity, radius, decay)
+            scores = _fca_scores_from_pairs(demand_xy, supply_xy, population, capacity, radius, decay, radii)
         else:
-            scores = _fca_scores_on_grid(demand_xy, supply_xy, population, capacity, radius, weights)
+            scores = _fca_scores_on_grid(demand_xy, supply_xy, population, capacity, radius, weights,
+                                         _catchments(decay, radii))
     return pd.Series(scores, index=index, name="access")
 
 
@@ -249,9 +290,11 @@ def gaussian_decay(radius_m: float) -> DecayFunction:
 
     Parameters
     ----------
-    radius_m : float
+    radius_m : float or None
         Catchment radius ``r`` in metres, finite and ``> 0``. Normally the
-        same radius passed to :func:`two_step_fca`.
+        same radius passed to :func:`two_step_fca`; None takes each demand
+        point's own radius there (variable catchments), and only works
+        inside :func:`two_step_fca`.
 
     Returns
     -------
@@ -304,20 +347,25 @@ class StepDecay:
 class GaussianDecay:
     """The weights of :func:`gaussian_decay`, as a callable that also names its radius."""
 
-    def __init__(self, radius_m: float):
+    def __init__(self, radius_m: float | None):
+        if radius_m is None:
+            self.radius_m = None  # each demand point's own catchment radius
+            return
         r = float(radius_m)
         if not np.isfinite(r) or r <= 0:
             raise ValueError(f"radius_m must be finite and > 0, got {radius_m!r}")
         self.radius_m = r
 
     def __call__(self, d):
+        if self.radius_m is None:
+            raise ValueError("gaussian_decay(None) takes its radius from each demand point inside two_step_fca")
         d = np.asarray(d, dtype=np.float64)
         floor = np.exp(-0.5)
         w = (np.exp(-0.5 * (d / self.radius_m) ** 2) - floor) / (1.0 - floor)
         return np.where(d <= self.radius_m, w, 0.0)
 
     def __repr__(self):
-        return f"gaussian_decay({self.radius_m:g})"
+        return "gaussian_decay(None)" if self.radius_m is None else f"gaussian_decay({self.radius_m:g})"
 
 
 # --------------------------------------------------------------------------
@@ -342,6 +390,27 @@ def _check_radius(radius_m):
     if radius < 0:
         raise ValueError(f"radius_m must be >= 0, got {radius_m!r}")
     return radius
+
+
+def _check_radii(radius_m, n):
+    """``(largest radius, per-point radii or None)``: None when every point has the same radius,
+    which then takes the single-radius path."""
+    if np.ndim(radius_m) == 0:
+        return _check_radius(radius_m), None
+    try:
+        radii = np.asarray(radius_m, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError("radius_m must be a number or one number per demand point") from None
+    if len(radii) != n:
+        raise ValueError(f"radius_m has {len(radii)} radii for {n} demand points")
+    if not np.all(np.isfinite(radii)):
+        raise ValueError("radius_m must be finite")
+    if np.any(radii < 0):
+        raise ValueError("radius_m must be >= 0")
+    if n == 0:
+        return 0.0, None
+    largest = float(radii.max())
+    return largest, (None if np.all(radii == largest) else radii)
 
 
 def _demand_index(demand):
@@ -385,9 +454,9 @@ def _capacity(supply):
     return capacity
 
 
-def _grid_weights(decay):
+def _grid_weights(decay, radius):
     """The compiled loop's form of ``decay`` (a ``catchment_grid.Weights``); None for a callable
-    it does not know."""
+    it does not know. ``radius``: the one radius of every demand point (None: they differ)."""
     # Imported here, not at the top: Numba is slow to import, and the web app imports this
     # module at start-up in every worker while only the gap pages compute.
     from assetmap.domain.catchment_grid import Weights
@@ -395,26 +464,42 @@ def _grid_weights(decay):
     if decay is None:
         return Weights.plain()
     if isinstance(decay, GaussianDecay):
-        return Weights.gaussian(decay.radius_m)
+        scale = decay.radius_m if decay.radius_m is not None else radius
+        # Variable catchments: the scale comes per pair from catchment_grid.Catchments.
+        return Weights.gaussian(scale) if scale is not None else Weights.gaussian(1.0)
     if isinstance(decay, StepDecay):
         return Weights.steps(decay.bounds, decay.weights)
     return None
 
 
-def _fca_scores_on_grid(demand_xy, supply_xy, population, capacity, radius, weights):
+def _catchments(decay, radii):
+    """The demand points' own catchments for the grid pass (None: one radius for all)."""
+    if radii is None:
+        return None
+    from assetmap.domain.catchment_grid import Catchments  # (see _grid_weights)
+
+    fixed = decay.radius_m if isinstance(decay, GaussianDecay) else None
+    return Catchments.of(radii, gaussian_scale=fixed)
+
+
+def _fca_scores_on_grid(demand_xy, supply_xy, population, capacity, radius, weights, catchments=None):
     """Step 1: the (weighted) population in reach of each asset; step 2: the ratios in reach of
-    each area. Each is one pass of :func:`~assetmap.domain.catchment_grid.reach_sums`."""
+    each area. Each is one pass of :func:`~assetmap.domain.catchment_grid.reach_sums`. With
+    ``catchments`` (one per demand point) the grid is as wide as the largest and each pair is
+    decided by its demand point's catchment, in both steps."""
     from assetmap.domain.catchment_grid import Grid, reach_sums  # (see _grid_weights)
 
     grid = Grid(radius, demand_xy, supply_xy)
     demand_cells, supply_cells = grid.index(demand_xy), grid.index(supply_xy)
-    reached = reach_sums(grid, supply_cells, demand_cells, population, weights, workers=_WORKERS)
+    reached = reach_sums(grid, supply_cells, demand_cells, population, weights, workers=_WORKERS,
+                         catchments=catchments, per_query=False)
     ratio = np.zeros(len(supply_xy), dtype=np.float64)
     np.divide(capacity, reached, out=ratio, where=reached > 0)
-    return reach_sums(grid, demand_cells, supply_cells, ratio, weights, workers=_WORKERS)
+    return reach_sums(grid, demand_cells, supply_cells, ratio, weights, workers=_WORKERS,
+                      catchments=catchments, per_query=True)
 
 
-def _fca_scores_from_pairs(demand_xy, supply_xy, population, capacity, radius, decay):
+def _fca_scores_from_pairs(demand_xy, supply_xy, population, capacity, radius, decay, radii=None):
     """Both 2SFCA steps over in-reach pairs from a KD-tree, for a decay callable the grid pass
     does not know (so rarely needed that it stays plain: one thread, each step searching again).
 
@@ -432,7 +517,7 @@ def _fca_scores_from_pairs(demand_xy, supply_xy, population, capacity, radius, d
         # cKDTree's distance is sqrt(dx*dx + dy*dy) in float64, bit for bit what we would
         # compute ourselves (tests/test_access.py checks this on points placed on the boundary),
         # so re-check it rather than recompute.
-        keep = pairs["v"] <= radius
+        keep = pairs["v"] <= (radius if radii is None else radii[idx][pairs["i"]])
         i, j = pairs["i"][keep], pairs["j"][keep]  # row in this chunk, row in supply
         return i, j, _decay_weights(decay, pairs["v"][keep])
 

@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-__all__ = ["CellIndex", "Grid", "Weights", "reach_sums", "squared_reach"]
+__all__ = ["CellIndex", "Catchments", "Grid", "Weights", "reach_sums", "squared_reach"]
 
 PLAIN, GAUSSIAN, STEPS = 0, 1, 2
+#: Whose catchment decides a pair: one radius for all, the query point's, or the other point's.
+UNIFORM, PER_QUERY, PER_POINT = 0, 1, 2
 
 #: Below this many query points the sums run on the calling thread (a pool costs more).
 _THREADED_FROM = 4096
@@ -65,6 +67,43 @@ class Weights:
         """``bounds`` ascending; ``levels`` one longer, its last entry the weight beyond them."""
         bounds2 = np.array([squared_reach(b) for b in bounds], dtype=np.float64)
         return cls(STEPS, bounds2=bounds2, levels=np.asarray(levels, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class Catchments:
+    """One catchment radius per point of one side (the demand), for a variable-catchment sum.
+
+    ``reach2[k]`` is :func:`squared_reach` of point ``k``'s radius; for a Gaussian decay
+    ``scale[k]`` is its scale (the point's own radius, or the decay's fixed one) and
+    ``scale_reach2[k]`` its squared reach. All in the points' original order.
+    """
+
+    reach2: np.ndarray
+    scale: np.ndarray
+    scale_reach2: np.ndarray
+
+    @classmethod
+    def of(cls, radii: np.ndarray, gaussian_scale: float | None = None) -> Catchments:
+        """Catchments of radii ``radii``; a Gaussian decay scaled by each radius, or by
+        ``gaussian_scale`` when given.
+
+        >>> c = Catchments.of(np.array([0.7, 3.0, 0.7]))
+        >>> c.reach2.tolist()[0] == squared_reach(0.7), c.scale.tolist()
+        (True, [0.7, 3.0, 0.7])
+        """
+        radii = np.asarray(radii, dtype=np.float64)
+        unique, inverse = np.unique(radii, return_inverse=True)  # a few distinct radii, many points
+        reach2 = np.array([squared_reach(r) for r in unique], dtype=np.float64)[inverse]
+        if gaussian_scale is None:
+            scale, scale_reach2 = radii.copy(), reach2.copy()
+        else:
+            scale = np.full(len(radii), float(gaussian_scale))
+            scale_reach2 = np.full(len(radii), squared_reach(gaussian_scale))
+        return cls(reach2, scale, scale_reach2)
+
+    def sorted_by(self, order: np.ndarray) -> Catchments:
+        return Catchments(np.ascontiguousarray(self.reach2[order]), np.ascontiguousarray(self.scale[order]),
+                          np.ascontiguousarray(self.scale_reach2[order]))
 
 
 def squared_reach(radius: float) -> float:
@@ -130,7 +169,7 @@ class CellIndex:
 
 
 def reach_sums(grid: Grid, queries: CellIndex, points: CellIndex, values: np.ndarray, weights: Weights,
-               workers: int = 1) -> np.ndarray:
+               workers: int = 1, catchments: Catchments | None = None, per_query: bool = True) -> np.ndarray:
     """For each query point, the sum of ``values[k] * w(d)`` over the points ``k`` within the radius.
 
     Parameters
@@ -145,6 +184,12 @@ def reach_sums(grid: Grid, queries: CellIndex, points: CellIndex, values: np.nda
         The distance decay ``w``; a point exactly ``radius`` away is in reach.
     workers : int
         Threads for large inputs (the compiled loop releases the GIL).
+    catchments : Catchments, optional
+        A radius per point of one side, replacing the grid's radius (which must be at least the
+        largest of them): a pair is in reach when within the radius of its point on that side,
+        and a Gaussian decay takes that point's scale.
+    per_query : bool
+        Whether ``catchments`` are the query points' (else the other points').
 
     Returns
     -------
@@ -156,17 +201,31 @@ def reach_sums(grid: Grid, queries: CellIndex, points: CellIndex, values: np.nda
     >>> grid = Grid(5.0, queries, points)
     >>> reach_sums(grid, grid.index(queries), grid.index(points), np.array([1.0, 2.0]), Weights.plain()).tolist()
     [1.0, 0.0]
+
+    The second query point with a catchment of 12 reaches both points:
+
+    >>> wide = Catchments.of(np.array([5.0, 12.0]))
+    >>> grid = Grid(12.0, queries, points)
+    >>> reach_sums(grid, grid.index(queries), grid.index(points), np.array([1.0, 2.0]), Weights.plain(),
+    ...            catchments=wide).tolist()
+    [1.0, 3.0]
     """
     n = len(queries.order)
     sums = np.zeros(n, dtype=np.float64)
     if n and len(points.order):
         sorted_values = np.ascontiguousarray(values[points.order], dtype=np.float64)
         reach2 = squared_reach(grid.radius)
+        if catchments is None:
+            mode, own = UNIFORM, Catchments(_NO_ARRAY, _NO_ARRAY, _NO_ARRAY)
+        else:
+            mode = PER_QUERY if per_query else PER_POINT
+            own = catchments.sorted_by(queries.order if per_query else points.order)
 
         def run(span):
             _sum_in_reach(queries.x, queries.y, queries.cx, queries.cy, points.x, points.y, sorted_values,
                           points.key, grid.ncols, grid.nrows, reach2, weights.kind, weights.scale,
-                          weights.scale_reach2, weights.bounds2, weights.levels, sums, span[0], span[1])
+                          weights.scale_reach2, weights.bounds2, weights.levels, mode, own.reach2, own.scale,
+                          own.scale_reach2, sums, span[0], span[1])
 
         if workers <= 1 or n < _THREADED_FROM:
             run((0, n))
@@ -182,28 +241,37 @@ def reach_sums(grid: Grid, queries: CellIndex, points: CellIndex, values: np.nda
 # No fastmath: the sums and distances are plain IEEE arithmetic, in a fixed order.
 @numba.njit(nogil=True, cache=True)
 def _sum_in_reach(qx, qy, qcx, qcy, px, py, pv, pkey, ncols, nrows, reach2,
-                  kind, scale, scale_reach2, bounds2, levels, out, start, stop):
+                  kind, scale, scale_reach2, bounds2, levels, mode, own_reach2, own_scale, own_scale_reach2,
+                  out, start, stop):
     floor = math.exp(-0.5)
     for q in range(start, stop):
         x, y, cx, cy = qx[q], qy[q], qcx[q], qcy[q]
         first_col, last_col = max(cx - 1, 0), min(cx + 1, ncols - 1)
+        q_reach2, q_scale, q_scale_reach2 = reach2, scale, scale_reach2
+        if mode == PER_QUERY:
+            q_reach2, q_scale, q_scale_reach2 = own_reach2[q], own_scale[q], own_scale_reach2[q]
         total = 0.0
         for row in range(max(cy - 1, 0), min(cy + 1, nrows - 1) + 1):
             lo = np.searchsorted(pkey, row * ncols + first_col, side="left")
             hi = np.searchsorted(pkey, row * ncols + last_col, side="right")
-            if kind == PLAIN:
+            if kind == PLAIN and mode != PER_POINT:
                 for k in range(lo, hi):
                     dx, dy = px[k] - x, py[k] - y
-                    total += pv[k] if dx * dx + dy * dy <= reach2 else 0.0
+                    total += pv[k] if dx * dx + dy * dy <= q_reach2 else 0.0
             else:
                 for k in range(lo, hi):
+                    pair_reach2, pair_scale, pair_scale_reach2 = q_reach2, q_scale, q_scale_reach2
+                    if mode == PER_POINT:
+                        pair_reach2, pair_scale, pair_scale_reach2 = own_reach2[k], own_scale[k], own_scale_reach2[k]
                     dx, dy = px[k] - x, py[k] - y
                     d2 = dx * dx + dy * dy
-                    if d2 > reach2:
+                    if d2 > pair_reach2:
                         continue
-                    if kind == GAUSSIAN:
-                        if d2 <= scale_reach2:
-                            u = math.sqrt(d2) / scale
+                    if kind == PLAIN:
+                        total += pv[k]
+                    elif kind == GAUSSIAN:
+                        if d2 <= pair_scale_reach2:
+                            u = math.sqrt(d2) / pair_scale
                             total += pv[k] * ((math.exp(-0.5 * (u * u)) - floor) / (1.0 - floor))
                     else:
                         total += pv[k] * levels[np.searchsorted(bounds2, d2, side="left")]

@@ -26,7 +26,9 @@ import pandas as pd
 from assetmap.domain.access import gaussian_decay, nearest_distance, two_step_fca
 from assetmap.domain.gaps import (
     BIVARIATE_CLASSES,
+    MID_BELOW,
     NO_DATA,
+    NO_PROVISION,
     bivariate_classes,
     gap,
     percentile_rank,
@@ -48,8 +50,10 @@ __all__ = [
     "aggregate_to_parents",
     "aggregated_rows",
     "analyse",
+    "catchment_radii",
     "compute_provision",
     "decay_function",
+    "demand_level",
     "numeric_frame",
     "parse_gap_query",
     "rank_gaps",
@@ -93,7 +97,9 @@ class GapParams:
 
     ``lad`` is a local authority code or :data:`ALL_AREAS`; ``category`` an asset-type slug;
     ``indicator`` an indicator key; ``group`` a key of :data:`GROUPS`; ``radius_m`` the
-    catchment radius in metres; ``decay`` a key of :data:`DECAYS`.
+    catchment radius in metres (of urban areas, when the rural-urban classification is loaded);
+    ``decay`` a key of :data:`DECAYS`; ``rural_radius_m`` the catchment of rural areas (None:
+    the same as ``radius_m``; see :func:`catchment_radii`).
     """
 
     lad: str
@@ -102,16 +108,36 @@ class GapParams:
     group: str
     radius_m: float
     decay: str
+    rural_radius_m: float | None = None
 
     def as_dict(self) -> dict:
-        """The canonical JSON form stored with a run (radius to 0.1 m).
+        """The canonical JSON form stored with a run (radii to 0.1 m; no rural radius when it is
+        the urban one, so such a run is the single-radius run it always was).
 
         >>> GapParams("E06000051", "library", "imd_rank", "all", 3000, "none").as_dict()["radius_m"]
         3000.0
+        >>> GapParams("E06000051", "library", "imd_rank", "all", 3000, "none", 8000).as_dict()["rural_radius_m"]
+        8000.0
+        >>> "rural_radius_m" in GapParams("E06000051", "library", "imd_rank", "all", 3000, "none", 3000).as_dict()
+        False
         """
         d = asdict(self)
         d["radius_m"] = round(float(self.radius_m), 1)
+        if self.rural_radius_m is None or round(float(self.rural_radius_m), 1) == d["radius_m"]:
+            del d["rural_radius_m"]
+        else:
+            d["rural_radius_m"] = round(float(self.rural_radius_m), 1)
         return d
+
+    @property
+    def rural_m(self) -> float:
+        """The rural catchment radius (the urban one when none is set)."""
+        return float(self.radius_m if self.rural_radius_m is None else self.rural_radius_m)
+
+    @property
+    def max_radius_m(self) -> float:
+        """The wider of the two radii: how far a run must look for people and assets."""
+        return max(float(self.radius_m), self.rural_m)
 
     @property
     def population_column(self) -> str:
@@ -120,8 +146,10 @@ class GapParams:
 
 def parse_gap_query(args: Mapping[str, str], *, lads: Mapping[str, str], categories: Mapping[str, float | None],
                     indicators: Mapping[str, str], default_lad: str | None = None,
-                    default_category: str | None = None) -> GapParams:
-    """Check a gap query (``lad, category, indicator, group, radius_m, decay``) against what is loaded.
+                    default_category: str | None = None,
+                    rural_defaults: Mapping[str, float] | None = None) -> GapParams:
+    """Check a gap query (``lad, category, indicator, group, radius_m, rural_radius_m, decay``)
+    against what is loaded.
 
     Parameters
     ----------
@@ -135,6 +163,9 @@ def parse_gap_query(args: Mapping[str, str], *, lads: Mapping[str, str], categor
         Indicator key -> label.
     default_lad, default_category : str, optional
         Used when the query gives none (else the first allowed value).
+    rural_defaults : mapping, optional
+        Asset-type slug -> its default rural catchment radius in metres, used when the query
+        gives no ``rural_radius_m`` (absent: the urban radius).
 
     Returns
     -------
@@ -144,7 +175,7 @@ def parse_gap_query(args: Mapping[str, str], *, lads: Mapping[str, str], categor
     ------
     BadInputError
         For an unknown value (the message and ``details["allowed"]`` list the allowed ones), or a
-        radius that is not a number between 100 m and 50 km.
+        radius (urban or rural) that is not a number between 100 m and 50 km.
 
     Examples
     --------
@@ -170,21 +201,41 @@ def parse_gap_query(args: Mapping[str, str], *, lads: Mapping[str, str], categor
                                                              else next(iter(indicators), None)), list(indicators))
     group = _choose("group", value("group") or "all", list(GROUPS))
     decay = _choose("decay", (value("decay") or DEFAULT_DECAY).lower(), list(DECAYS))
-    raw_radius = value("radius_m")
-    if raw_radius is None:
-        radius = float(categories[category] or FALLBACK_RADIUS_M)
-    else:
-        try:
-            radius = float(raw_radius)
-        except ValueError:
-            radius = math.nan
-        if not (math.isfinite(radius) and MIN_RADIUS_M <= radius <= MAX_RADIUS_M):
-            raise BadInputError(
-                f"radius_m must be a number of metres from {MIN_RADIUS_M:,.0f} to {MAX_RADIUS_M:,.0f},"
-                f" got {raw_radius!r}",
-                details={"parameter": "radius_m", "minimum": MIN_RADIUS_M, "maximum": MAX_RADIUS_M},
-            )
-    return GapParams(lad, category, indicator, group, round(radius, 1), decay)
+    radius = _radius("radius_m", value("radius_m"), float(categories[category] or FALLBACK_RADIUS_M))
+    rural_default = (rural_defaults or {}).get(category)
+    rural = _radius("rural_radius_m", value("rural_radius_m"), radius if rural_default is None else rural_default)
+    return GapParams(lad, category, indicator, group, round(radius, 1), decay,
+                     None if round(rural, 1) == round(radius, 1) else round(rural, 1))
+
+
+def _radius(name: str, raw: str | None, default: float) -> float:
+    if raw is None:
+        return float(default)
+    try:
+        radius = float(raw)
+    except ValueError:
+        radius = math.nan
+    if not (math.isfinite(radius) and MIN_RADIUS_M <= radius <= MAX_RADIUS_M):
+        raise BadInputError(
+            f"{name} must be a number of metres from {MIN_RADIUS_M:,.0f} to {MAX_RADIUS_M:,.0f}, got {raw!r}",
+            details={"parameter": name, "minimum": MIN_RADIUS_M, "maximum": MAX_RADIUS_M},
+        )
+    return radius
+
+
+def catchment_radii(rural, radius_m: float, rural_radius_m: float | None):
+    """Each demand point's catchment radius: ``rural_radius_m`` where ``rural`` is True, else
+    ``radius_m``; the plain ``radius_m`` when every point gets it (one radius for all).
+
+    >>> catchment_radii([False, True], 3000.0, 8000.0).tolist()
+    [3000.0, 8000.0]
+    >>> catchment_radii([False, False], 3000.0, 8000.0), catchment_radii([True], 3000.0, None)
+    (3000.0, 3000.0)
+    """
+    rural = np.asarray(rural, dtype=bool)
+    if rural_radius_m is None or float(rural_radius_m) == float(radius_m) or not rural.any():
+        return float(radius_m)
+    return np.where(rural, float(rural_radius_m), float(radius_m))
 
 
 def _choose(name: str, value: str | None, allowed: list[str]) -> str:
@@ -196,22 +247,43 @@ def _choose(name: str, value: str | None, allowed: list[str]) -> str:
     return value
 
 
-def decay_function(decay: str, radius_m: float):
+#: The small-area level a run is computed on when its indicator is kept by a larger area.
+DEFAULT_SMALL_AREA_LEVEL = "lsoa"
+
+
+def demand_level(indicator_level: str) -> str:
+    """The small-area level a gap run is computed on, from its indicator's ``area_level``.
+
+    An indicator kept by LSOA, of whichever vintage (``lsoa``, ``lsoa11``, ``lsoa21``), is
+    computed on those LSOAs; one kept by a larger area (MSOA, ward) is read at each LSOA of
+    :data:`DEFAULT_SMALL_AREA_LEVEL` inside it.
+
+    >>> demand_level("lsoa21"), demand_level("lsoa"), demand_level("ward")
+    ('lsoa21', 'lsoa', 'lsoa')
+    """
+    return indicator_level if indicator_level.startswith("lsoa") else DEFAULT_SMALL_AREA_LEVEL
+
+
+def decay_function(decay: str, radius_m):
     """The decay callable for :func:`~assetmap.domain.access.two_step_fca`: None for ``"none"``.
+
+    With a radius per demand point (an array) the Gaussian is scaled by each point's own radius.
 
     >>> decay_function("none", 1000) is None
     True
     >>> float(decay_function("gaussian", 1000)(np.array([0.0]))[0])
     1.0
+    >>> decay_function("gaussian", np.array([1000.0, 5000.0]))
+    gaussian_decay(None)
     """
     if decay == "none":
         return None
     if decay == "gaussian":
-        return gaussian_decay(radius_m)
+        return gaussian_decay(None if np.ndim(radius_m) else radius_m)
     raise ValueError(f"decay must be one of {', '.join(DECAYS)}, got {decay!r}")
 
 
-def compute_provision(demand: pd.DataFrame, supply: pd.DataFrame, radius_m: float, decay: str,
+def compute_provision(demand: pd.DataFrame, supply: pd.DataFrame, radius_m, decay: str,
                       nearest_supply: pd.DataFrame | None = None) -> pd.DataFrame:
     """Provision per person and distance to the nearest asset, for every demand point.
 
@@ -222,7 +294,8 @@ def compute_provision(demand: pd.DataFrame, supply: pd.DataFrame, radius_m: floa
         area still gets a score, but takes no share of any asset.
     supply : pandas.DataFrame
         ``id, x, y, capacity``: the assets that count for the catchments (NaN capacity is 1).
-    radius_m : float
+    radius_m : float or array of float
+        One radius, or one per demand row (:func:`catchment_radii`).
     decay : {"gaussian", "none"}
     nearest_supply : pandas.DataFrame, optional
         ``id, x, y`` of every asset of the category, for the nearest distance (default ``supply``):
@@ -268,34 +341,35 @@ def score_gaps(areas: pd.DataFrame, higher_is_more_need: bool) -> pd.DataFrame:
     pandas.DataFrame
         ``areas`` with ``need_pct``, ``provision_pct``, ``gap`` and ``bivariate_class`` added.
         An area with no need value has no need percentile, no gap and the class ``"no-data"``;
-        it is never counted as zero need.
+        it is never counted as zero need. An area with nothing in reach (provision 0) has
+        provision percentile 0 and the class ``"no-provision"``, however many such areas there
+        are.
 
     Notes
     -----
-    When no area has any provision (no asset of the category within reach of any of them),
-    every provision percentile is 0, not the 50 that ranking identical values would give: the
-    provision is the lowest possible everywhere, and the gap equals the need percentile.
-    Provision is ranked at :data:`RANK_DIGITS` significant digits.
+    Ties rank at their lowest percentile (:func:`~assetmap.domain.gaps.percentile_rank`), so
+    the areas with no provision, all tied at 0, sit at the 0th percentile rather than in the
+    middle, and the areas with some provision rank above all of them. Provision is ranked at
+    :data:`RANK_DIGITS` significant digits.
 
     Examples
     --------
     >>> areas = pd.DataFrame({"provision": [0.0, 0.002, 0.001], "need_value": [1.0, 300.0, None]})
-    >>> score_gaps(areas, higher_is_more_need=False)[["need_pct", "provision_pct", "gap"]]
-       need_pct  provision_pct    gap
-    0     100.0            0.0  100.0
-    1       0.0          100.0 -100.0
-    2       NaN           50.0    NaN
+    >>> score_gaps(areas, higher_is_more_need=False)[["need_pct", "provision_pct", "gap", "bivariate_class"]]
+       need_pct  provision_pct    gap          bivariate_class
+    0     100.0            0.0  100.0             no-provision
+    1       0.0          100.0 -100.0  low-need/high-provision
+    2       NaN           50.0    NaN                  no-data
     """
     out = areas.copy()
     provision = pd.to_numeric(out["provision"], errors="coerce").astype(np.float64)
     out["need_pct"] = percentile_rank(pd.to_numeric(out["need_value"], errors="coerce").astype(np.float64),
                                       higher_is_more_need=bool(higher_is_more_need)).to_numpy()
-    if len(out) and not (provision > 0).any():
-        out["provision_pct"] = np.where(provision.isna(), np.nan, 0.0)
-    else:
-        out["provision_pct"] = percentile_rank(_significant(provision, RANK_DIGITS)).to_numpy()
+    provision_pct = percentile_rank(_significant(provision, RANK_DIGITS))
+    # Nothing in reach is the bottom of the scale even when it cannot be compared (one area).
+    out["provision_pct"] = provision_pct.where(provision != 0, 0.0).to_numpy()
     out["gap"] = gap(out["need_pct"], out["provision_pct"])
-    out["bivariate_class"] = bivariate_classes(out["need_pct"], out["provision_pct"]).to_numpy()
+    out["bivariate_class"] = bivariate_classes(out["need_pct"], out["provision_pct"], provision).to_numpy()
     return out
 
 
@@ -308,7 +382,7 @@ def _significant(values: pd.Series, digits: int) -> pd.Series:
 
 
 def analyse(demand: pd.DataFrame, supply: pd.DataFrame, *, reported, need: pd.Series, higher_is_more_need: bool,
-            radius_m: float, decay: str, nearest_supply: pd.DataFrame | None = None) -> pd.DataFrame:
+            radius_m, decay: str, nearest_supply: pd.DataFrame | None = None) -> pd.DataFrame:
     """The whole pipeline: provision for every demand point, then need, gap and class for ``reported``.
 
     Parameters
@@ -323,7 +397,8 @@ def analyse(demand: pd.DataFrame, supply: pd.DataFrame, *, reported, need: pd.Se
     need : pandas.Series
         Indicator value by demand id; missing ids are "no data".
     higher_is_more_need : bool
-    radius_m : float
+    radius_m : float or array of float
+        One radius, or one per demand row (:func:`catchment_radii`).
     decay : {"gaussian", "none"}
     nearest_supply : pandas.DataFrame, optional
         Every asset of the category, for the nearest distance (default ``supply``).
@@ -387,7 +462,8 @@ def summarise(rows) -> dict:
     provision, bivariate_class``. ``median_nearest_m`` is the median over the areas (the plain
     measure beside the 2SFCA, as the CDRC's AHAH index reports for health services);
     ``no_need_data`` counts areas without an indicator value; ``no_provision`` areas with
-    nothing in reach; ``classes`` counts areas by bivariate class (all nine, then no-data).
+    nothing in reach, and ``no_provision_high_need`` those of them in the top third for need;
+    ``classes`` counts areas by class (the nine, then no-provision, then no-data).
 
     >>> s = summarise([{"population": 10, "nearest_m": 100.0, "need_pct": 1.0, "provision": 0.0,
     ...                 "bivariate_class": "low-need/low-provision"},
@@ -395,6 +471,8 @@ def summarise(rows) -> dict:
     ...                 "bivariate_class": "no-data"}])
     >>> (s["areas"], s["population"], s["median_nearest_m"], s["no_need_data"], s["no_provision"])
     (2, 10.0, 200.0, 1, 1)
+    >>> s["no_provision_high_need"], s["classes"]["no-provision"]
+    (0, 0)
     """
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(
         list(rows), columns=["population", "nearest_m", "need_pct", "provision", "bivariate_class"])
@@ -404,13 +482,15 @@ def summarise(rows) -> dict:
 
     nearest = numbers("nearest_m").dropna()
     counts = frame["bivariate_class"].value_counts()
-    classes = {c: int(counts.get(c, 0)) for c in (*BIVARIATE_CLASSES, NO_DATA)}
+    classes = {c: int(counts.get(c, 0)) for c in (*BIVARIATE_CLASSES, NO_PROVISION, NO_DATA)}
+    none_in_reach = numbers("provision").fillna(0) == 0
     return {
         "areas": int(len(frame)),
         "population": float(numbers("population").sum(skipna=True)),
         "median_nearest_m": float(nearest.median()) if len(nearest) else None,
         "no_need_data": int(numbers("need_pct").isna().sum()),
-        "no_provision": int((numbers("provision").fillna(0) == 0).sum()),
+        "no_provision": int(none_in_reach.sum()),
+        "no_provision_high_need": int((none_in_reach & (numbers("need_pct") >= MID_BELOW)).sum()),
         "classes": classes,
     }
 
@@ -421,7 +501,8 @@ def aggregate_scores(rows: pd.DataFrame, groups) -> pd.DataFrame:
     ``need``, ``need_pct``, ``provision`` and ``provision_pct`` are each
     :func:`~assetmap.domain.gaps.population_weighted_mean` over the group's LSOAs that have a
     value (no data is left out, never counted as zero); ``population`` is the group's sum. The
-    gap and the bivariate class are then computed on the aggregated percentiles.
+    gap and the class are then computed on the aggregated percentiles ("no-provision" when none of
+    the group's LSOAs has anything in reach).
 
     Parameters
     ----------
@@ -462,7 +543,7 @@ def aggregate_scores(rows: pd.DataFrame, groups) -> pd.DataFrame:
         out[column] = population_weighted_mean(values, weights, group)
     out = out.sort_index()
     out["gap"] = gap(out["need_pct"], out["provision_pct"])
-    out["bivariate_class"] = bivariate_classes(out["need_pct"], out["provision_pct"]).to_numpy()
+    out["bivariate_class"] = bivariate_classes(out["need_pct"], out["provision_pct"], out["provision"]).to_numpy()
     out.index.name = "code"
     return out
 

@@ -7,8 +7,11 @@ missing: an area with no value gets no percentile and no class, never
 Scale and classes
 -----------------
 Percentiles run from 0 to 100 over the areas that have data (see
-:func:`percentile_rank`). The bivariate map uses three classes per axis,
-fixed on that scale::
+:func:`percentile_rank`); tied areas take the lowest percentile of their
+tie, so when most areas have no provision at all they rank at 0, not in
+the middle. An area with nothing in reach has its own class,
+:data:`NO_PROVISION`, whatever its need (unless its need is unknown: "no data"). The bivariate map uses three
+classes per axis, fixed on that scale::
 
     low   p <  33.33
     mid   33.33 <= p < 66.67
@@ -29,6 +32,7 @@ __all__ = [
     "LOW_BELOW",
     "MID_BELOW",
     "NO_DATA",
+    "NO_PROVISION",
     "bivariate_class",
     "bivariate_classes",
     "gap",
@@ -42,8 +46,10 @@ __all__ = [
 LOW_BELOW = 33.33
 #: Percentiles strictly below this (and not low) are "mid"; the rest "high".
 MID_BELOW = 66.67
-#: Class given when either percentile is missing.
+#: Class given when either percentile is missing (and the area has some provision).
 NO_DATA = "no-data"
+#: Class of an area with nothing in reach ("no provision within reach"): provision percentile 0.
+NO_PROVISION = "no-provision"
 
 _LEVELS = ("low", "mid", "high")
 #: The nine classes, need-major: "low-need/low-provision" ... "high-need/high-provision".
@@ -56,18 +62,19 @@ _HIGHER_IS_MORE_NEED = {"score": True, "rank": False, "decile": False}
 
 
 def percentile_rank(values: pd.Series, higher_is_more_need: bool = True) -> pd.Series:
-    """Percentile rank from 0 to 100, ties averaged, NaN kept as NaN.
+    """Percentile rank from 0 to 100, ties at their lowest, NaN kept as NaN.
 
-    For the ``n`` non-missing values, with average ranks ``r`` (1 = lowest
-    value)::
+    For the ``n`` non-missing values, with ranks ``r`` (1 = lowest value)::
 
         percentile = 100 * (r - 1) / (n - 1)
 
-    so the lowest value scores 0 and the highest 100. Tied values share the
-    mean of the ranks they span. With ``higher_is_more_need=False`` the
-    direction flips (the lowest value scores 100), which equals
-    ``100 - percentile``. A single non-missing value scores 50: with nothing
-    to compare it to, it sits in the middle.
+    so the lowest value scores 0 and the highest 100. Tied values all take
+    the lowest rank they span (``method="min"``): 180 areas with no provision
+    out of 193 all rank at 0, not at the 47th percentile that averaged ranks
+    would give them. With ``higher_is_more_need=False`` the direction flips
+    (the lowest value scores 100; ties still take the lowest percentile of
+    their tie). A single non-missing value scores 50: with nothing to compare
+    it to, it sits in the middle.
 
     The name follows its main use (need); it works for any measure, e.g.
     provision, where ``True`` means "higher value, higher percentile".
@@ -89,14 +96,16 @@ def percentile_rank(values: pd.Series, higher_is_more_need: bool = True) -> pd.S
     --------
     >>> import pandas as pd
     >>> s = pd.Series([10.0, 20.0, 20.0, None, 40.0], index=list("abcde"))
-    >>> percentile_rank(s).tolist()
-    [0.0, 50.0, 50.0, nan, 100.0]
-    >>> percentile_rank(s, higher_is_more_need=False).tolist()
-    [100.0, 50.0, 50.0, nan, 0.0]
+    >>> [round(p, 2) for p in percentile_rank(s).tolist()]
+    [0.0, 33.33, 33.33, nan, 100.0]
+    >>> [round(p, 2) for p in percentile_rank(s, higher_is_more_need=False).tolist()]
+    [100.0, 33.33, 33.33, nan, 0.0]
+    >>> percentile_rank(pd.Series([0.0, 0.0, 0.0, 5.0])).tolist()
+    [0.0, 0.0, 0.0, 100.0]
     """
     values = _as_float_series(values, "values")
-    ranks = values.rank(method="average", ascending=bool(higher_is_more_need), na_option="keep")
     n = int(values.notna().sum())
+    ranks = values.rank(method="min", ascending=bool(higher_is_more_need), na_option="keep")
     if n == 1:
         pct = ranks * 0.0 + 50.0
     else:
@@ -200,18 +209,23 @@ def tercile(pct: float) -> str | None:
     return "high"
 
 
-def bivariate_class(need_pct: float, provision_pct: float) -> str:
-    """3x3 bivariate class of an area, e.g. ``"high-need/low-provision"``.
+def bivariate_class(need_pct: float, provision_pct: float, provision: float | None = None) -> str:
+    """Class of an area: a 3x3 class such as ``"high-need/low-provision"``, ``"no-provision"``
+    or ``"no-data"``.
 
-    Each percentile is classed by :func:`tercile`; the label is
-    ``"{need}-need/{provision}-provision"``, one of
-    :data:`BIVARIATE_CLASSES`. If either percentile is missing the class is
-    ``"no-data"``.
+    If either percentile is missing the class is ``"no-data"`` (the area cannot be placed on
+    the need axis, and is never counted as zero need). Otherwise an area whose ``provision`` is
+    0 (nothing within reach) is :data:`NO_PROVISION`, whatever its need: "low provision" would
+    hide that there is none. Otherwise each percentile is classed by :func:`tercile`; the label
+    is ``"{need}-need/{provision}-provision"``, one of :data:`BIVARIATE_CLASSES`.
 
     Parameters
     ----------
     need_pct, provision_pct : float
         Percentiles on the 0-100 scale.
+    provision : float, optional
+        The provision itself (capacity per person); 0 means nothing in reach. None or NaN:
+        not known, the percentiles decide.
 
     Returns
     -------
@@ -230,25 +244,32 @@ def bivariate_class(need_pct: float, provision_pct: float) -> str:
     'mid-need/high-provision'
     >>> bivariate_class(float("nan"), 50.0)
     'no-data'
+    >>> bivariate_class(91.0, 0.0, provision=0.0), bivariate_class(float("nan"), 0.0, provision=0.0)
+    ('no-provision', 'no-data')
     """
     need = tercile(need_pct)
-    provision = tercile(provision_pct)
-    if need is None or provision is None:
+    provision_class = tercile(provision_pct)
+    if need is None or provision_class is None:
         return NO_DATA
-    return f"{need}-need/{provision}-provision"
+    if provision is not None and not pd.isna(provision) and float(provision) == 0.0:
+        return NO_PROVISION
+    return f"{need}-need/{provision_class}-provision"
 
 
-def bivariate_classes(need_pct: pd.Series, provision_pct: pd.Series) -> pd.Series:
-    """:func:`bivariate_class` for aligned Series of percentiles.
+def bivariate_classes(need_pct: pd.Series, provision_pct: pd.Series, provision: pd.Series | None = None) -> pd.Series:
+    """:func:`bivariate_class` for aligned Series of percentiles (and, optionally, provision).
 
     Examples
     --------
     >>> import pandas as pd
     >>> bivariate_classes(pd.Series([80.0, 10.0, None]), pd.Series([5.0, 50.0, 1.0])).tolist()
     ['high-need/low-provision', 'low-need/mid-provision', 'no-data']
+    >>> bivariate_classes(pd.Series([80.0, 10.0]), pd.Series([0.0, 50.0]), pd.Series([0.0, 0.2])).tolist()
+    ['no-provision', 'low-need/mid-provision']
     """
-    need, provision = need_pct.align(provision_pct)
-    labels = [bivariate_class(n, p) for n, p in zip(need, provision, strict=True)]
+    need, provision_pct = need_pct.align(provision_pct)
+    values = [None] * len(need) if provision is None else provision.reindex(need.index).tolist()
+    labels = [bivariate_class(n, p, v) for n, p, v in zip(need, provision_pct, values, strict=True)]
     return pd.Series(labels, index=need.index, name="bivariate_class", dtype=object)
 
 

@@ -6,7 +6,10 @@ PostGIS) through Folium's ``VectorGridProtobuf`` plugin, one base layer per meas
 stays small whether it shows one local authority or all of England, and the tiles always carry
 the run's current scores. Each tile feature carries its figures (see
 :func:`assetmap.db.gap_tiles.lsoa_tile`); the colours are chosen in the browser from the fixed
-classes below. Areas without a value are hatched ("no data"), never coloured as zero.
+classes below. Areas without a value are hatched ("no data"), never coloured as zero. Areas with
+nothing of the category in reach ("no provision within reach") are dotted on the provision and
+two-way layers and outlined in black on the need and gap layers, so no layer passes them off as
+merely "low".
 
 Tooltips are built with ``textContent`` from the tile's properties, so no name or figure is ever
 parsed as HTML; every piece of text that goes into the map from Python (layer names, asset
@@ -21,11 +24,12 @@ from branca.element import MacroElement
 from folium.plugins import FastMarkerCluster, VectorGridProtobuf
 from folium.template import Template
 
-from assetmap.domain.gaps import BIVARIATE_CLASSES, NO_DATA
+from assetmap.domain.gaps import BIVARIATE_CLASSES, NO_DATA, NO_PROVISION
 from assetmap.maps.escape import inert
 from assetmap.maps.offline import make_map
 
-__all__ = ["BIVARIATE_COLOURS", "LAYERS", "LEGEND", "build_gap_map"]
+__all__ = ["BIVARIATE_COLOURS", "CLASS_LABELS", "LAYERS", "LEGEND", "NO_PROVISION_COLOUR", "SWATCH_BORDER",
+           "build_gap_map", "class_label"]
 
 #: The map's layers: key, and the label shown in the layer control and the legend.
 LAYERS = {
@@ -49,6 +53,29 @@ BIVARIATE_COLOURS = dict(zip(BIVARIATE_CLASSES, [
     "#dfb0d6", "#a5add3", "#5698b9",
     "#be64ac", "#8c62aa", "#3b4994",
 ], strict=True))
+
+#: Dots and outline of an area with nothing in reach.
+NO_PROVISION_COLOUR = "#1f1f1f"
+#: Border of every legend swatch and grid cell: 7:1 against white, so each swatch stands out as
+#: a graphic whatever its fill (WCAG 1.4.11 asks 3:1), the palest included.
+SWATCH_BORDER = "#505a5f"
+
+
+def class_label(cls: str | None) -> str:
+    """Words for a class, as the table, the tooltip and the legend say it.
+
+    >>> class_label("high-need/low-provision"), class_label("no-provision"), class_label(None)
+    ('high need, low provision', 'no provision within reach', 'no data')
+    """
+    if cls == NO_PROVISION:
+        return "no provision within reach"
+    if cls in (None, NO_DATA):
+        return "no data"
+    return cls.replace("-need/", " need, ").replace("-provision", " provision")
+
+
+#: Every class the API and the map use, with its words.
+CLASS_LABELS = {c: class_label(c) for c in (*BIVARIATE_CLASSES, NO_PROVISION, NO_DATA)}
 
 #: Legend entries for each layer: (colour, label); the bivariate legend is the 3x3 grid.
 LEGEND = {
@@ -78,6 +105,10 @@ class _GapScript(MacroElement):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = (function () {
             var cfg = {{ this.config }};
+            // Leaflet.VectorGrid's canvas renderer calls L.DomEvent.fakeStop on a click, which
+            // Leaflet 1.9 no longer has (it threw, and no click reached the areas); this is the
+            // 1.7 definition.
+            if (!L.DomEvent.fakeStop) { L.DomEvent.fakeStop = function (e) { e._stopped = true; }; }
             // Tiles are drawn on canvas (tens of thousands of LSOAs draw several times faster than
             // as SVG), so "no data" is a canvas pattern of diagonal lines.
             var HATCH = (function () {
@@ -92,11 +123,23 @@ class _GapScript(MacroElement):
                 return g.createPattern(c, "repeat");
             })();
             var HATCH_SVG = "url(#" + cfg.hatch + ")";
+            // Nothing in reach: dark dots on white, unlike any colour of any scale.
+            var DOTS = (function () {
+                var c = document.createElement("canvas");
+                c.width = 6; c.height = 6;
+                var g = c.getContext("2d");
+                g.fillStyle = "#ffffff"; g.fillRect(0, 0, 6, 6);
+                g.fillStyle = cfg.none_colour;
+                g.beginPath(); g.arc(3, 3, 1.5, 0, 2 * Math.PI); g.fill();
+                return g.createPattern(c, "repeat");
+            })();
+            var NONE = cfg.no_provision;
             function band(breaks, colours, v) {
                 for (var i = 0; i < breaks.length; i++) { if (v < breaks[i]) { return colours[i]; } }
                 return colours[colours.length - 1];
             }
             function fill(layer, p) {
+                if (p.none && (layer === "provision" || (layer === "bivariate" && p.cls === NONE))) { return DOTS; }
                 if (layer === "need") { return p.np == null ? HATCH : band(cfg.pct_breaks, cfg.need, p.np); }
                 if (layer === "provision") { return p.pp == null ? HATCH : band(cfg.pct_breaks, cfg.provision, p.pp); }
                 if (layer === "gap") { return p.gap == null ? HATCH : band(cfg.gap_breaks, cfg.gap, p.gap); }
@@ -104,8 +147,10 @@ class _GapScript(MacroElement):
             }
             function style(layer) {
                 return function (p, zoom) {
-                    return {fill: true, fillColor: fill(layer, p), fillOpacity: 0.78, stroke: true,
-                            color: "#ffffff", weight: zoom >= 11 ? 1 : 0.3, opacity: 0.9};
+                    var none = !!p.none;
+                    return {fill: true, fillColor: fill(layer, p), fillOpacity: none ? 0.9 : 0.78, stroke: true,
+                            color: none ? cfg.none_colour : "#ffffff",
+                            weight: none ? (zoom >= 11 ? 2.5 : 1.2) : (zoom >= 11 ? 1 : 0.3), opacity: 0.9};
                 };
             }
             function fmt(v, digits) {
@@ -125,13 +170,16 @@ class _GapScript(MacroElement):
                     list.appendChild(dt); list.appendChild(dd);
                 }
                 if (p.pop != null) { row("Population", fmt(p.pop, 0)); }
-                row("Need", p.np == null ? "no data" :
-                    (p.need != null ? fmt(p.need, 2) + "; " : "") + "percentile " + fmt(p.np, 1));
-                row("Provision", (p.prov != null ? fmt(p.prov, 4) + " per 1,000 people; " : "") +
-                    "percentile " + fmt(p.pp, 1));
+                // Percentiles shown whole, and the gap as the difference of the figures shown.
+                var np = p.np == null ? null : Math.round(p.np), pp = p.pp == null ? null : Math.round(p.pp);
+                row("Need", np == null ? "no data" :
+                    (p.need != null ? fmt(p.need, 2) + "; " : "") + "percentile " + fmt(np, 0));
+                row("Provision", p.none ? "none within reach; percentile 0" :
+                    (p.prov != null ? fmt(p.prov, 4) + " per 1,000 people; " : "") + "percentile " + fmt(pp, 0));
                 if (p.near != null) { row("Nearest", fmt(p.near, 0) + " m"); }
-                row("Gap", fmt(p.gap, 1));
+                row("Gap", np == null || pp == null ? "no data" : (np - pp > 0 ? "+" : "") + fmt(np - pp, 0));
                 row("Class", cfg.class_labels[p.cls] || "no data");
+                if (p.href) { box.setAttribute("data-href", p.href); }
                 box.appendChild(list);
                 return box;
             }
@@ -139,6 +187,11 @@ class _GapScript(MacroElement):
                 var s = document.createElement("span");
                 s.className = "gap-swatch";
                 s.style.background = colour;
+                return s;
+            }
+            function dotsSwatch() {
+                var s = document.createElement("span");
+                s.className = "gap-swatch gap-swatch-none";
                 return s;
             }
             function hatchSwatch() {
@@ -155,10 +208,17 @@ class _GapScript(MacroElement):
                 return svg;
             }
             function legend(div, layer) {
+                // The legend folds (a summary line) on a phone, so it does not cover the map; it
+                // keeps whatever state the reader left it in when the layer changes.
+                var previous = div.firstChild;
+                var open = previous && previous.tagName === "DETAILS" ? previous.open
+                    : !(window.matchMedia && window.matchMedia("(max-width: 40em)").matches);
                 div.textContent = "";
-                var title = document.createElement("strong");
+                var fold = document.createElement("details");
+                fold.open = open;
+                var title = document.createElement("summary");
                 title.textContent = cfg.layer_labels[layer];
-                div.appendChild(title);
+                fold.appendChild(title);
                 if (layer === "bivariate") {
                     var grid = document.createElement("div");
                     grid.className = "gap-bivariate-grid";
@@ -178,7 +238,7 @@ class _GapScript(MacroElement):
                     var xAxis = document.createElement("span");
                     xAxis.className = "gap-axis gap-axis-x"; xAxis.textContent = "Provision \\u2192";
                     wrap.appendChild(yAxis); wrap.appendChild(grid); wrap.appendChild(xAxis);
-                    div.appendChild(wrap);
+                    fold.appendChild(wrap);
                 } else {
                     var list = document.createElement("ul");
                     cfg.legend[layer].forEach(function (entry) {
@@ -187,19 +247,45 @@ class _GapScript(MacroElement):
                         li.appendChild(document.createTextNode(entry[1]));
                         list.appendChild(li);
                     });
-                    div.appendChild(list);
+                    fold.appendChild(list);
                 }
+                var none = document.createElement("p");
+                none.appendChild(dotsSwatch());
+                none.appendChild(document.createTextNode(layer === "need" || layer === "gap"
+                    ? "Outlined: no provision within reach" : "No provision within reach"));
+                fold.appendChild(none);
                 var nd = document.createElement("p");
                 nd.appendChild(hatchSwatch());
                 nd.appendChild(document.createTextNode("No data"));
-                div.appendChild(nd);
+                fold.appendChild(nd);
+                div.appendChild(fold);
+            }
+            function profileLink(p) {
+                // Drill down: the area's profile (a tap or click opens this, with the figures).
+                var box = tooltip(p);
+                if (p.code != null && cfg.profile_url) {
+                    var a = document.createElement("a");
+                    a.href = cfg.profile_url.replace("__code__", encodeURIComponent(p.code));
+                    a.className = "gap-profile-link";
+                    a.textContent = "Open the profile of " + (p.name || p.code);
+                    box.appendChild(a);
+                }
+                return box;
             }
             function attach(map, layers, active) {
                 var tip = L.tooltip({direction: "top", offset: [0, -6], className: "gap-tooltip-box"});
+                // The map's own click follows the area's: closeOnClick would shut the popup at once.
+                var popup = L.popup({className: "gap-tooltip-box", maxWidth: 280, autoPanPadding: [12, 12],
+                                     closeOnClick: false});
                 Object.keys(layers).forEach(function (key) {
-                    layers[key].on("mouseover click", function (e) {
+                    layers[key].on("mouseover", function (e) {
                         tip.setContent(tooltip(e.layer.properties)).setLatLng(e.latlng);
                         map.openTooltip(tip);
+                    });
+                    layers[key].on("click", function (e) {
+                        map.closeTooltip(tip);
+                        popup.setContent(profileLink(e.layer.properties)).setLatLng(e.latlng);
+                        map.openPopup(popup);
                     });
                     layers[key].on("mouseout", function () { map.closeTooltip(tip); });
                 });
@@ -225,17 +311,17 @@ class _GapScript(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, hatch_id: str = HATCH_ID):
+    def __init__(self, hatch_id: str = HATCH_ID, profile_url: str | None = None):
         super().__init__()
         self._name = "GapScript"
         self.hatch_id = hatch_id
-        labels = {c: c.replace("-need/", " need, ").replace("-provision", " provision") for c in BIVARIATE_CLASSES}
-        labels[NO_DATA] = "no data"
         self.config = json.dumps({
+            "profile_url": profile_url,
+            "no_provision": NO_PROVISION, "none_colour": NO_PROVISION_COLOUR,
             "hatch": hatch_id,
             "pct_breaks": PCT_BREAKS, "gap_breaks": GAP_BREAKS,
             "need": NEED_COLOURS, "provision": PROVISION_COLOURS, "gap": GAP_COLOURS,
-            "bivariate": BIVARIATE_COLOURS, "class_labels": labels,
+            "bivariate": BIVARIATE_COLOURS, "class_labels": CLASS_LABELS,
             "layer_labels": LAYERS, "legend": LEGEND,
             "bivariate_description": "Three by three grid: need rises upwards, provision rises to the right; "
                                      "high need with low provision is magenta.",
@@ -278,6 +364,8 @@ def build_gap_map(
     tile_url: str | None,
     attribution: str | None,
     data_attribution: str = "",
+    profile_url: str | None = None,
+    tile_layer: str = "lsoa",
 ) -> folium.Map:
     """The gap map of one run.
 
@@ -298,6 +386,11 @@ def build_gap_map(
         Base map (see :func:`assetmap.maps.offline.make_map`).
     data_attribution : str
         Plain text credit for the data, made inert here.
+    profile_url : str, optional
+        URL of an area's profile with ``__code__`` for its code; a click on an area then offers
+        a link to it.
+    tile_layer : str
+        The layer name inside the tiles (the level they draw).
 
     Returns
     -------
@@ -313,13 +406,13 @@ def build_gap_map(
         # Fit before any layer is added: a layer added first would fetch tiles for the world view.
         west, south, east, north = bounds
         m.fit_bounds([[south, west], [north, east]])
-    script = _GapScript()
+    script = _GapScript(profile_url=profile_url)
     script.add_to(m)
     names = []
     for key, label in LAYERS.items():
         options = (
             "{"
-            f"vectorTileLayerStyles: {{lsoa: {script.get_name()}.style({json.dumps(key)})}}, "
+            f"vectorTileLayerStyles: {{{json.dumps(tile_layer)}: {script.get_name()}.style({json.dumps(key)})}}, "
             "interactive: true, maxNativeZoom: 14, rendererFactory: L.canvas.tile, "
             f"attribution: {json.dumps(credit if tile_url is None else '')}"
             "}"

@@ -26,13 +26,15 @@ FIELDS = {
     "name": "LSOA 2011 name",
     "population": "people in the population group (IoD 2019 File 6, mid-2015)",
     "need": "the indicator's value (null: no data)",
-    "need_pct": "need percentile over the local authority's LSOAs, 100 = most need",
+    "need_pct": "need percentile over the local authority's LSOAs, 100 = most need; ties take the lowest",
     "provision": "raw E2SFCA (decay=gaussian) or 2SFCA (decay=none) score: asset capacity per person "
                  "within radius_m of the LSOA's ST_PointOnSurface in EPSG:27700",
-    "provision_pct": "provision percentile over the same LSOAs, 100 = most provision",
+    "provision_pct": "provision percentile over the same LSOAs, 100 = most provision; 0 where nothing is in "
+                     "reach; ties take the lowest",
     "nearest_m": "metres to the nearest asset of the category (null: none loaded)",
     "gap": "need_pct - provision_pct (null when need is missing)",
-    "class": "3x3 bivariate class '<low|mid|high>-need/<low|mid|high>-provision', or 'no-data'",
+    "class": "'no-provision' (nothing within reach, provision_pct 0), else the 3x3 bivariate class "
+             "'<low|mid|high>-need/<low|mid|high>-provision', or 'no-data'",
 }
 
 
@@ -57,7 +59,8 @@ AGGREGATE_FIELDS = {
     "provision": "population-weighted mean of the LSOAs' raw (E)2SFCA scores",
     "provision_pct": "population-weighted mean of the LSOAs' provision percentiles",
     "gap": "need_pct - provision_pct (of the aggregated percentiles)",
-    "class": "3x3 bivariate class of the aggregated percentiles, or 'no-data'",
+    "class": "'no-provision' when none of its LSOAs has anything within reach, else the 3x3 bivariate class "
+             "of the aggregated percentiles, or 'no-data'",
 }
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import copy
 
+from assetmap.domain.gaps import BIVARIATE_CLASSES, NO_DATA, NO_PROVISION
 from assetmap.domain.search import PARAMETERS
 
-__all__ = ["openapi_components", "openapi_paths"]
+__all__ = ["GAP_CLASSES", "openapi_components", "openapi_paths"]
 
 
 def _nullable(schema: dict) -> dict:
@@ -292,7 +293,56 @@ _PATHS = {
         }
     },
 }
+#: The classes of /api/v1/gaps rows, as the gap page's key and table name them.
+GAP_CLASSES = [*BIVARIATE_CLASSES, NO_PROVISION, NO_DATA]
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_GAP_ROW = {
+    "type": "object",
+    "required": ["code", "name", "population", "need", "need_pct", "provision", "provision_pct", "gap", "class"],
+    "properties": {
+        "code": {"type": "string", "description": "Area code (LSOA, ward or MSOA, as `level` asks)."},
+        "name": _STRING,
+        "areas": {"type": "integer", "description": "Small areas in it (ward and MSOA rows only)."},
+        "population": _NUMBER_OR_NULL,
+        "need": {**_NUMBER_OR_NULL, "description": "The indicator's value (null: no data)."},
+        "need_pct": {**_NUMBER_OR_NULL, "description": "Need percentile, 100 = most need; ties take the lowest."},
+        "provision": {**_NUMBER_OR_NULL, "description": "(E)2SFCA score: capacity per person within reach; 0: none."},
+        "provision_pct": {**_NUMBER_OR_NULL,
+                          "description": "Provision percentile, 100 = most; 0 where nothing is in reach; ties take "
+                                         "the lowest."},
+        "nearest_m": {**_NUMBER_OR_NULL, "description": "Metres to the nearest asset (small-area rows only)."},
+        "gap": {**_NUMBER_OR_NULL, "description": "need_pct - provision_pct (null when need is missing)."},
+        "class": {"type": "string", "enum": GAP_CLASSES,
+                  "description": "'no-provision' (nothing within reach), one of the nine "
+                                 "'<low|mid|high>-need/<low|mid|high>-provision' classes, or 'no-data'."},
+    },
+}
+_GAP_ROWS = {
+    "type": "object",
+    "required": ["rows", "meta"],
+    "properties": {
+        "rows": {"type": "array", "items": {"$ref": "#/components/schemas/GapRow"}},
+        "meta": {"type": "object", "description": "Parameters, run, field descriptions, licence and attribution."},
+    },
+}
+_PATHS["/api/v1/gaps"] = {
+    "get": {
+        "operationId": "gapRows",
+        "summary": "Need, provision, gap and class of every area of a local authority for one category",
+        "description": "Takes the query of the /plan page (`lad, category, indicator, group, radius_m, "
+                       "rural_radius_m, decay, level`); unknown values are refused with 400, listing the "
+                       "allowed ones.",
+        "tags": ["gaps"],
+        "parameters": [
+            {"name": name, "in": "query", "schema": {"type": "number" if name.endswith("_m") else "string"}}
+            for name in ("lad", "category", "indicator", "group", "radius_m", "rural_radius_m", "decay", "level")
+        ],
+        "responses": {"200": _json("#/components/schemas/GapRows", "One row per area, by code."), **_ERRORS},
+    }
+}
 _SCHEMAS = {
+    "GapRow": _GAP_ROW,
+    "GapRows": _GAP_ROWS,
     "FinderError": _ERROR,
     "FinderMeta": _META,
     "FinderPoint": _POINT,
@@ -315,7 +365,7 @@ def openapi_paths() -> dict:
     Examples
     --------
     >>> sorted(openapi_paths())
-    ['/api/v1/assets', '/api/v1/assets/{id}', '/api/v1/categories', '/api/v1/postcodes/{postcode}']
+    ['/api/v1/assets', '/api/v1/assets/{id}', '/api/v1/categories', '/api/v1/gaps', '/api/v1/postcodes/{postcode}']
     """
     return copy.deepcopy(_PATHS)
 
@@ -323,8 +373,8 @@ def openapi_paths() -> dict:
 def openapi_components() -> dict:
     """The ``components`` (``schemas`` and ``parameters``) the paths refer to, a fresh copy each call.
 
-    Schema names all start with ``Finder`` and parameter names with ``finder_``, so they cannot
-    clash with other parts of the document.
+    Schema names all start with ``Finder`` or ``Gap`` and parameter names with ``finder_``, so
+    they cannot clash with other parts of the document.
 
     Examples
     --------

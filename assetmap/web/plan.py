@@ -20,14 +20,22 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
-from assetmap.db import catalogue, gap_options, gap_results, gap_runs, gap_tiles
+from assetmap.db import catalogue, gap_inputs, gap_options, gap_results, gap_runs, gap_tiles
 from assetmap.domain.attribution import data_meta
 from assetmap.domain.csv_safe import csv_text
-from assetmap.domain.gap_analysis import AGGREGATE_LEVELS, ALL_AREAS, DECAYS, GROUPS, rank_gaps
+from assetmap.domain.gap_analysis import (
+    AGGREGATE_LEVELS,
+    ALL_AREAS,
+    DECAYS,
+    FALLBACK_RADIUS_M,
+    GROUPS,
+    MAX_RADIUS_M,
+    rank_gaps,
+)
 from assetmap.domain.permissions import can_upload
 from assetmap.errors import BadInputError, ImportFileError, NotFoundError
 from assetmap.importers.indicators import import_area_csv
-from assetmap.maps.gap_map import BIVARIATE_COLOURS, LAYERS, LEGEND, build_gap_map
+from assetmap.maps.gap_map import BIVARIATE_COLOURS, CLASS_LABELS, LAYERS, LEGEND, build_gap_map
 from assetmap.web.auth import login_manager
 from assetmap.web.cors import allow_any_origin
 from assetmap.web.db import get_session
@@ -45,7 +53,10 @@ MVT_MIMETYPE = "application/vnd.mapbox-vector-tile"
 METHOD = ("Provision: two-step floating catchment (2SFCA, Luo & Wang 2003; with Gaussian decay the enhanced "
           "2SFCA of Luo & Qi 2009), asset capacity (1 where unknown) per person within the radius of each LSOA's "
           "representative point (PostGIS ST_PointOnSurface in EPSG:27700), counting people and assets across the "
-          "boundary. Need: the indicator as a percentile over the areas shown (100 = most need). "
+          "boundary; with a rural radius, rural areas (2021 rural-urban classification) use it, each area's own "
+          "catchment deciding in both steps (variable-catchment 2SFCA, McGrail & Humphreys 2009). Need: the "
+          "indicator as a percentile over the areas shown (100 = most need). Ties take their lowest percentile; an "
+          "area with nothing in reach has provision percentile 0 and the class 'no-provision'. "
           "Gap = need percentile - provision percentile.")
 
 
@@ -99,27 +110,50 @@ def gap_map():
                             details={"parameter": "level", "allowed": list(AGGREGATE_LEVELS)})
     report, params = _report(top=TOP_N)
     run = report["run"]
-    by_area = gap_results.aggregate_run(get_session(), run, level)
+    session = get_session()
+    counts = gap_options.category_counts(session, params.lad)
+    rural_defaults = gap_options.rural_radii()
+    categories = [{**c, "in_area": counts.get(c["slug"], 0),
+                   "radius_m": c["catchment_m"] or FALLBACK_RADIUS_M,
+                   "rural_m": rural_defaults.get(c["slug"], c["catchment_m"] or FALLBACK_RADIUS_M)}
+                  for c in report["options"]["categories"]]
+    by_area = gap_results.aggregate_run(session, run, level)
     by_area["rows"].sort(key=lambda r: (r["gap"] is None, -(r["gap"] or 0.0), r["code"]))
-    tiles = url_for("plan.lsoa_tile", z=0, x=0, y=0, run=run["id"], v=_version(run))
+    # The map draws the level the table shows: LSOAs, or the wards or MSOAs they add up to.
+    if level == "lsoa":
+        tiles = url_for("plan.lsoa_tile", z=0, x=0, y=0, run=run["id"], v=_version(run))
+    else:
+        tiles = url_for("plan.level_tile", level=level, z=0, x=0, y=0, run=run["id"], v=_version(run))
     tiles = tiles.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
     sources = catalogue.data_sources(get_session())
     m = build_gap_map(
         tiles_url=tiles, assets=report["assets"], bounds=report["bounds"],
         category_label=report["category"]["label"], active_layer=layer,
         tile_url=current_app.config["TILE_URL"], attribution=current_app.config["TILE_ATTRIBUTION"],
+        profile_url=url_for("profiles.area_profile", code="__code__"), tile_layer=level,
     )
-    query = {**params.as_dict(), "layer": layer, "level": level}
+    # Links carry both radii, so a rural radius set equal to the urban one stays so.
+    link_args = {**params.as_dict(), "rural_radius_m": params.rural_m}
+    query = {**link_args, "layer": layer, "level": level}
     return render_template(
         "plan/gaps.html",
         report=report, params=params, query=query, layer=layer, layers=LAYERS,
         top=report["rows"], summary=run["summary"],
         groups=GROUPS, decays=DECAYS, all_areas=ALL_AREAS,
-        legend=LEGEND, bivariate_colours=BIVARIATE_COLOURS,
-        export_args=params.as_dict(), level=level, levels=AGGREGATE_LEVELS, by_area=by_area,
+        legend=LEGEND, bivariate_colours=BIVARIATE_COLOURS, class_labels=CLASS_LABELS,
+        larger_radius=_larger_radius(params.radius_m), categories=categories,
+        area_label=report["area"]["name"] if params.lad != ALL_AREAS else "all loaded areas",
+        rural_loaded=gap_inputs.rural_classification_loaded(session),
+        export_args=link_args, level=level, levels=AGGREGATE_LEVELS, by_area=by_area,
         map_parts=map_parts(m),
         sources=sources,
     )
+
+
+def _larger_radius(radius_m: float) -> float | None:
+    """The radius the page suggests when most areas have nothing in reach: double, to 100 m."""
+    larger = min(MAX_RADIUS_M, round(2 * radius_m, -2))
+    return larger if larger > radius_m else None
 
 
 CSV_COLUMNS = ("rank", "code", "name", "lad_code", "population", "need", "need_pct", "provision",
@@ -198,6 +232,29 @@ def lsoa_tile(z: int, x: int, y: int):
     if run is None:
         raise NotFoundError(f"no current gap run {run_id}; reload the gap map")
     body = gap_tiles.lsoa_tile(session, run_id, z, x, y)
+    response = Response(body, mimetype=MVT_MIMETYPE)
+    fresh = request.args.get("v") == _version(run)
+    response.headers["Cache-Control"] = "public, max-age=86400, immutable" if fresh else "no-cache"
+    return allow_any_origin(response)
+
+
+@bp.get("/tiles/gaps/<level>/<int:z>/<int:x>/<int:y>.pbf")
+def level_tile(level: str, z: int, x: int, y: int):
+    """A vector tile of one run's wards or MSOAs (``?run=<id>``) with their population-weighted
+    scores, cached as :func:`lsoa_tile`'s."""
+    if level not in AGGREGATE_LEVELS or level == "lsoa":
+        raise BadInputError(f"unknown level {level!r}; allowed: ward, msoa",
+                            details={"parameter": "level", "allowed": ["ward", "msoa"]})
+    try:
+        run_id = int(request.args.get("run", ""))
+    except ValueError:
+        raise BadInputError("run must be the id of a gap run", details={"parameter": "run"}) from None
+    session = get_session()
+    run = gap_runs.current_run(session, run_id)
+    if run is None:
+        raise NotFoundError(f"no current gap run {run_id}; reload the gap map")
+    rows = gap_results.aggregate_run(session, run, level)["rows"]
+    body = gap_tiles.parent_tile(session, level, rows, z, x, y)
     response = Response(body, mimetype=MVT_MIMETYPE)
     fresh = request.args.get("v") == _version(run)
     response.headers["Cache-Control"] = "public, max-age=86400, immutable" if fresh else "no-cache"
