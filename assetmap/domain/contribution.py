@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assetmap.domain.opening_hours import DAY_LABELS, DAYS, OpeningHoursError, Period, WeeklySchedule
+from assetmap.domain.opening_hours_text import parse_said_periods
 from assetmap.domain.postcodes import normalise_postcode
 from assetmap.domain.revisions import EDITABLE_FIELDS, normalise
 
@@ -90,7 +91,9 @@ def validate_reason(value: Any, *, required: bool, what: str = "a reason") -> tu
 
 
 def parse_day_periods(text: str) -> list[list[str]]:
-    """Read one day's times as typed, like ``"9:00-12:30, 13:30 to 17:00"``.
+    """Read one day's times as typed, like ``"9:00-12:30, 13:30 to 17:00"``, ``"10am - 12pm"``
+    or ``"9.30am to 1pm"`` (the ways people write times, read by
+    :func:`~assetmap.domain.opening_hours_text.parse_said_periods`).
 
     Raises
     ------
@@ -101,7 +104,12 @@ def parse_day_periods(text: str) -> list[list[str]]:
     --------
     >>> parse_day_periods("9:00-12:30, 13.30 to 17:00")
     [['09:00', '12:30'], ['13:30', '17:00']]
+    >>> parse_day_periods("9.30am to 1pm")
+    [['09:30', '13:00']]
     """
+    said = parse_said_periods(text)
+    if said is not None and not all(_PERIOD.match(part) for part in re.split(r"[,;]|\band\b", text) if part.strip()):
+        return [list(period.as_pair()) for period in said]
     periods = []
     for part in re.split(r"[,;]|\band\b", text):
         if not part.strip():

@@ -36,6 +36,7 @@ from assetmap.web.contribute_forms import (
     form_data,
     form_expired,
     raw_from_form,
+    read_hours_into_form,
 )
 from assetmap.web.db import get_session
 from assetmap.web.extensions import limiter
@@ -128,6 +129,16 @@ def _render_form(template: str, form, errors: dict, status: int = 200, **context
                            pin_map=pin_map_parts(session, location, area_code), **context), status
 
 
+def _hours_read_back(form, reading: dict, **context):
+    """The form again, with the hours as read filled in and "We read this as: ..." to confirm."""
+    errors = {}
+    if reading["reading"] is None:
+        errors["hours_text"] = ("We could not read these hours. Write them like \"Mon-Fri 9am-5pm\", "
+                                "or fill in the days below")
+    return _render_form("contribute/form.html", form, errors, 400 if errors else 200, hours_reading=reading,
+                        **context)
+
+
 @bp.route("/contribute", methods=["GET", "POST"])
 @submission_limit
 def add():
@@ -139,6 +150,9 @@ def add():
     if request.method == "POST":
         if form.website.data:
             return redirect(url_for(".thanks", kind="new"))
+        reading = read_hours_into_form(form, asked="read_hours" in request.form)
+        if reading is not None:
+            return _hours_read_back(form, reading, mode="new", duplicates=[])
         options = form_options(session)
         values, errors = validate_asset(raw_from_form(form), checks_for(session, options))
         email, email_error = validate_email(form.submitter_email.data)
@@ -167,6 +181,9 @@ def change(asset_id: int):
     form = ChangeForm()
     if form.website.data:
         return redirect(url_for(".thanks", kind="change"))
+    reading = read_hours_into_form(form, asked="read_hours" in request.form)
+    if reading is not None:
+        return _hours_read_back(form, reading, mode="change", asset=asset, duplicates=[])
     options = form_options(session, asset)
     values, errors = validate_asset(raw_from_form(form), checks_for(session, options))
     email, email_error = validate_email(form.submitter_email.data)
