@@ -228,3 +228,17 @@ def test_day_times_take_am_and_pm_and_unreadable_said_hours_are_shown_as_a_probl
     response = submit(client, hours_text="whenever the kettle is on", read_hours="1")
     assert response.status_code == 400
     assert "We could not read these hours" in response.get_data(as_text=True)
+
+
+def test_a_duplicate_needs_a_telling_word_in_common_not_the_town_name(client, db_session):
+    library = make_asset(db_session, "Oswestry", lon=OSWESTRY["lon"], lat=OSWESTRY["lat"] + 0.0012)  # ~133 m
+    town_library = make_asset(db_session, "Oswestry Town Library", lon=OSWESTRY["lon"], lat=OSWESTRY["lat"] + 0.00018)
+
+    def found(name):
+        body = client.get("/contribute/duplicates", query_string={"name": name, **OSWESTRY},
+                          headers={"Accept": "application/json"}).get_json()
+        return [d["id"] for d in body["duplicates"]]
+
+    assert library.id not in found("Oswestry Knit and Natter")
+    assert found("Oswestry Library") == [town_library.id]
+    assert submit(client).status_code == 302  # the Knit and Natter is not held up by the library

@@ -26,6 +26,7 @@ from assetmap.domain.contribution import (
     ACCESSIBILITY,
     AGE_GROUPS,
 )
+from assetmap.domain.duplicates import is_likely_duplicate, name_similarity, place_words
 from assetmap.domain.revisions import EDITABLE_FIELDS, diff, snapshot
 from assetmap.domain.staleness import stale_before
 from assetmap.domain.validation import clean_text
@@ -172,33 +173,43 @@ def loaded_bounds(session: Session, lad_codes: list[str]) -> tuple[float, float,
 
 def find_duplicates(session: Session, name: str, lon: float, lat: float, *, radius_m: float = 150,
                     exclude_asset_id: int | None = None, limit: int = 5) -> list[dict]:
-    """Published or pending assets within ``radius_m`` of the point whose name is like ``name``.
+    """Published or pending assets within ``radius_m`` of the point that are likely the place ``name``.
 
-    "Like" is a trigram similarity of 0.3 or more (pg_trgm), or one name containing the other.
-    Most similar first, then nearest.
+    The database finds the places nearby and the names of the ward, town and council around the
+    point (generic words there); :func:`assetmap.domain.duplicates.is_likely_duplicate` weighs
+    name and distance. Most similar first, then nearest.
     """
     name = clean_text(name) or ""  # as names are stored: no control characters (PostgreSQL refuses NUL)
     if len(name) < 3:
         return []
+    point = {"lon": lon, "lat": lat}
     rows = session.execute(text(
         """
         WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt)
-        SELECT a.id, a.name, a.address, a.postcode, a.status::text AS status,
-               round(ST_Distance(a.location::geography, p.pt::geography))::int AS distance_m,
-               round(similarity(lower(a.name), lower(:name))::numeric, 2)::float AS similarity
+        SELECT a.id, a.name, a.address, a.postcode, a.town, a.status::text AS status,
+               round(ST_Distance(a.location::geography, p.pt::geography))::int AS distance_m
         FROM asset a, p
         WHERE a.status IN ('published', 'pending') AND a.location IS NOT NULL
           AND ST_DWithin(a.location, p.pt, :deg)  -- index-assisted box first, metres below
           AND ST_DWithin(a.location::geography, p.pt::geography, :radius)
-          AND (similarity(lower(a.name), lower(:name)) >= 0.3
-               OR strpos(lower(a.name), lower(:name)) > 0 OR strpos(lower(:name), lower(a.name)) > 0)
           AND a.id IS DISTINCT FROM CAST(:exclude AS integer)
-        ORDER BY similarity DESC, distance_m, a.id
-        LIMIT :limit
         """
-    ), {"lon": lon, "lat": lat, "name": name, "radius": radius_m, "deg": radius_m / 50_000,
-        "exclude": exclude_asset_id, "limit": limit}).mappings()
-    return [dict(r) for r in rows]
+    ), {**point, "radius": radius_m, "deg": radius_m / 50_000, "exclude": exclude_asset_id}).mappings().all()
+    if not rows:
+        return []
+    areas_around = session.execute(text(
+        "SELECT name FROM area WHERE level IN ('ward', 'lad', 'town') AND geom IS NOT NULL "
+        "AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
+    ), point).scalars().all()
+    generic = place_words([*areas_around, *(row["town"] for row in rows)])
+    found = []
+    for row in rows:
+        if is_likely_duplicate(name, row["name"], row["distance_m"], generic):
+            similarity = round(name_similarity(name, row["name"], generic), 2)
+            found.append({key: row[key] for key in ("id", "name", "address", "postcode", "status", "distance_m")}
+                         | {"similarity": similarity})
+    found.sort(key=lambda d: (-d["similarity"], d["distance_m"], d["id"]))
+    return found[:limit]
 
 
 # --- writing, through the one write path (assetmap.db.assets) ------------------------------------
