@@ -359,3 +359,31 @@ def test_approving_and_archiving_bring_the_gap_analysis_up_to_date(client, mod_c
     mod_client.post(f"/moderate/assets/{asset_id}/archive",
                     data={"csrf_token": token, "version": "2", "reason": "gone"})
     assert calls == [asset_id, asset_id]
+
+
+def test_resolving_a_problem_says_what_happened_and_writes_a_revision_only_on_a_change(client, mod_client,
+                                                                                         db_session):
+    asset = make_asset(db_session, "Old Hall")
+    url = f"/contribute/problem/{asset.id}"
+
+    def report():
+        client.post(url, data={"problem_type": "wrong_details", "comment": "Phone is wrong",
+                               "csrf_token": csrf_token(client, url)})
+        return db_session.query(ChangeRequest).filter_by(asset_id=asset.id, status="pending").one().id
+
+    revisions = db_session.query(Revision).filter_by(asset_id=asset.id).count()
+    first = report()
+    response = review(mod_client, f"/moderate/requests/{first}", "approve", reason="checked: the phone is right")
+    assert response.status_code == 302
+    page = mod_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "nothing on Old Hall needed changing, so no new version was written" in page
+    assert db_session.query(Revision).filter_by(asset_id=asset.id).count() == revisions
+    assert db_session.get(ChangeRequest, first).status == "approved"
+
+    second = report()
+    response = review(mod_client, f"/moderate/requests/{second}", "approve", apply_edits="y", phone="01691 000000")
+    page = mod_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Old Hall was corrected (phone)" in page
+    db_session.refresh(asset)
+    assert asset.phone == "01691 000000"
+    assert db_session.query(Revision).filter_by(asset_id=asset.id).count() == revisions + 1

@@ -310,17 +310,34 @@ def approve_request(session: Session, request_id: int, values: dict | None, expe
     """Apply a suggested change (or the moderator's edit of it) or resolve a problem report.
 
     For a change, ``values`` are what the moderator approved (default: the suggested fields). For a
-    problem, ``values`` are the moderator's corrections, if any. The asset counts as checked.
+    problem, ``values`` are the moderator's corrections, if any. The asset counts as checked when
+    it changes. A problem resolved with nothing to correct closes the report and writes no revision
+    (the report keeps who resolved it, when and why).
     """
     request = _pending_request(session, request_id)
     if request.kind == "change":
         values = values if values is not None else request.payload
+    if request.kind == "problem" and not request_changes(session, request.asset_id, values):
+        assets.load_asset(session, request.asset_id, expected_version)  # still the version the moderator saw
+        _close_requests(session, request.asset_id, (request.kind,), "approved", moderator_id, reason,
+                        request_id=request.id)
+        _flush(session)
+        return assets.NOTHING
     why = f"{request.kind} request {request.id}" + (f": {reason}" if reason else "")
     changes = assets.update_asset(session, request.asset_id, values or {}, expected_version=expected_version,
                                   user_id=moderator_id, action="update", reason=why, verified=True)
     _close_requests(session, request.asset_id, (request.kind,), "approved", moderator_id, reason,
                     request_id=request.id)
     return changes
+
+
+def request_changes(session: Session, asset_id: int, values: dict | None) -> dict:
+    """What ``values`` would change on the asset as it is now: ``{field: [before, after]}``."""
+    if not values:
+        return {}
+    asset = get_asset(session, asset_id)
+    return {field: pair for field, pair in diff(asset, snapshot({**asset, **values})).items()
+            if field != "version"}
 
 
 def reject_request(session: Session, request_id: int, moderator_id: int, reason: str) -> None:

@@ -135,8 +135,9 @@ def _decide(item: dict, form, approve, reject, archive=None):
             errors.update(field_errors)
         if errors:
             return _render_review(item, form, errors, 400)
+        changed = moderation.request_changes(session, item["asset"]["id"], values) if item["kind"] == "problem" else {}
         changes = approve(values, version, reason)
-        message = f"Approved: {item['proposed'].get('name') or item['asset']['name']} is on the map now."
+        message = _approved_message(item, changed)
     elif decision == "reject":
         if errors:
             return _render_review(item, form, errors, 400)
@@ -153,6 +154,19 @@ def _decide(item: dict, form, approve, reject, archive=None):
     _refresh_gaps(changes)
     flash(message, "success")
     return redirect(url_for(".queue"))
+
+
+def _approved_message(item: dict, changed: dict) -> str:
+    """What approving did, in words: a problem report says whether the record changed."""
+    name = item["proposed"].get("name") or item["asset"]["name"]
+    if item["kind"] == "problem":
+        if not changed:
+            return f"Problem report resolved: nothing on {name} needed changing, so no new version was written."
+        fields = ", ".join(_field_label(field).lower() for field in changed)
+        return f"Problem report resolved: {name} was corrected ({fields})."
+    if item["kind"] == "change":
+        return f"Change approved: {name} is updated on the map."
+    return f"Approved: {name} is on the map now."
 
 
 @bp.route("/new/<int:asset_id>", methods=["GET", "POST"])
