@@ -235,11 +235,17 @@ def test_history_and_restore_of_an_old_revision(mod_client, db_session, moderato
     page = mod_client.get(f"/moderate/assets/{asset.id}").get_data(as_text=True)
     assert "vandalised" in page and "renamed" in page and "Wem Town Hall Community Room" in page
     assert f"/moderate/assets/{asset.id}/restore/{first.id}" in page
+    # The button names the version it brings back, under the "After" side of that change.
+    day = first.created_at.strftime("%-d %B")
+    restore_form = page.split(f'id="revision-{first.id}"')[1].split("</li>")[0]
+    assert f"Restore version 2 of {day}</button>" in restore_form
+    assert "After (version 2)" in restore_form and 'class="restore-cell"' in restore_form
 
     token = csrf_token(mod_client, f"/moderate/assets/{asset.id}")
     response = mod_client.post(f"/moderate/assets/{asset.id}/restore/{first.id}",
                                data={"csrf_token": token, "version": "3", "reason": "undo vandalism"})
     assert response.status_code == 302
+    assert f"Restored version 2 of {day}" in mod_client.get(response.headers["Location"]).get_data(as_text=True)
     db_session.refresh(asset)
     assert (asset.name, asset.phone, asset.version) == ("Wem Town Hall Community Room", None, 4)
     revisions = db_session.query(Revision).filter_by(asset_id=asset.id).order_by(Revision.id).all()

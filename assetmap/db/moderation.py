@@ -494,6 +494,16 @@ def history(session: Session, asset_id: int) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+def revision_version(session: Session, asset_id: int, revision_id: int) -> dict:
+    """``{"version": n, "created_at": when}`` of the asset as a revision left it (for "Restore version 3")."""
+    row = session.execute(text(
+        "SELECT (snapshot->>'version')::int AS version, created_at FROM revision WHERE id = :rid AND asset_id = :aid"
+    ), {"rid": revision_id, "aid": asset_id}).mappings().first()
+    if row is None:
+        raise NotFoundError(f"no revision {revision_id} of place {asset_id}")
+    return dict(row)
+
+
 def open_requests(session: Session, asset_id: int) -> list[dict]:
     """The change requests and problem reports waiting about one asset, oldest first."""
     rows = session.scalars(select(ChangeRequest).where(

@@ -280,8 +280,11 @@ def archive(asset_id: int):
 @bp.route("/assets/<int:asset_id>/restore/<int:revision_id>", methods=["POST"])
 def restore(asset_id: int, revision_id: int):
     session = get_session()
+    old = moderation.revision_version(session, asset_id, revision_id)
+    said = f"version {old['version']} of {old['created_at'].strftime('%-d %B %Y')}"
     return _action(asset_id, lambda version, reason: moderation.restore_revision(
-        session, asset_id, revision_id, version, current_user.id, reason), f"Restored revision {revision_id}.")
+        session, asset_id, revision_id, version, current_user.id, reason),
+        f"Restored {said}: it is written back as a new version, and the history keeps every one.")
 
 
 @bp.route("/assets/<int:asset_id>/verify", methods=["POST"])
