@@ -393,3 +393,32 @@ def test_resolving_a_problem_says_what_happened_and_writes_a_revision_only_on_a_
     db_session.refresh(asset)
     assert asset.phone == "01691 000000"
     assert db_session.query(Revision).filter_by(asset_id=asset.id).count() == revisions + 1
+
+
+def test_moderators_find_a_place_by_name_postcode_or_id(client, mod_client, db_session):
+    hall = make_asset(db_session, "Whitchurch Civic Centre", postcode="SY13 1AX")
+    other = make_asset(db_session, "Whitchurch Bowling Club", postcode="SY13 2BB")
+    queue = mod_client.get("/moderate").get_data(as_text=True)
+    assert 'role="search"' in queue and 'name="q"' in queue
+
+    by_name = mod_client.get("/moderate/search?q=whitchurch civic").get_data(as_text=True)
+    assert "Whitchurch Civic Centre" in by_name and "Whitchurch Bowling Club" not in by_name
+    assert f"/moderate/assets/{hall.id}/edit" in by_name and f"/moderate/assets/{hall.id}#history" in by_name
+    both = mod_client.get("/moderate/search?q=SY13").get_data(as_text=True)
+    assert "Whitchurch Civic Centre" in both and "Whitchurch Bowling Club" in both
+    # One exact match (an id, a whole postcode) goes straight to the place.
+    by_id = mod_client.get(f"/moderate/search?q=%23{other.id}")
+    assert by_id.headers["Location"].endswith(f"/moderate/assets/{other.id}")
+    assert mod_client.get("/moderate/search?q=sy13 1ax").headers["Location"].endswith(f"/moderate/assets/{hall.id}")
+    assert "Nothing matches" in mod_client.get("/moderate/search?q=zzqx%25").get_data(as_text=True)
+    assert client.get("/moderate/search?q=x").status_code == 302  # signed out: to the sign-in page
+
+
+def test_the_public_page_of_a_place_links_moderators_to_edit_and_history(client, mod_client, db_session):
+    hall = make_asset(db_session, "Wem Town Hall", lon=-2.7231, lat=52.8557)
+    public = client.get(f"/assets/{hall.id}").get_data(as_text=True)
+    assert "Moderator tools" not in public and f"/moderate/assets/{hall.id}/edit" not in public
+    page = mod_client.get(f"/assets/{hall.id}").get_data(as_text=True)
+    assert 'aria-label="Moderator tools"' in page
+    assert f'href="/moderate/assets/{hall.id}/edit">Edit this place' in page
+    assert f'href="/moderate/assets/{hall.id}#history">History' in page

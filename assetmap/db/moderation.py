@@ -11,6 +11,7 @@ if another transaction got there in between: both raise :class:`~assetmap.errors
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from assetmap.domain.contribution import (
     AGE_GROUPS,
 )
 from assetmap.domain.duplicates import is_likely_duplicate, name_similarity, place_words
+from assetmap.domain.postcodes import normalise_postcode
 from assetmap.domain.revisions import EDITABLE_FIELDS, diff, snapshot
 from assetmap.domain.staleness import stale_before
 from assetmap.domain.validation import clean_text
@@ -491,6 +493,36 @@ def history(session: Session, asset_id: int) -> list[dict]:
         WHERE r.asset_id = :id ORDER BY r.id DESC
         """
     ), {"id": asset_id}).mappings()
+    return [dict(r) for r in rows]
+
+
+def search_assets(session: Session, query: str, *, limit: int = 50) -> list[dict]:
+    """Assets of any status for a moderator's search: by id ("123" or "#123"), postcode (whole,
+    or its outward part "SY11"), or words of the name (each word must appear). Exact id and
+    postcode first, then the names most like the query."""
+    query = " ".join((clean_text(query) or "").split())[:200]
+    if not query:
+        return []
+    wanted_id = int(query.lstrip("#")) if query.lstrip("#").isascii() and query.lstrip("#").isdigit() \
+        and len(query) <= 12 else None
+    postcode = normalise_postcode(query)
+    outward = query.upper() if re.fullmatch(r"[A-Za-z]{1,2}\d[A-Za-z\d]?", query) else None
+    words = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in query.split()[:8]]
+    name_match = " AND ".join(f"a.name ILIKE :w{i}" for i in range(len(words)))
+    params: dict[str, Any] = {f"w{i}": f"%{w}%" for i, w in enumerate(words)}
+    params |= {"id": wanted_id, "postcode": postcode, "outward": f"{outward} %" if outward else None,
+               "q": query.lower(), "limit": limit}
+    rows = session.execute(text(
+        f"""
+        SELECT a.id, a.name, a.status::text AS status, a.postcode, a.town, a.address, a.source, a.version,
+               (a.id = CAST(:id AS bigint) OR a.postcode = CAST(:postcode AS text)) AS exact
+        FROM asset a
+        WHERE a.id = CAST(:id AS bigint) OR a.postcode = CAST(:postcode AS text)
+           OR a.postcode LIKE CAST(:outward AS text) OR ({name_match})
+        ORDER BY exact DESC, similarity(lower(a.name), :q) DESC, a.name, a.id
+        LIMIT :limit
+        """
+    ), params).mappings()
     return [dict(r) for r in rows]
 
 

@@ -107,6 +107,16 @@ def queue():
                            problem_types=PROBLEM_TYPES)
 
 
+@bp.route("/search")
+def search():
+    """Find a place by name, postcode or id, whatever its status."""
+    query = (request.args.get("q") or "").strip()
+    results = moderation.search_assets(get_session(), query) if query else []
+    if query and len(results) == 1 and results[0]["exact"]:
+        return redirect(url_for(".asset", asset_id=results[0]["id"]))
+    return render_template("moderate/search.html", query=query, results=results)
+
+
 def _render_review(item: dict, form, errors: dict, status: int = 200):
     session = get_session()
     labels = _labels(session, item["asset"], item["proposed"])
