@@ -242,3 +242,23 @@ def test_a_duplicate_needs_a_telling_word_in_common_not_the_town_name(client, db
     assert library.id not in found("Oswestry Knit and Natter")
     assert found("Oswestry Library") == [town_library.id]
     assert submit(client).status_code == 302  # the Knit and Natter is not held up by the library
+
+
+def test_who_runs_it_links_to_an_organisation_on_the_map_or_adds_one(client, db_session):
+    from assetmap.db.models import Organisation
+
+    council = Organisation(name="Oswestry Town Council", source="test", source_id="otc")
+    db_session.add(council)
+    db_session.flush()
+    suggestions = client.get("/contribute/organisations?q=oswestry coun").get_json()["organisations"]
+    assert [o["name"] for o in suggestions] == ["Oswestry Town Council"]
+    assert client.get("/contribute/organisations?q=").get_json()["organisations"] == []
+    assert 'list="organisation-options"' in client.get("/contribute").get_data(as_text=True)
+
+    assert submit(client, organisation_name="  oswestry town  council ").status_code == 302
+    asset = db_session.get(Asset, latest_asset_id(db_session, "Oswestry Knit and Natter"))
+    assert asset.organisation_id == council.id  # linked, not a second council
+
+    assert submit(client, name="Oswestry Repair Cafe", organisation_name="Friends of Cae Glas Park").status_code == 302
+    asset = db_session.get(Asset, latest_asset_id(db_session, "Oswestry Repair Cafe"))
+    assert asset.organisation.name == "Friends of Cae Glas Park" and asset.organisation.source == "web"

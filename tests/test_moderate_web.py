@@ -422,3 +422,15 @@ def test_the_public_page_of_a_place_links_moderators_to_edit_and_history(client,
     assert 'aria-label="Moderator tools"' in page
     assert f'href="/moderate/assets/{hall.id}/edit">Edit this place' in page
     assert f'href="/moderate/assets/{hall.id}#history">History' in page
+
+
+def test_a_moderator_sets_who_runs_it_on_the_edit_form(mod_client, db_session):
+    hall = make_asset(db_session, "Wem Town Hall", lon=-2.7231, lat=52.8557)
+    response = review(mod_client, f"/moderate/assets/{hall.id}/edit", None, organisation_name="Wem Town Council")
+    assert response.status_code == 302
+    db_session.refresh(hall)
+    assert hall.organisation.name == "Wem Town Council"
+    page = mod_client.get(f"/moderate/assets/{hall.id}").get_data(as_text=True)
+    assert "<dt>Who runs it</dt><dd>Wem Town Council</dd>" in page
+    form = mod_client.get(f"/moderate/assets/{hall.id}/edit").get_data(as_text=True)
+    assert 'value="Wem Town Council"' in form

@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from assetmap.db import assets
 from assetmap.db.assets import CHANGED_SINCE_OPENED, AssetChanges
-from assetmap.db.models import Asset, AssetStatus, ChangeRequest, Revision
+from assetmap.db.models import Asset, AssetStatus, ChangeRequest, Organisation, Revision
 from assetmap.domain.contribution import (
     ACCESS_MODES,
     ACCESSIBILITY,
@@ -44,6 +44,7 @@ _ASSET_SELECT = """
            a.opening_hours, a.opening_hours_note, a.cost, a.is_free, a.access_modes, a.age_groups,
            a.eligibility_note, a.accessibility, a.accepting_referrals, a.status::text AS status, a.version,
            a.source, a.submitter_email, a.last_verified_at, a.created_at, a.updated_at, a.reviewed_at,
+           a.organisation_id, (SELECT o.name FROM organisation o WHERE o.id = a.organisation_id) AS organisation_name,
            ARRAY(SELECT t.slug FROM asset_term x JOIN taxonomy_term t ON t.id = x.term_id
                  WHERE x.asset_id = a.id AND t.vocabulary = 'asset-type' ORDER BY t.slug) AS asset_types,
            ARRAY(SELECT t.slug FROM asset_term x JOIN taxonomy_term t ON t.id = x.term_id
@@ -58,7 +59,8 @@ def _record(row) -> dict[str, Any]:
     data["location"] = None if data["lon"] is None else (data["lon"], data["lat"])
     record = snapshot(data)
     for key in ("id", "uuid", "source", "submitter_email", "last_verified_at", "created_at", "updated_at",
-                "reviewed_at", "lon", "lat", "service_area_name", "service_area_level"):
+                "reviewed_at", "lon", "lat", "service_area_name", "service_area_level", "organisation_id",
+                "organisation_name"):
         record[key] = data[key]
     return record
 
@@ -215,10 +217,54 @@ def find_duplicates(session: Session, name: str, lon: float, lat: float, *, radi
 
 
 # --- writing, through the one write path (assetmap.db.assets) ------------------------------------
-def submit_new(session: Session, values: dict, submitter_email: str | None, user_id: int | None = None) -> int:
-    """Store a volunteer's new asset as ``pending`` with its change request; returns the asset id."""
+def organisation_suggestions(session: Session, query: str, limit: int = 10) -> list[dict]:
+    """Organisations whose name contains every word typed, for the "who runs it" field.
+
+    The ones running most places first (the one people mean is usually the busiest)."""
+    words = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+             for w in (clean_text(query) or "").split()[:6]]
+    if not words or len(" ".join(words)) < 2:
+        return []
+    where = " AND ".join(f"o.name ILIKE :w{i}" for i in range(len(words)))
+    rows = session.execute(text(
+        f"""
+        SELECT o.id, o.name, (SELECT count(*) FROM asset a WHERE a.organisation_id = o.id
+                                AND a.status = 'published') AS places
+        FROM organisation o WHERE {where}
+        ORDER BY places DESC, o.name, o.id LIMIT :limit
+        """
+    ), {f"w{i}": f"%{w}%" for i, w in enumerate(words)} | {"limit": limit}).mappings()
+    return [dict(r) for r in rows]
+
+
+def organisation_for(session: Session, name: str | None) -> Organisation | None:
+    """The organisation called ``name`` (ignoring case and spacing; the busiest when several),
+    or a new one added from the website. None for no name."""
+    name = " ".join((clean_text(name) or "").split())
+    if not name:
+        return None
+    found = session.scalars(
+        select(Organisation).where(func.lower(Organisation.name) == name.lower())
+        .order_by(select(func.count()).where(Asset.organisation_id == Organisation.id).scalar_subquery().desc(),
+                  Organisation.id)
+        .limit(1)
+    ).first()
+    if found is None:
+        found = Organisation(name=name, source="web")
+        session.add(found)
+        session.flush()
+    return found
+
+
+def submit_new(session: Session, values: dict, submitter_email: str | None, user_id: int | None = None,
+               organisation_name: str | None = None) -> int:
+    """Store a volunteer's new asset as ``pending`` with its change request; returns the asset id.
+
+    ``organisation_name``: who runs it, linked to the organisation of that name or a new one.
+    """
     changes = assets.create_asset(session, values, status=AssetStatus.pending, user_id=user_id,
-                                  submitter_email=submitter_email, reason="submitted through the website")
+                                  submitter_email=submitter_email, reason="submitted through the website",
+                                  columns={"organisation": organisation_for(session, organisation_name)})
     asset_id = changes.inserted[0]
     session.add(ChangeRequest(asset_id=asset_id, kind="new", payload=values,
                               base_version=session.get(Asset, asset_id).version,
@@ -353,10 +399,11 @@ def reject_request(session: Session, request_id: int, moderator_id: int, reason:
 
 
 def update_asset(session: Session, asset_id: int, values: dict, expected_version: int | None, user_id: int,
-                 reason: str | None) -> AssetChanges:
-    """A moderator's direct edit."""
+                 reason: str | None, *, organisation_name: str | None = None) -> AssetChanges:
+    """A moderator's direct edit; ``organisation_name`` (when given; "" for none) sets who runs it."""
+    columns = {} if organisation_name is None else {"organisation": organisation_for(session, organisation_name)}
     return assets.update_asset(session, asset_id, values, expected_version=expected_version, user_id=user_id,
-                               reason=reason or "edited by a moderator")
+                               reason=reason or "edited by a moderator", columns=columns)
 
 
 def archive_asset(session: Session, asset_id: int, expected_version: int | None, user_id: int, reason: str,

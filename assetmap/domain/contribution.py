@@ -41,6 +41,7 @@ __all__ = [
     "format_day_periods",
     "parse_day_periods",
     "validate_asset",
+    "validate_organisation_name",
     "validate_problem",
     "validate_reason",
 ]
@@ -74,6 +75,22 @@ class Checks:
     service_areas: frozenset[int] = frozenset()
     locate_postcode: Callable[[str], tuple[float, float] | None] = lambda postcode: None
     is_inside: Callable[[float, float], bool] = lambda lon, lat: True
+
+
+def validate_organisation_name(value: Any) -> tuple[str | None, str | None]:
+    """(who runs it, or None; error or None): one line, as long as an organisation's name may be.
+
+    >>> validate_organisation_name("  Oswestry   Town Council ")
+    ('Oswestry Town Council', None)
+    >>> validate_organisation_name("x" * 301)[1]
+    'Keep the name under 300 characters'
+    """
+    name = clean_text(value, MAX_LENGTHS["organisation"])
+    if name is None:
+        return None, None
+    if len(name) > MAX_LENGTHS["organisation"]:
+        return None, f"Keep the name under {MAX_LENGTHS['organisation']} characters"
+    return " ".join(name.split()), None
 
 
 def validate_reason(value: Any, *, required: bool, what: str = "a reason") -> tuple[str | None, str | None]:

@@ -19,6 +19,7 @@ from assetmap.domain.contribution import (
     PROBLEM_TYPES,
     Checks,
     validate_asset,
+    validate_organisation_name,
     validate_problem,
     validate_reason,
 )
@@ -155,13 +156,16 @@ def add():
             return _hours_read_back(form, reading, mode="new", duplicates=[])
         options = form_options(session)
         values, errors = validate_asset(raw_from_form(form), checks_for(session, options))
+        organisation, organisation_error = validate_organisation_name(form.organisation_name.data)
+        if organisation_error:
+            errors["organisation_name"] = organisation_error
         email, email_error = validate_email(form.submitter_email.data)
         if email_error:
             errors["submitter_email"] = email_error
         if not errors and not form.not_duplicate.data:
             duplicates = moderation.find_duplicates(session, values["name"], *values["location"])
         if not errors and not duplicates:
-            moderation.submit_new(session, values, email, current_user_id())
+            moderation.submit_new(session, values, email, current_user_id(), organisation_name=organisation)
             session.commit()
             return redirect(url_for(".thanks", kind="new"))
         return _render_form("contribute/form.html", form, errors, 400 if errors else 200, mode="new",
@@ -260,6 +264,13 @@ def _float_arg(name: str) -> float:
     if value != value or abs(value) > (90 if name == "lat" else 180):
         raise BadInputError(f"{name} is out of range")
     return value
+
+
+@bp.route("/contribute/organisations")
+def organisations():
+    """``?q=words`` → organisations whose name has them, for the "who runs it" field's suggestions."""
+    found = moderation.organisation_suggestions(get_session(), (request.args.get("q") or "")[:200])
+    return jsonify({"organisations": [{"id": o["id"], "name": o["name"], "places": o["places"]} for o in found]})
 
 
 @bp.route("/contribute/duplicates")

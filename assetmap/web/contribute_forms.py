@@ -27,6 +27,7 @@ class AssetForm(FlaskForm):
     """The fields of an asset; the opening-hours editor adds ``hours_<day>_state`` and ``_times``."""
 
     name = StringField("Name of the place or group")
+    organisation_name = StringField("Who runs it")
     description = TextAreaField("What it offers")
     asset_types = _multi("What kind of place or group is it?")
     five_ways = _multi("Five Ways to Wellbeing")
@@ -162,6 +163,7 @@ def form_data(values: dict[str, Any]) -> dict[str, Any]:
     data = {name: values.get(name) for name in EDITABLE_FIELDS if name not in ("location", "opening_hours")}
     for name in ("is_free", "accepting_referrals"):
         data[name] = _tri(values.get(name))
+    data["organisation_name"] = values.get("organisation_name")
     data["service_area_id"] = "" if values.get("service_area_id") is None else str(values["service_area_id"])
     location = values.get("location")
     data["lat"], data["lon"] = ("", "") if not location else (f"{location[1]:.6f}", f"{location[0]:.6f}")

@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError
 
 from assetmap.db import moderation, users
 from assetmap.db.gap_refresh import refresh_after_commit
-from assetmap.domain.contribution import PROBLEM_TYPES, validate_asset, validate_reason
+from assetmap.domain.contribution import PROBLEM_TYPES, validate_asset, validate_organisation_name, validate_reason
 from assetmap.domain.permissions import ROLE_LABELS, ROLES, can_edit, can_manage_users, can_moderate
 from assetmap.domain.revisions import FIELD_LABELS, display_value
 from assetmap.errors import BadInputError, ConflictError
@@ -250,11 +250,15 @@ def edit(asset_id: int):
         version = _version()
         options = form_options(session, record)
         values, errors = validate_asset(raw_from_form(form), checks_for(session, options))
+        organisation, organisation_error = validate_organisation_name(form.organisation_name.data)
+        if organisation_error:
+            errors["organisation_name"] = organisation_error
         reason, reason_error = validate_reason(form.reason.data, required=False)
         if reason_error:
             errors["reason"] = reason_error
         if not errors:
-            changes = moderation.update_asset(session, asset_id, values, version, current_user.id, reason)
+            changes = moderation.update_asset(session, asset_id, values, version, current_user.id, reason,
+                                              organisation_name=organisation or "")
             session.commit()
             _refresh_gaps(changes)
             flash("Saved.", "success")
