@@ -22,7 +22,12 @@
   var printed = document.querySelector(".profile-map .folium-map");
   var printedMap = printed && window[printed.id];
   if (printedMap && printedMap.invalidateSize) {
-    var redraw = function () { printedMap.invalidateSize({animate: false}); };
+    var framed = null;  // the view the page opened on, which frames the area
+    printedMap.whenReady(function () { framed = printedMap.getBounds(); });
+    var redraw = function () {
+      printedMap.invalidateSize({animate: false});
+      if (framed) { printedMap.fitBounds(framed, {animate: false}); }
+    };
     window.addEventListener("beforeprint", redraw);
     window.addEventListener("afterprint", redraw);
     if (window.matchMedia) {
