@@ -100,7 +100,7 @@ def pages(a11y_db, data_dir) -> dict[str, tuple[str, bool]]:
         "public.home": ("/", False),
         "public.pick_area": ("/areas", False),
         "public.area": (f"/areas/{SHROPSHIRE}", False),
-        "finder.find": ("/find?postcode=SY11+1PW", False),
+        "finder.find": ("/find?where=SY11+1JN", False),
         "finder.asset": (f"/assets/{asset_id}", False),
         "finder.shortlist": (f"/shortlist?ids={asset_id}", False),
         "contribute.add": ("/contribute", False),
@@ -179,3 +179,154 @@ def test_axe_finds_no_wcag_22_aa_violation_on_any_page(browser, server, signed_i
         page.screenshot(path=str(shots / f"a11y-{endpoint}-{width}.png"), full_page=True)
         ctx.close()
     assert found == {}, json.dumps(found, indent=1)
+
+
+# --- keyboard only ----------------------------------------------------------------------------
+
+_FOCUSED = """() => {
+  const e = document.activeElement;
+  if (!e || e === document.body) { return null; }
+  const style = getComputedStyle(e);
+  return {key: e.id || e.name || (e.tagName + ':' + (e.textContent || '').trim().slice(0, 40)),
+          id: e.id, name: e.getAttribute('name'), type: e.getAttribute('type'), tag: e.tagName,
+          visible: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2
+                   || (style.boxShadow && style.boxShadow !== 'none')};
+}"""
+
+
+def tab_through(page, within: str, limit: int = 400) -> list[dict]:
+    """Press Tab from the top of the page until focus leaves ``within`` after entering it (or comes
+    round again); every control focused inside it, in order."""
+    # Start from the top: a focus point before everything (Tab goes on from where focus last was).
+    page.evaluate("""() => {
+      let start = document.getElementById('keyboard-start');
+      if (!start) { start = document.createElement('span'); start.id = 'keyboard-start'; start.tabIndex = -1;
+                    document.body.prepend(start); }
+      start.focus(); window.scrollTo(0, 0);
+    }""")
+    seen, entered = [], False
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(_FOCUSED)
+        inside = page.evaluate(f"() => !!document.activeElement.closest({json.dumps(within)})")
+        if inside:
+            entered = True
+            if seen and focused["key"] == seen[0]["key"]:
+                break
+            seen.append(focused)
+        elif entered:
+            break
+    return seen
+
+
+def controls_of(page, within: str) -> set[str]:
+    """The controls a keyboard user must reach in ``within``: visible, enabled, not taken out of the
+    tab order; one per radio group (arrow keys move inside a group)."""
+    return set(page.evaluate("""(within) => {
+      const found = new Set();
+      for (const e of document.querySelectorAll(within + ' input, ' + within + ' select, ' + within + ' textarea, '
+                                                  + within + ' button, ' + within + ' a[href]')) {
+        if (e.disabled || e.type === 'hidden' || e.tabIndex < 0 || e.closest('[hidden], .hp, .leaflet-container')) continue;
+        if (e.closest('details:not([open])')) continue;  // reached once its summary opens it
+        const box = e.getBoundingClientRect();
+        if (!box.width && !box.height) continue;
+        found.add(e.type === 'radio' ? 'radio:' + e.name : (e.id || e.name || (e.tagName + ':' + e.textContent.trim().slice(0, 40))));
+      }
+      return [...found];
+    }""", within))
+
+
+def _keys(focused: list[dict]) -> set[str]:
+    return {("radio:" + f["name"]) if f["type"] == "radio" else f["key"] for f in focused}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_finder_by_keyboard_alone(browser, server, shots, width):
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    page = ctx.new_page()
+    page.goto(f"{server}/find", wait_until="networkidle")
+    focused = tab_through(page, ".finder-form")
+    assert controls_of(page, ".finder-form") <= _keys(focused)
+    # Enter on "Filters" opens them, and Tab then reaches every filter.
+    page.focus(".finder-filters summary")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.querySelector('details.finder-filters').open")
+    focused = tab_through(page, ".finder-form")
+    assert "BUTTON:Apply filters" in _keys(focused)
+    assert controls_of(page, ".finder-form") <= _keys(focused)
+    assert all(f["visible"] for f in focused), [f["key"] for f in focused if not f["visible"]]
+    # Type a postcode and press Enter: the search runs.
+    page.focus("#where")
+    page.keyboard.type("SY11 1JN")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_load_state("networkidle")
+    assert "where=SY11" in page.url
+    assert page.locator(".finder-result").count() >= 1, page.locator("main").inner_text()[:600]
+    page.screenshot(path=str(shots / f"keyboard-finder-{width}.png"), full_page=True)
+    ctx.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_contribute_form_by_keyboard_alone(browser, server, shots, width):
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    page = ctx.new_page()
+    page.goto(f"{server}/contribute", wait_until="networkidle")
+    focused = tab_through(page, "#asset-form")
+    missing = controls_of(page, "#asset-form") - _keys(focused)
+    assert missing == set()
+    assert all(f["visible"] for f in focused), [f["key"] for f in focused if not f["visible"]]
+    assert "website" not in _keys(focused)  # the honeypot stays out of the way
+    # Hours as said, read back on Enter in the name field? No: Enter in a field sends the form.
+    page.focus("#name")
+    page.keyboard.type("Oswestry Knit and Natter")
+    page.focus("#hours_text")
+    page.keyboard.type("Mon-Fri 9-5")
+    page.focus("#postcode")
+    page.keyboard.type("SY11 1PW")
+    page.focus("#town")  # Enter in a field sends the form: "Read these hours" is its first button
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#hours-reading").is_visible()
+    assert "Mon–Fri 09:00–17:00" in page.locator("#hours-reading").inner_text()
+    assert page.input_value("#hours_wed_times") == "09:00-17:00"
+    page.screenshot(path=str(shots / f"keyboard-contribute-read-{width}.png"), full_page=True)
+    # Sent again without a type: the error summary takes the focus, and its links lead to the fields.
+    page.focus("#name")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    ctx.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_moderation_queue_by_keyboard_alone(browser, server, signed_in, shots, width):
+    ctx = browser.new_context(viewport={"width": width, "height": 900}, storage_state=signed_in)
+    page = ctx.new_page()
+    page.goto(f"{server}/moderate", wait_until="networkidle")
+    focused = tab_through(page, "main")
+    assert controls_of(page, "main") <= _keys(focused)
+    assert all(f["visible"] for f in focused), [f["key"] for f in focused if not f["visible"]]
+    # Search by keyboard: type, Enter.
+    page.focus("#moderate-q")
+    page.keyboard.type("Knit and Natter")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("link", name="Oswestry Knit and Natter", exact=True).count() == 1
+    page.go_back()
+    page.wait_for_load_state("networkidle")
+    # Tab to the first "Review" link and press Enter: the review page opens.
+    page.evaluate("() => document.getElementById('moderate-q').focus()")
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => (document.activeElement.textContent || '').trim().startsWith('Review')"):
+            break
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_load_state("networkidle")
+    assert "/moderate/new/" in page.url or "/moderate/requests/" in page.url
+    page.screenshot(path=str(shots / f"keyboard-review-{width}.png"), full_page=True)
+    ctx.close()
