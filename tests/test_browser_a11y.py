@@ -226,11 +226,13 @@ def controls_of(page, within: str) -> set[str]:
       const found = new Set();
       for (const e of document.querySelectorAll(within + ' input, ' + within + ' select, ' + within + ' textarea, '
                                                   + within + ' button, ' + within + ' a[href]')) {
-        if (e.disabled || e.type === 'hidden' || e.tabIndex < 0 || e.closest('[hidden], .hp, .leaflet-container')) continue;
+        if (e.disabled || e.type === 'hidden' || e.tabIndex < 0) continue;
+        if (e.closest('[hidden], .hp, .leaflet-container')) continue;
         if (e.closest('details:not([open])')) continue;  // reached once its summary opens it
         const box = e.getBoundingClientRect();
         if (!box.width && !box.height) continue;
-        found.add(e.type === 'radio' ? 'radio:' + e.name : (e.id || e.name || (e.tagName + ':' + e.textContent.trim().slice(0, 40))));
+        const key = e.id || e.name || (e.tagName + ':' + e.textContent.trim().slice(0, 40));
+        found.add(e.type === 'radio' ? 'radio:' + e.name : key);
       }
       return [...found];
     }""", within))
