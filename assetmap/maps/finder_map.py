@@ -91,6 +91,7 @@ def build_finder_map(
             location=[item["lat"], item["lon"]],
             icon=_pin(number, dimmed=bool(item.get("stale")) or item.get("within_radius") is False),
             tooltip=inert(f"{number}. {item['name']}"),
+            title=f"{number}. {item['name']}",  # Leaflet makes the pin a button: this is its name
             popup=folium.Popup(_popup(item, number, asset_url(item) if asset_url else None, distance), max_width=280),
         ).add_to(cluster)
         points.append((item["lat"], item["lon"]))
