@@ -16,6 +16,9 @@ OSWESTRY_AREAS = place_words(["Oswestry East", "Shropshire"])
     ("Shropshire Libraries", "Shropshire Library", 10, True),  # a typo-sized difference
     ("Oswestry", "OSWESTRY", 100, True),
     ("East Oswestry Bowls Club", "Oswestry Cricket Club", 60, False),
+    ("Oswestry Singing for the Brain <b>", "Oswestry Singing Group", 25, True),  # at the same door
+    ("Oswestry Singing for the Brain", "Oswestry Singing Group", 60, True),
+    ("Oswestry Singing for the Brain", "Oswestry Singing Group", 150, False),  # down the road
 ])
 def test_is_likely_duplicate(a, b, metres, expected):
     assert is_likely_duplicate(a, b, metres, OSWESTRY_AREAS) is expected

@@ -22,6 +22,8 @@ GENERIC_WORDS = frozenset({
     "a", "an", "and", "at", "by", "for", "in", "of", "on", "the", "to", "with",
     "st", "saint", "town", "city", "village", "upper", "lower", "north", "south", "east", "west",
     "central", "centre", "center", "ltd", "limited", "cic", "uk",
+    # What kind of body it is says little about which one: "Singing Group" is the "Singing Club".
+    "group", "club", "society", "association", "project", "service",
 })
 _WORD = re.compile(r"[a-z0-9]+")
 #: Two words count as the same word when they read this alike ("natter" and "nattter").
@@ -65,7 +67,7 @@ def distinctive_words(name: str, generic: Iterable[str] = ()) -> tuple[str, ...]
     ('oswald', 'church')
     """
     generic = GENERIC_WORDS | frozenset(generic)
-    return tuple(word for word in _words(name) if word not in generic)
+    return tuple(word for word in _words(name) if word not in generic and len(word) > 1)
 
 
 def _same_word(a: str, b: str) -> bool:
@@ -105,8 +107,8 @@ def name_similarity(a: str, b: str, generic: Iterable[str] = ()) -> float:
 def is_likely_duplicate(a: str, b: str, distance_m: float, generic: Iterable[str] = ()) -> bool:
     """Whether ``b``, ``distance_m`` metres away, is likely the place ``a``.
 
-    At the same spot (within 30 m) names need to share half their telling words; up to 150 m,
-    nearly all of them.
+    At the same door (within 25 m) names need to share half their telling words; the further
+    apart, the more of them, up to nearly all at 150 m; beyond that, none is a duplicate.
 
     Examples
     --------
@@ -121,5 +123,5 @@ def is_likely_duplicate(a: str, b: str, distance_m: float, generic: Iterable[str
     """
     if distance_m > 150:
         return False
-    needed = 0.5 if distance_m <= 30 else 0.8
+    needed = 0.5 + 0.35 * max(0.0, distance_m - 25) / 125
     return name_similarity(a, b, generic) >= needed
