@@ -59,14 +59,14 @@ def test_every_field_reports_its_own_problem():
     values, errors = validate_asset(raw(
         name="x" * 301, asset_types=["spaceport"], five_ways=["sleep"], phone="call me", email="nobody",
         url="javascript:alert(1)", service_area_id="999", is_free="perhaps", access_modes=["teleport"],
-        opening_hours={"mon": {"state": "open", "times": "9 till 5"},
+        opening_hours={"mon": {"state": "open", "times": "after lunch"},
                                              "tue": {"state": "closed", "times": "09:00-17:00"},
                                              "wed": {"state": "open", "times": ""}},
     ), CHECKS)
     assert set(errors) == {"name", "asset_types", "five_ways", "phone", "email", "url", "service_area_id",
                            "is_free", "access_modes", "hours_mon", "hours_tue", "hours_wed"}
     assert errors["asset_types"] == "Choose a type from the list (spaceport is not one)"
-    assert errors["hours_mon"].startswith("Monday: cannot read '9 till 5'")
+    assert errors["hours_mon"].startswith("Monday: cannot read 'after lunch'")
     assert errors["hours_tue"].startswith("Tuesday: you chose closed but gave times")
     assert values["url"] is None
 
@@ -181,3 +181,15 @@ def test_mail_settings_from_the_environment():
     assert (settings.port, settings.security, settings.stale_months) == (587, "starttls", 6)
     with pytest.raises(BadInputError, match="none, starttls or ssl"):
         MailSettings.from_env({"ASSETMAP_SMTP_SECURITY": "carrier-pigeon"})
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("9 till 5", [["09:00", "17:00"]]),
+    ("10am - 12pm", [["10:00", "12:00"]]),
+    ("9.30am to 1pm", [["09:30", "13:00"]]),
+    ("09:00-12:30, 13:30-17:00", [["09:00", "12:30"], ["13:30", "17:00"]]),
+])
+def test_day_times_are_read_as_people_write_them(typed, read):
+    from assetmap.domain.contribution import parse_day_periods
+
+    assert parse_day_periods(typed) == read

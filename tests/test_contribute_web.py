@@ -198,3 +198,67 @@ def test_the_eleventh_submission_in_a_minute_is_refused(db_url, db_conn):
     # Reading the form is not limited; the other kinds of submission share the allowance.
     assert client.get("/contribute").status_code == 200
     assert client.post("/contribute/problem/1", data={"csrf_token": token}).status_code == 429
+
+
+def test_hours_written_as_said_are_read_back_to_confirm_then_saved(client, db_session):
+    days_empty = {f"hours_{day}_{part}": "" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+                  for part in ("state", "times")}
+    response = submit(client, hours_text="Mon-Fri 9-5, term time only", **days_empty)
+    assert response.status_code == 200  # not saved yet: shown back to check
+    html = response.get_data(as_text=True)
+    assert "as:</strong> Mon–Fri 09:00–17:00; Sat–Sun closed" in html
+    assert 'id="hours_fri_times" name="hours_fri_times" value="09:00-17:00"' in html
+    assert "term time only" in html
+    assert db_session.execute(text("SELECT count(*) FROM asset WHERE source = 'web'")).scalar_one() == 0
+    # Confirmed: the days as read back are sent again, and saved.
+    read = {f"hours_{day}_state": "open" for day in ("mon", "tue", "wed", "thu", "fri")}
+    read |= {f"hours_{day}_times": "09:00-17:00" for day in ("mon", "tue", "wed", "thu", "fri")}
+    read |= {"hours_sat_state": "closed", "hours_sun_state": "closed", "hours_sat_times": "", "hours_sun_times": "",
+             "opening_hours_note": "term time only"}
+    assert submit(client, **read).status_code == 302
+    asset = db_session.get(Asset, latest_asset_id(db_session, "Oswestry Knit and Natter"))
+    assert asset.opening_hours["wed"] == [["09:00", "17:00"]] and asset.opening_hours["sun"] == []
+    assert asset.opening_hours_note == "term time only"
+
+
+def test_day_times_take_am_and_pm_and_unreadable_said_hours_are_shown_as_a_problem(client, db_session):
+    assert submit(client, hours_tue_state="open", hours_tue_times="9.30am to 1pm").status_code == 302
+    asset = db_session.get(Asset, latest_asset_id(db_session, "Oswestry Knit and Natter"))
+    assert asset.opening_hours["tue"] == [["09:30", "13:00"]]
+    response = submit(client, hours_text="whenever the kettle is on", read_hours="1")
+    assert response.status_code == 400
+    assert "We could not read these hours" in response.get_data(as_text=True)
+
+
+def test_a_duplicate_needs_a_telling_word_in_common_not_the_town_name(client, db_session):
+    library = make_asset(db_session, "Oswestry", lon=OSWESTRY["lon"], lat=OSWESTRY["lat"] + 0.0012)  # ~133 m
+    town_library = make_asset(db_session, "Oswestry Town Library", lon=OSWESTRY["lon"], lat=OSWESTRY["lat"] + 0.00018)
+
+    def found(name):
+        body = client.get("/contribute/duplicates", query_string={"name": name, **OSWESTRY},
+                          headers={"Accept": "application/json"}).get_json()
+        return [d["id"] for d in body["duplicates"]]
+
+    assert library.id not in found("Oswestry Knit and Natter")
+    assert found("Oswestry Library") == [town_library.id]
+    assert submit(client).status_code == 302  # the Knit and Natter is not held up by the library
+
+
+def test_who_runs_it_links_to_an_organisation_on_the_map_or_adds_one(client, db_session):
+    from assetmap.db.models import Organisation
+
+    council = Organisation(name="Oswestry Town Council", source="test", source_id="otc")
+    db_session.add(council)
+    db_session.flush()
+    suggestions = client.get("/contribute/organisations?q=oswestry coun").get_json()["organisations"]
+    assert [o["name"] for o in suggestions] == ["Oswestry Town Council"]
+    assert client.get("/contribute/organisations?q=").get_json()["organisations"] == []
+    assert 'list="organisation-options"' in client.get("/contribute").get_data(as_text=True)
+
+    assert submit(client, organisation_name="  oswestry town  council ").status_code == 302
+    asset = db_session.get(Asset, latest_asset_id(db_session, "Oswestry Knit and Natter"))
+    assert asset.organisation_id == council.id  # linked, not a second council
+
+    assert submit(client, name="Oswestry Repair Cafe", organisation_name="Friends of Cae Glas Park").status_code == 302
+    asset = db_session.get(Asset, latest_asset_id(db_session, "Oswestry Repair Cafe"))
+    assert asset.organisation.name == "Friends of Cae Glas Park" and asset.organisation.source == "web"

@@ -235,11 +235,17 @@ def test_history_and_restore_of_an_old_revision(mod_client, db_session, moderato
     page = mod_client.get(f"/moderate/assets/{asset.id}").get_data(as_text=True)
     assert "vandalised" in page and "renamed" in page and "Wem Town Hall Community Room" in page
     assert f"/moderate/assets/{asset.id}/restore/{first.id}" in page
+    # The button names the version it brings back, under the "After" side of that change.
+    day = first.created_at.strftime("%-d %B")
+    restore_form = page.split(f'id="revision-{first.id}"')[1].split("</li>")[0]
+    assert f"Restore version 2 of {day}</button>" in restore_form
+    assert "After (version 2)" in restore_form and 'class="restore-cell"' in restore_form
 
     token = csrf_token(mod_client, f"/moderate/assets/{asset.id}")
     response = mod_client.post(f"/moderate/assets/{asset.id}/restore/{first.id}",
                                data={"csrf_token": token, "version": "3", "reason": "undo vandalism"})
     assert response.status_code == 302
+    assert f"Restored version 2 of {day}" in mod_client.get(response.headers["Location"]).get_data(as_text=True)
     db_session.refresh(asset)
     assert (asset.name, asset.phone, asset.version) == ("Wem Town Hall Community Room", None, 4)
     revisions = db_session.query(Revision).filter_by(asset_id=asset.id).order_by(Revision.id).all()
@@ -359,3 +365,72 @@ def test_approving_and_archiving_bring_the_gap_analysis_up_to_date(client, mod_c
     mod_client.post(f"/moderate/assets/{asset_id}/archive",
                     data={"csrf_token": token, "version": "2", "reason": "gone"})
     assert calls == [asset_id, asset_id]
+
+
+def test_resolving_a_problem_says_what_happened_and_writes_a_revision_only_on_a_change(client, mod_client,
+                                                                                         db_session):
+    asset = make_asset(db_session, "Old Hall")
+    url = f"/contribute/problem/{asset.id}"
+
+    def report():
+        client.post(url, data={"problem_type": "wrong_details", "comment": "Phone is wrong",
+                               "csrf_token": csrf_token(client, url)})
+        return db_session.query(ChangeRequest).filter_by(asset_id=asset.id, status="pending").one().id
+
+    revisions = db_session.query(Revision).filter_by(asset_id=asset.id).count()
+    first = report()
+    response = review(mod_client, f"/moderate/requests/{first}", "approve", reason="checked: the phone is right")
+    assert response.status_code == 302
+    page = mod_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "nothing on Old Hall needed changing, so no new version was written" in page
+    assert db_session.query(Revision).filter_by(asset_id=asset.id).count() == revisions
+    assert db_session.get(ChangeRequest, first).status == "approved"
+
+    second = report()
+    response = review(mod_client, f"/moderate/requests/{second}", "approve", apply_edits="y", phone="01691 000000")
+    page = mod_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Old Hall was corrected (phone)" in page
+    db_session.refresh(asset)
+    assert asset.phone == "01691 000000"
+    assert db_session.query(Revision).filter_by(asset_id=asset.id).count() == revisions + 1
+
+
+def test_moderators_find_a_place_by_name_postcode_or_id(client, mod_client, db_session):
+    hall = make_asset(db_session, "Whitchurch Civic Centre", postcode="SY13 1AX")
+    other = make_asset(db_session, "Whitchurch Bowling Club", postcode="SY13 2BB")
+    queue = mod_client.get("/moderate").get_data(as_text=True)
+    assert 'role="search"' in queue and 'name="q"' in queue
+
+    by_name = mod_client.get("/moderate/search?q=whitchurch civic").get_data(as_text=True)
+    assert "Whitchurch Civic Centre" in by_name and "Whitchurch Bowling Club" not in by_name
+    assert f"/moderate/assets/{hall.id}/edit" in by_name and f"/moderate/assets/{hall.id}#history" in by_name
+    both = mod_client.get("/moderate/search?q=SY13").get_data(as_text=True)
+    assert "Whitchurch Civic Centre" in both and "Whitchurch Bowling Club" in both
+    # One exact match (an id, a whole postcode) goes straight to the place.
+    by_id = mod_client.get(f"/moderate/search?q=%23{other.id}")
+    assert by_id.headers["Location"].endswith(f"/moderate/assets/{other.id}")
+    assert mod_client.get("/moderate/search?q=sy13 1ax").headers["Location"].endswith(f"/moderate/assets/{hall.id}")
+    assert "Nothing matches" in mod_client.get("/moderate/search?q=zzqx%25").get_data(as_text=True)
+    assert client.get("/moderate/search?q=x").status_code == 302  # signed out: to the sign-in page
+
+
+def test_the_public_page_of_a_place_links_moderators_to_edit_and_history(client, mod_client, db_session):
+    hall = make_asset(db_session, "Wem Town Hall", lon=-2.7231, lat=52.8557)
+    public = client.get(f"/assets/{hall.id}").get_data(as_text=True)
+    assert "Moderator tools" not in public and f"/moderate/assets/{hall.id}/edit" not in public
+    page = mod_client.get(f"/assets/{hall.id}").get_data(as_text=True)
+    assert 'aria-label="Moderator tools"' in page
+    assert f'href="/moderate/assets/{hall.id}/edit">Edit this place' in page
+    assert f'href="/moderate/assets/{hall.id}#history">History' in page
+
+
+def test_a_moderator_sets_who_runs_it_on_the_edit_form(mod_client, db_session):
+    hall = make_asset(db_session, "Wem Town Hall", lon=-2.7231, lat=52.8557)
+    response = review(mod_client, f"/moderate/assets/{hall.id}/edit", None, organisation_name="Wem Town Council")
+    assert response.status_code == 302
+    db_session.refresh(hall)
+    assert hall.organisation.name == "Wem Town Council"
+    page = mod_client.get(f"/moderate/assets/{hall.id}").get_data(as_text=True)
+    assert "<dt>Who runs it</dt><dd>Wem Town Council</dd>" in page
+    form = mod_client.get(f"/moderate/assets/{hall.id}/edit").get_data(as_text=True)
+    assert 'value="Wem Town Council"' in form

@@ -54,7 +54,14 @@ def test_profile_of_oswestrys_lsoas_on_screen_and_in_print(server, browser, data
     page.screenshot(path=str(shots / f"profile_oswestry_lsoas_{width}.png"), full_page=True)
 
     page.emulate_media(media="print")
-    assert not page.locator(".map-pane").is_visible()
+    # The map prints (redrawn for the page), and so does every place inside: no scrolling pane.
+    printed_map = page.locator(".profile-map .leaflet-container")
+    assert printed_map.is_visible() and printed_map.bounding_box()["height"] > 300
+    assert page.locator(".profile-map .leaflet-control-zoom").is_hidden()
+    assert page.evaluate("(() => { const p = document.querySelector('.list-pane');"
+                         " return p.scrollHeight <= p.clientHeight + 1; })()")
+    places = page.locator("#assets-heading ~ .split .asset-list > li")
+    assert places.count() == inside and all(places.nth(i).is_visible() for i in range(inside))
     assert not page.locator(".site-header").is_visible()
     assert not page.get_by_role("button", name="Print this profile").is_visible()
     assert page.get_by_text(re.compile(r"^Printed from http")).is_visible()

@@ -11,6 +11,7 @@ if another transaction got there in between: both raise :class:`~assetmap.errors
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -20,12 +21,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from assetmap.db import assets
 from assetmap.db.assets import CHANGED_SINCE_OPENED, AssetChanges
-from assetmap.db.models import Asset, AssetStatus, ChangeRequest, Revision
+from assetmap.db.models import Asset, AssetStatus, ChangeRequest, Organisation, Revision
 from assetmap.domain.contribution import (
     ACCESS_MODES,
     ACCESSIBILITY,
     AGE_GROUPS,
 )
+from assetmap.domain.duplicates import is_likely_duplicate, name_similarity, place_words
+from assetmap.domain.postcodes import normalise_postcode
 from assetmap.domain.revisions import EDITABLE_FIELDS, diff, snapshot
 from assetmap.domain.staleness import stale_before
 from assetmap.domain.validation import clean_text
@@ -41,6 +44,7 @@ _ASSET_SELECT = """
            a.opening_hours, a.opening_hours_note, a.cost, a.is_free, a.access_modes, a.age_groups,
            a.eligibility_note, a.accessibility, a.accepting_referrals, a.status::text AS status, a.version,
            a.source, a.submitter_email, a.last_verified_at, a.created_at, a.updated_at, a.reviewed_at,
+           a.organisation_id, (SELECT o.name FROM organisation o WHERE o.id = a.organisation_id) AS organisation_name,
            ARRAY(SELECT t.slug FROM asset_term x JOIN taxonomy_term t ON t.id = x.term_id
                  WHERE x.asset_id = a.id AND t.vocabulary = 'asset-type' ORDER BY t.slug) AS asset_types,
            ARRAY(SELECT t.slug FROM asset_term x JOIN taxonomy_term t ON t.id = x.term_id
@@ -55,7 +59,8 @@ def _record(row) -> dict[str, Any]:
     data["location"] = None if data["lon"] is None else (data["lon"], data["lat"])
     record = snapshot(data)
     for key in ("id", "uuid", "source", "submitter_email", "last_verified_at", "created_at", "updated_at",
-                "reviewed_at", "lon", "lat", "service_area_name", "service_area_level"):
+                "reviewed_at", "lon", "lat", "service_area_name", "service_area_level", "organisation_id",
+                "organisation_name"):
         record[key] = data[key]
     return record
 
@@ -174,42 +179,96 @@ def find_duplicates(session: Session, name: str, lon: float, lat: float, *, radi
                     exclude_asset_id: int | None = None, limit: int = 5,
                     include_pending: bool = False) -> list[dict]:
     """Published assets (and pending ones, for moderators: ``include_pending``) within ``radius_m``
-    of the point whose name is like ``name``. Anyone may ask, so by default nothing waiting for
-    review is named: a submission is private until a moderator publishes it.
+    of the point that are likely the place ``name``. Anyone may ask, so by default nothing waiting
+    for review is named: a submission is private until a moderator publishes it.
 
-    "Like" is a trigram similarity of 0.3 or more (pg_trgm), or one name containing the other.
-    Most similar first, then nearest.
+    The database finds the places nearby and the names of the ward, town and council around the
+    point (generic words there); :func:`assetmap.domain.duplicates.is_likely_duplicate` weighs
+    name and distance. Most similar first, then nearest.
     """
     name = clean_text(name) or ""  # as names are stored: no control characters (PostgreSQL refuses NUL)
     if len(name) < 3:
         return []
+    point = {"lon": lon, "lat": lat}
     rows = session.execute(text(
         """
         WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt)
-        SELECT a.id, a.name, a.address, a.postcode, a.status::text AS status,
-               round(ST_Distance(a.location::geography, p.pt::geography))::int AS distance_m,
-               round(similarity(lower(a.name), lower(:name))::numeric, 2)::float AS similarity
+        SELECT a.id, a.name, a.address, a.postcode, a.town, a.status::text AS status,
+               round(ST_Distance(a.location::geography, p.pt::geography))::int AS distance_m
         FROM asset a, p
         WHERE a.status::text = ANY(:statuses) AND a.location IS NOT NULL
           AND ST_DWithin(a.location, p.pt, :deg)  -- index-assisted box first, metres below
           AND ST_DWithin(a.location::geography, p.pt::geography, :radius)
-          AND (similarity(lower(a.name), lower(:name)) >= 0.3
-               OR strpos(lower(a.name), lower(:name)) > 0 OR strpos(lower(:name), lower(a.name)) > 0)
           AND a.id IS DISTINCT FROM CAST(:exclude AS integer)
-        ORDER BY similarity DESC, distance_m, a.id
-        LIMIT :limit
         """
-    ), {"lon": lon, "lat": lat, "name": name, "radius": radius_m, "deg": radius_m / 50_000,
-        "exclude": exclude_asset_id, "limit": limit,
-        "statuses": ["published", "pending"] if include_pending else ["published"]}).mappings()
-    return [dict(r) for r in rows]
+    ), {**point, "radius": radius_m, "deg": radius_m / 50_000, "exclude": exclude_asset_id,
+        "statuses": ["published", "pending"] if include_pending else ["published"]}).mappings().all()
+    if not rows:
+        return []
+    areas_around = session.execute(text(
+        "SELECT name FROM area WHERE level IN ('ward', 'lad', 'town') AND geom IS NOT NULL "
+        "AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
+    ), point).scalars().all()
+    generic = place_words([*areas_around, *(row["town"] for row in rows)])
+    found = []
+    for row in rows:
+        if is_likely_duplicate(name, row["name"], row["distance_m"], generic):
+            similarity = round(name_similarity(name, row["name"], generic), 2)
+            found.append({key: row[key] for key in ("id", "name", "address", "postcode", "status", "distance_m")}
+                         | {"similarity": similarity})
+    found.sort(key=lambda d: (-d["similarity"], d["distance_m"], d["id"]))
+    return found[:limit]
 
 
 # --- writing, through the one write path (assetmap.db.assets) ------------------------------------
-def submit_new(session: Session, values: dict, submitter_email: str | None, user_id: int | None = None) -> int:
-    """Store a volunteer's new asset as ``pending`` with its change request; returns the asset id."""
+def organisation_suggestions(session: Session, query: str, limit: int = 10) -> list[dict]:
+    """Organisations whose name contains every word typed, for the "who runs it" field.
+
+    The ones running most places first (the one people mean is usually the busiest)."""
+    words = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+             for w in (clean_text(query) or "").split()[:6]]
+    if not words or len(" ".join(words)) < 2:
+        return []
+    where = " AND ".join(f"o.name ILIKE :w{i}" for i in range(len(words)))
+    rows = session.execute(text(
+        f"""
+        SELECT o.id, o.name, (SELECT count(*) FROM asset a WHERE a.organisation_id = o.id
+                                AND a.status = 'published') AS places
+        FROM organisation o WHERE {where}
+        ORDER BY places DESC, o.name, o.id LIMIT :limit
+        """
+    ), {f"w{i}": f"%{w}%" for i, w in enumerate(words)} | {"limit": limit}).mappings()
+    return [dict(r) for r in rows]
+
+
+def organisation_for(session: Session, name: str | None) -> Organisation | None:
+    """The organisation called ``name`` (ignoring case and spacing; the busiest when several),
+    or a new one added from the website. None for no name."""
+    name = " ".join((clean_text(name) or "").split())
+    if not name:
+        return None
+    found = session.scalars(
+        select(Organisation).where(func.lower(Organisation.name) == name.lower())
+        .order_by(select(func.count()).where(Asset.organisation_id == Organisation.id).scalar_subquery().desc(),
+                  Organisation.id)
+        .limit(1)
+    ).first()
+    if found is None:
+        found = Organisation(name=name, source="web")
+        session.add(found)
+        session.flush()
+    return found
+
+
+def submit_new(session: Session, values: dict, submitter_email: str | None, user_id: int | None = None,
+               organisation_name: str | None = None) -> int:
+    """Store a volunteer's new asset as ``pending`` with its change request; returns the asset id.
+
+    ``organisation_name``: who runs it, linked to the organisation of that name or a new one.
+    """
     changes = assets.create_asset(session, values, status=AssetStatus.pending, user_id=user_id,
-                                  submitter_email=submitter_email, reason="submitted through the website")
+                                  submitter_email=submitter_email, reason="submitted through the website",
+                                  columns={"organisation": organisation_for(session, organisation_name)})
     asset_id = changes.inserted[0]
     session.add(ChangeRequest(asset_id=asset_id, kind="new", payload=values,
                               base_version=session.get(Asset, asset_id).version,
@@ -303,17 +362,34 @@ def approve_request(session: Session, request_id: int, values: dict | None, expe
     """Apply a suggested change (or the moderator's edit of it) or resolve a problem report.
 
     For a change, ``values`` are what the moderator approved (default: the suggested fields). For a
-    problem, ``values`` are the moderator's corrections, if any. The asset counts as checked.
+    problem, ``values`` are the moderator's corrections, if any. The asset counts as checked when
+    it changes. A problem resolved with nothing to correct closes the report and writes no revision
+    (the report keeps who resolved it, when and why).
     """
     request = _pending_request(session, request_id)
     if request.kind == "change":
         values = values if values is not None else request.payload
+    if request.kind == "problem" and not request_changes(session, request.asset_id, values):
+        assets.load_asset(session, request.asset_id, expected_version)  # still the version the moderator saw
+        _close_requests(session, request.asset_id, (request.kind,), "approved", moderator_id, reason,
+                        request_id=request.id)
+        _flush(session)
+        return assets.NOTHING
     why = f"{request.kind} request {request.id}" + (f": {reason}" if reason else "")
     changes = assets.update_asset(session, request.asset_id, values or {}, expected_version=expected_version,
                                   user_id=moderator_id, action="update", reason=why, verified=True)
     _close_requests(session, request.asset_id, (request.kind,), "approved", moderator_id, reason,
                     request_id=request.id)
     return changes
+
+
+def request_changes(session: Session, asset_id: int, values: dict | None) -> dict:
+    """What ``values`` would change on the asset as it is now: ``{field: [before, after]}``."""
+    if not values:
+        return {}
+    asset = get_asset(session, asset_id)
+    return {field: pair for field, pair in diff(asset, snapshot({**asset, **values})).items()
+            if field != "version"}
 
 
 def reject_request(session: Session, request_id: int, moderator_id: int, reason: str) -> None:
@@ -327,10 +403,11 @@ def reject_request(session: Session, request_id: int, moderator_id: int, reason:
 
 
 def update_asset(session: Session, asset_id: int, values: dict, expected_version: int | None, user_id: int,
-                 reason: str | None) -> AssetChanges:
-    """A moderator's direct edit."""
+                 reason: str | None, *, organisation_name: str | None = None) -> AssetChanges:
+    """A moderator's direct edit; ``organisation_name`` (when given; "" for none) sets who runs it."""
+    columns = {} if organisation_name is None else {"organisation": organisation_for(session, organisation_name)}
     return assets.update_asset(session, asset_id, values, expected_version=expected_version, user_id=user_id,
-                               reason=reason or "edited by a moderator")
+                               reason=reason or "edited by a moderator", columns=columns)
 
 
 def archive_asset(session: Session, asset_id: int, expected_version: int | None, user_id: int, reason: str,
@@ -469,6 +546,46 @@ def history(session: Session, asset_id: int) -> list[dict]:
         """
     ), {"id": asset_id}).mappings()
     return [dict(r) for r in rows]
+
+
+def search_assets(session: Session, query: str, *, limit: int = 50) -> list[dict]:
+    """Assets of any status for a moderator's search: by id ("123" or "#123"), postcode (whole,
+    or its outward part "SY11"), or words of the name (each word must appear). Exact id and
+    postcode first, then the names most like the query."""
+    query = " ".join((clean_text(query) or "").split())[:200]
+    if not query:
+        return []
+    wanted_id = int(query.lstrip("#")) if query.lstrip("#").isascii() and query.lstrip("#").isdigit() \
+        and len(query) <= 12 else None
+    postcode = normalise_postcode(query)
+    outward = query.upper() if re.fullmatch(r"[A-Za-z]{1,2}\d[A-Za-z\d]?", query) else None
+    words = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in query.split()[:8]]
+    name_match = " AND ".join(f"a.name ILIKE :w{i}" for i in range(len(words)))
+    params: dict[str, Any] = {f"w{i}": f"%{w}%" for i, w in enumerate(words)}
+    params |= {"id": wanted_id, "postcode": postcode, "outward": f"{outward} %" if outward else None,
+               "q": query.lower(), "limit": limit}
+    rows = session.execute(text(
+        f"""
+        SELECT a.id, a.name, a.status::text AS status, a.postcode, a.town, a.address, a.source, a.version,
+               (a.id = CAST(:id AS bigint) OR a.postcode = CAST(:postcode AS text)) AS exact
+        FROM asset a
+        WHERE a.id = CAST(:id AS bigint) OR a.postcode = CAST(:postcode AS text)
+           OR a.postcode LIKE CAST(:outward AS text) OR ({name_match})
+        ORDER BY exact DESC, similarity(lower(a.name), :q) DESC, a.name, a.id
+        LIMIT :limit
+        """
+    ), params).mappings()
+    return [dict(r) for r in rows]
+
+
+def revision_version(session: Session, asset_id: int, revision_id: int) -> dict:
+    """``{"version": n, "created_at": when}`` of the asset as a revision left it (for "Restore version 3")."""
+    row = session.execute(text(
+        "SELECT (snapshot->>'version')::int AS version, created_at FROM revision WHERE id = :rid AND asset_id = :aid"
+    ), {"rid": revision_id, "aid": asset_id}).mappings().first()
+    if row is None:
+        raise NotFoundError(f"no revision {revision_id} of place {asset_id}")
+    return dict(row)
 
 
 def open_requests(session: Session, asset_id: int) -> list[dict]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assetmap.domain.opening_hours import DAY_LABELS, DAYS, OpeningHoursError, Period, WeeklySchedule
+from assetmap.domain.opening_hours_text import parse_said_periods
 from assetmap.domain.postcodes import normalise_postcode
 from assetmap.domain.revisions import EDITABLE_FIELDS, normalise
 
@@ -40,6 +41,7 @@ __all__ = [
     "format_day_periods",
     "parse_day_periods",
     "validate_asset",
+    "validate_organisation_name",
     "validate_problem",
     "validate_reason",
 ]
@@ -75,6 +77,22 @@ class Checks:
     is_inside: Callable[[float, float], bool] = lambda lon, lat: True
 
 
+def validate_organisation_name(value: Any) -> tuple[str | None, str | None]:
+    """(who runs it, or None; error or None): one line, as long as an organisation's name may be.
+
+    >>> validate_organisation_name("  Oswestry   Town Council ")
+    ('Oswestry Town Council', None)
+    >>> validate_organisation_name("x" * 301)[1]
+    'Keep the name under 300 characters'
+    """
+    name = clean_text(value, MAX_LENGTHS["organisation"])
+    if name is None:
+        return None, None
+    if len(name) > MAX_LENGTHS["organisation"]:
+        return None, f"Keep the name under {MAX_LENGTHS['organisation']} characters"
+    return " ".join(name.split()), None
+
+
 def validate_reason(value: Any, *, required: bool, what: str = "a reason") -> tuple[str | None, str | None]:
     """(reason text or None, error or None).
 
@@ -90,7 +108,9 @@ def validate_reason(value: Any, *, required: bool, what: str = "a reason") -> tu
 
 
 def parse_day_periods(text: str) -> list[list[str]]:
-    """Read one day's times as typed, like ``"9:00-12:30, 13:30 to 17:00"``.
+    """Read one day's times as typed, like ``"9:00-12:30, 13:30 to 17:00"``, ``"10am - 12pm"``
+    or ``"9.30am to 1pm"`` (the ways people write times, read by
+    :func:`~assetmap.domain.opening_hours_text.parse_said_periods`).
 
     Raises
     ------
@@ -101,7 +121,12 @@ def parse_day_periods(text: str) -> list[list[str]]:
     --------
     >>> parse_day_periods("9:00-12:30, 13.30 to 17:00")
     [['09:00', '12:30'], ['13:30', '17:00']]
+    >>> parse_day_periods("9.30am to 1pm")
+    [['09:30', '13:00']]
     """
+    said = parse_said_periods(text)
+    if said is not None and not all(_PERIOD.match(part) for part in re.split(r"[,;]|\band\b", text) if part.strip()):
+        return [list(period.as_pair()) for period in said]
     periods = []
     for part in re.split(r"[,;]|\band\b", text):
         if not part.strip():

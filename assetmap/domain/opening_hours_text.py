@@ -23,7 +23,16 @@ from assetmap.domain.opening_hours import (
     merge_periods,
 )
 
-__all__ = ["LibraryDay", "parse_free_text", "parse_library_day", "parse_nhsbsa_day"]
+__all__ = [
+    "HoursReading",
+    "LibraryDay",
+    "describe_week",
+    "parse_free_text",
+    "parse_library_day",
+    "parse_nhsbsa_day",
+    "parse_said_periods",
+    "read_free_text",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,7 +144,8 @@ _FREE_TEXT_TOKEN = re.compile(
     rf"""\s*(?:
         (?P<group>every\s?day|daily|weekdays?|weekends?){_WORD_END}
       | (?P<day>{'|'.join(sorted(_DAY_BY_WORD, key=len, reverse=True))}){_WORD_END}
-      | (?P<filler>open|from){_WORD_END}
+      | (?P<closed>closed|shut){_WORD_END}
+      | (?P<filler>open|from|on|:){_WORD_END}
       | (?P<time>{_SAID_TIME}){_WORD_END}
       | (?P<dash>-|(?:to|till|until){_WORD_END})
       | (?P<list>,|&|/|\+|and{_WORD_END})
@@ -168,10 +178,13 @@ def parse_free_text(text: str | None) -> WeeklySchedule | None:
 
     Reads one or more "days times" clauses: ``"Wednesday 10am - 4pm"``,
     ``"Mon-Fri 9am-5pm; Sat 10:00-12:00"``, ``"Tuesdays & Fridays 12pm - 3pm"``,
-    ``"Monday 6-7pm, Tuesday 12-1pm"``. Days may be names, short names, ranges and
-    lists, or "weekdays", "weekends", "daily"; times take am/pm, "noon", "12 noon" and
-    the 24-hour clock. A time without am/pm takes the one after it when that reads
-    sensibly (``"1-3pm"``, ``"11-1pm"`` is 11:00-13:00).
+    ``"Monday 6-7pm, Tuesday 12-1pm"``, and "closed" clauses (``"closed Mondays"``). Days may
+    be names, short names, ranges and lists, or "weekdays", "weekends", "daily"; times take
+    am/pm, "noon", "12 noon" and the 24-hour clock. A time without am/pm takes the one after it
+    when that reads sensibly (``"1-3pm"``, ``"11-1pm"`` is 11:00-13:00).
+
+    This is the importers' reading, where nobody checks the answer; the contribute form reads
+    with :func:`read_free_text` and shows its reading back to the person who wrote it.
 
     Returns
     -------
@@ -191,23 +204,194 @@ def parse_free_text(text: str | None) -> WeeklySchedule | None:
     >>> parse_free_text("Wednesday 10 - 12") is None
     True
     """
+    reading = read_free_text(text, guess_clock=False)
+    return None if reading.notes else reading.schedule
+
+
+@dataclass(frozen=True)
+class HoursReading:
+    """What :func:`read_free_text` made of opening hours as a person wrote them.
+
+    Parameters
+    ----------
+    schedule : WeeklySchedule or None
+        The weekly hours read; None when the text could not be read.
+    notes : tuple of str
+        The parts the weekly model cannot hold ("first Tuesday of the month 10am-12pm",
+        "term time only"), as written, for the opening-hours note.
+    """
+
+    schedule: WeeklySchedule | None
+    notes: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """The reading in a line, to show back: ``"Mon–Fri 09:00–17:00; Sat–Sun closed"``."""
+        said = describe_week(self.schedule) if self.schedule is not None else "nothing we could read as hours"
+        return said + "".join(f"; note: {note}" for note in self.notes)
+
+
+_ORDINAL = r"(?:first|second|third|fourth|last|1st|2nd|3rd|4th)"
+_SAID_PERIOD = rf"(?:(?:from\s+)?(?:{_SAID_TIME})\s*(?:-|to|till|until)\s*(?:{_SAID_TIME}))"
+_DAY_NAME = "|".join(sorted(_DAY_BY_WORD, key=len, reverse=True))
+_MONTHLY = re.compile(
+    rf"(?:(?:on|every)\s+)?(?:the\s+)?(?P<ordinal>{_ORDINAL}(?:\s*(?:and|&|,)\s*{_ORDINAL})*)\s+"
+    rf"(?P<day>{_DAY_NAME}){_WORD_END}\s*(?:(?:of|in)\s+(?:the|each|every)\s+month|(?:of|in)\s+month|monthly)?"
+    rf"(?:\s*,?\s*{_SAID_PERIOD}(?:\s*(?:,|and|&)\s*{_SAID_PERIOD})*)?"
+)
+_NOTE_PHRASES = re.compile(
+    r"\(?\s*(?:(?:during|in)\s+)?term[\s-]?times?(?:\s+only)?\s*\)?"
+    r"|\(?\s*(?:closed|not)\s+(?:during|in|over)\s+(?:the\s+)?(?:school|bank)\s+holidays?\s*\)?"
+    r"|\(?\s*(?:except|excluding|not\s+on)\s+(?:school\s+|bank\s+)?holidays?\s*\)?"
+    r"|\(?\s*(?:closed\s+(?:on\s+)?)?bank\s+holidays?(?:\s+closed)?\s*\)?"
+)
+
+
+def read_free_text(text: str | None, *, guess_clock: bool = True) -> HoursReading:
+    """Read opening hours as people write them on the contribute form, to show the reading back.
+
+    Everything :func:`parse_free_text` reads, and also: times without am/pm read as a day's
+    opening would be (``"Mon-Fri 9-5"`` is 09:00-17:00, ``"10 - 12"`` is 10:00-12:00, an hour
+    from 1 to 6 is the afternoon) when ``guess_clock`` is true; ``"closed Mondays"``; and the
+    parts a weekly timetable cannot hold, kept as notes: ``"first Tuesday of the month"``
+    (with its times; that day is then "not known" in the week), ``"term time only"``, school
+    and bank holidays.
+
+    Parameters
+    ----------
+    text : str or None
+        The hours as written.
+    guess_clock : bool
+        Read times without am/pm the usual way. The form can, because the person confirms the
+        reading; the importers cannot (:func:`parse_free_text` passes False).
+
+    Returns
+    -------
+    HoursReading
+        ``schedule`` None when the text (after the notes are taken out) cannot be read.
+
+    Examples
+    --------
+    >>> read_free_text("Mon-Fri 9-5").describe()
+    'Mon–Fri 09:00–17:00; Sat–Sun closed'
+    >>> read_free_text("Daily 10am - 4pm, closed Mondays").describe()
+    'Mon closed; Tue–Sun 10:00–16:00'
+    >>> reading = read_free_text("Wednesdays 9.30am to 1pm, term time only")
+    >>> reading.schedule.to_json()["wed"], reading.notes
+    ([['09:30', '13:00']], ('term time only',))
+    >>> read_free_text("closed Mondays").describe()
+    'Mon closed; Tue–Sun not known'
+    >>> read_free_text("First Tuesday of the month 10am-12pm").describe()
+    'Mon closed; Tue not known; Wed–Sun closed; note: First Tuesday of the month 10am-12pm'
+    """
     if text is None or not text.strip():
-        return None
-    tokens = _free_text_tokens(text)
+        return HoursReading(None)
+    text = re.sub("[\u2010-\u2015\u2212]", "-", text.replace("\u00a0", " ")).strip()
+    notes: list[str] = []
+    monthly_days: set[str] = set()
+
+    def _note(match: re.Match, day: str | None = None) -> str:
+        notes.append(" ".join(match.group(0).strip(" ,;.()").split()))
+        if day:
+            monthly_days.add(_DAY_BY_WORD[day.lower()])
+        return " ; "
+
+    rest = re.sub(_MONTHLY.pattern, lambda m: _note(m, m.group("day")), text, flags=re.IGNORECASE)
+    rest = re.sub(_NOTE_PHRASES.pattern, lambda m: _note(m), rest, flags=re.IGNORECASE)
+    rest = re.sub(r"^[\s,;.]*only[\s,;.]*$", "", rest)
+    notes = [note for note in notes if note]
+    if not rest.strip(" ,;.\n"):
+        if not monthly_days:
+            return HoursReading(None, tuple(notes))
+        return HoursReading(WeeklySchedule(tuple(None if day in monthly_days else [] for day in DAYS)), tuple(notes))
+    tokens = _free_text_tokens(rest)
     if tokens is None:
-        return None
+        return HoursReading(None, tuple(notes))
     try:
-        clauses = _FreeTextReader(tokens).clauses()
+        clauses = _FreeTextReader(tokens, guess_clock=guess_clock).clauses()
     except _NotSure:
-        return None
-    periods_by_day: dict[str, list[Period]] = {day: [] for day in DAYS}
+        return HoursReading(None, tuple(notes))
+    # The text is the whole timetable, so days it does not name are closed; unless it only says
+    # when the place is closed ("closed Mondays"), which says nothing about the other days.
+    unnamed = [] if any(periods is not None for _, periods in clauses) else None
+    periods_by_day: dict[str, list[Period] | None] = {day: unnamed for day in DAYS}
     for days, periods in clauses:
         for day in days:
-            periods_by_day[day].extend(periods)
+            if periods is not None:
+                periods_by_day[day] = [*(periods_by_day[day] or []), *periods]
+    for days, periods in clauses:
+        if periods is None:  # "closed Mondays" wins over "daily 10am-4pm"
+            for day in days:
+                periods_by_day[day] = []
+    for day in monthly_days:
+        if not periods_by_day[day]:
+            periods_by_day[day] = None
     try:
-        return WeeklySchedule(tuple(periods_by_day[day] for day in DAYS))
+        return HoursReading(WeeklySchedule(tuple(periods_by_day[day] for day in DAYS)), tuple(notes))
     except OpeningHoursError:
+        return HoursReading(None, tuple(notes))
+
+
+def parse_said_periods(text: str, *, guess_clock: bool = True) -> list[Period] | None:
+    """One day's times as people write them: ``"10am - 12pm"``, ``"9.30am to 1pm, 2-4pm"``.
+
+    Returns
+    -------
+    list of Period or None
+        None when the text is not only times (or a time is not beyond doubt and
+        ``guess_clock`` is false).
+
+    Examples
+    --------
+    >>> [p.as_pair() for p in parse_said_periods("9.30am to 1pm and 2-4.30pm")]
+    [('09:30', '13:00'), ('14:00', '16:30')]
+    >>> parse_said_periods("Monday 10am-2pm") is None
+    True
+    """
+    tokens = _free_text_tokens(text)
+    if not tokens:
         return None
+    reader = _FreeTextReader(tokens, guess_clock=guess_clock)
+    try:
+        reader._skip("filler")
+        periods = [reader._period()]
+        while reader._peek() in ("list", "stop") and reader._peek(1) in ("time", "filler"):
+            reader.position += 1
+            reader._skip("filler")
+            periods.append(reader._period())
+        while reader._peek() == "stop":
+            reader.position += 1
+        if reader._peek() is not None:
+            return None
+    except _NotSure:
+        return None
+    return periods
+
+
+def describe_week(schedule: WeeklySchedule) -> str:
+    """A week in one line, days with the same hours run together: ``"Mon–Fri 09:00–17:00; Sat closed"``.
+
+    Examples
+    --------
+    >>> describe_week(WeeklySchedule.from_json({"mon": [["09:00", "13:00"]], "tue": [["09:00", "13:00"]],
+    ...                                         "sat": []}))
+    'Mon–Tue 09:00–13:00; Wed–Fri not known; Sat closed; Sun not known'
+    """
+    def said(periods):
+        if periods is None:
+            return "not known"
+        if not periods:
+            return "closed"
+        return ", ".join(f"{p.opens}\u2013{p.closes}" for p in periods)
+
+    runs: list[tuple[int, int, str]] = []
+    for index, periods in enumerate(schedule.days):
+        text = said(periods)
+        if runs and runs[-1][2] == text:
+            runs[-1] = (runs[-1][0], index, text)
+        else:
+            runs.append((index, index, text))
+    short = [day.capitalize() for day in DAYS]
+    return "; ".join((short[a] if a == b else f"{short[a]}\u2013{short[b]}") + " " + text for a, b, text in runs)
 
 
 def _free_text_tokens(text: str) -> list[tuple[str, object]] | None:
@@ -249,10 +433,10 @@ def _said_time(raw: str) -> _SaidTime | None:
 class _FreeTextReader:
     """Reads ``clause (separator? clause)*`` where ``clause = days ","? "from"? times``."""
 
-    def __init__(self, tokens: list[tuple[str, object]]):
-        self.tokens, self.position = tokens, 0
+    def __init__(self, tokens: list[tuple[str, object]], *, guess_clock: bool = False):
+        self.tokens, self.position, self.guess_clock = tokens, 0, guess_clock
 
-    def clauses(self) -> list[tuple[list[str], list[Period]]]:
+    def clauses(self) -> list[tuple[list[str], list[Period] | None]]:
         self._skip("filler")  # "Open Monday 1-3pm"
         found = [self._clause()]
         while True:
@@ -262,8 +446,16 @@ class _FreeTextReader:
                 return found
             found.append(self._clause())
 
-    def _clause(self) -> tuple[list[str], list[Period]]:
+    def _clause(self) -> tuple[list[str], list[Period] | None]:
+        if self._peek() == "closed":  # "closed (on) Mondays"
+            self.position += 1
+            self._skip("filler")
+            return self._days(), None
         days = self._days()
+        self._skip("filler")
+        if self._peek() == "closed":  # "Sundays closed", "Sunday: closed"
+            self.position += 1
+            return days, None
         if self._peek() == "list" and self._peek(1) == "time":  # "Thursday, 11am - 2pm"
             self.position += 1
         self._skip("filler")  # "Tuesday from 6:30pm to 8:30pm"
@@ -298,6 +490,8 @@ class _FreeTextReader:
         self._take_kind("dash")
         closes = self._take_kind("time")
         minutes = _free_text_period(opens, closes)
+        if minutes is None and self.guess_clock:
+            minutes = _guessed_period(opens, closes)
         if minutes is None:
             raise _NotSure
         return Period(*minutes)
@@ -334,6 +528,26 @@ def _free_text_period(opens: _SaidTime, closes: _SaidTime) -> tuple[int, int] | 
         if opens.meridiem not in ("am", "pm") or closes.meridiem not in ("am", "pm"):
             return None  # past midnight only when both say am/pm: "10pm - 2am"
         closes_minute += DAY_MINUTES
+    return opens_minute, closes_minute
+
+
+def _guessed_period(opens: _SaidTime, closes: _SaidTime) -> tuple[int, int] | None:
+    """Times without am/pm read as a day's opening: an hour from 7 to 11 is the morning, 12 is
+    noon, 1 to 6 the afternoon; the closing time is the first reading after the opening."""
+    opens_minute = _said_minutes(opens, closing=False)
+    if opens_minute is None:
+        if opens.meridiem is not None or not 1 <= opens.hour <= 12:
+            return None
+        opens_minute = (opens.hour % 12 + (12 if 1 <= opens.hour <= 6 else 0)) * 60 + opens.minute
+    closes_minute = _said_minutes(closes, closing=True)
+    if closes_minute is None:
+        if closes.meridiem is not None or not 1 <= closes.hour <= 12:
+            return None
+        closes_minute = closes.hour * 60 + closes.minute
+        while closes_minute <= opens_minute and closes_minute < 12 * 60:
+            closes_minute += 12 * 60
+    if closes_minute <= opens_minute:
+        return None
     return opens_minute, closes_minute
 
 

@@ -6,6 +6,8 @@ the map only shows where the same entries are.
 """
 from __future__ import annotations
 
+import re
+
 import folium
 from folium.plugins import MarkerCluster
 
@@ -91,6 +93,9 @@ def build_finder_map(
             location=[item["lat"], item["lon"]],
             icon=_pin(number, dimmed=bool(item.get("stale")) or item.get("within_radius") is False),
             tooltip=inert(f"{number}. {item['name']}"),
+            # Leaflet makes the pin a button: this is its name (a DOM property, so no HTML escaping;
+            # the characters of markup and template literals are left out instead).
+            title=re.sub(r"[<>`${}]", "", f"{number}. {item['name']}"),
             popup=folium.Popup(_popup(item, number, asset_url(item) if asset_url else None, distance), max_width=280),
         ).add_to(cluster)
         points.append((item["lat"], item["lon"]))

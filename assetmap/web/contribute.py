@@ -19,6 +19,7 @@ from assetmap.domain.contribution import (
     PROBLEM_TYPES,
     Checks,
     validate_asset,
+    validate_organisation_name,
     validate_problem,
     validate_reason,
 )
@@ -36,6 +37,7 @@ from assetmap.web.contribute_forms import (
     form_data,
     form_expired,
     raw_from_form,
+    read_hours_into_form,
 )
 from assetmap.web.db import get_session
 from assetmap.web.extensions import limiter
@@ -129,6 +131,16 @@ def _render_form(template: str, form, errors: dict, status: int = 200, **context
                            pin_map=pin_map_parts(session, location, area_code), **context), status
 
 
+def _hours_read_back(form, reading: dict, **context):
+    """The form again, with the hours as read filled in and "We read this as: ..." to confirm."""
+    errors = {}
+    if reading["reading"] is None:
+        errors["hours_text"] = ("We could not read these hours. Write them like \"Mon-Fri 9am-5pm\", "
+                                "or fill in the days below")
+    return _render_form("contribute/form.html", form, errors, 400 if errors else 200, hours_reading=reading,
+                        **context)
+
+
 @bp.route("/contribute", methods=["GET", "POST"])
 @submission_limit
 def add():
@@ -140,15 +152,21 @@ def add():
     if request.method == "POST":
         if form.website.data:
             return redirect(url_for(".thanks", kind="new"))
+        reading = read_hours_into_form(form, asked="read_hours" in request.form)
+        if reading is not None:
+            return _hours_read_back(form, reading, mode="new", duplicates=[])
         options = form_options(session)
         values, errors = validate_asset(raw_from_form(form), checks_for(session, options))
+        organisation, organisation_error = validate_organisation_name(form.organisation_name.data)
+        if organisation_error:
+            errors["organisation_name"] = organisation_error
         email, email_error = validate_email(form.submitter_email.data)
         if email_error:
             errors["submitter_email"] = email_error
         if not errors and not form.not_duplicate.data:
             duplicates = moderation.find_duplicates(session, values["name"], *values["location"])
         if not errors and not duplicates:
-            moderation.submit_new(session, values, email, current_user_id())
+            moderation.submit_new(session, values, email, current_user_id(), organisation_name=organisation)
             session.commit()
             return redirect(url_for(".thanks", kind="new"))
         return _render_form("contribute/form.html", form, errors, 400 if errors else 200, mode="new",
@@ -168,6 +186,9 @@ def change(asset_id: int):
     form = ChangeForm()
     if form.website.data:
         return redirect(url_for(".thanks", kind="change"))
+    reading = read_hours_into_form(form, asked="read_hours" in request.form)
+    if reading is not None:
+        return _hours_read_back(form, reading, mode="change", asset=asset, duplicates=[])
     options = form_options(session, asset)
     values, errors = validate_asset(raw_from_form(form), checks_for(session, options))
     email, email_error = validate_email(form.submitter_email.data)
@@ -244,6 +265,13 @@ def _float_arg(name: str) -> float:
     if value != value or abs(value) > (90 if name == "lat" else 180):
         raise BadInputError(f"{name} is out of range")
     return value
+
+
+@bp.route("/contribute/organisations")
+def organisations():
+    """``?q=words`` → organisations whose name has them, for the "who runs it" field's suggestions."""
+    found = moderation.organisation_suggestions(get_session(), (request.args.get("q") or "")[:200])
+    return jsonify({"organisations": [{"id": o["id"], "name": o["name"], "places": o["places"]} for o in found]})
 
 
 @bp.route("/contribute/duplicates")

@@ -14,6 +14,7 @@ from wtforms import BooleanField, HiddenField, PasswordField, SelectMultipleFiel
 
 from assetmap.domain.contribution import format_day_periods
 from assetmap.domain.opening_hours import DAYS
+from assetmap.domain.opening_hours_text import read_free_text
 from assetmap.domain.revisions import EDITABLE_FIELDS
 
 
@@ -26,6 +27,7 @@ class AssetForm(FlaskForm):
     """The fields of an asset; the opening-hours editor adds ``hours_<day>_state`` and ``_times``."""
 
     name = StringField("Name of the place or group")
+    organisation_name = StringField("Who runs it")
     description = TextAreaField("What it offers")
     asset_types = _multi("What kind of place or group is it?")
     five_ways = _multi("Five Ways to Wellbeing")
@@ -38,6 +40,7 @@ class AssetForm(FlaskForm):
     phone = StringField("Phone")
     email = StringField("Email")
     url = StringField("Website")
+    hours_text = TextAreaField("Or write when it is open, as you would say it")
     opening_hours_note = TextAreaField("Anything else about when it is open")
     cost = StringField("Cost")
     is_free = StringField("Is it free?")
@@ -119,6 +122,38 @@ def raw_from_form(form: AssetForm) -> dict[str, Any]:
     return raw
 
 
+def read_hours_into_form(form: AssetForm, *, asked: bool) -> dict[str, Any] | None:
+    """Read the hours written "as you would say it" into the day-by-day editor, to be checked.
+
+    Done when the person pressed "Read these hours" (``asked``), or sent the form with that text
+    and the day-by-day editor left empty. The reading replaces the editor's days, its notes
+    ("term time only") are added to the opening-hours note, and the text is cleared, so the
+    next send saves what the person has now seen.
+
+    Returns
+    -------
+    dict or None
+        None when there was nothing to read; else ``{"said": the text, "reading": the
+        reading in a line or None when not understood, "notes": [...]}``.
+    """
+    said = (form.hours_text.data or "").strip()
+    editor_empty = all((form[f"hours_{day}_state"].data or "unknown") == "unknown"
+                       and not (form[f"hours_{day}_times"].data or "").strip() for day in DAYS)
+    if not said or not (asked or editor_empty):
+        return None
+    reading = read_free_text(said[:500])
+    if reading.schedule is None:
+        return {"said": said, "reading": None, "notes": list(reading.notes)}
+    for day, periods in zip(DAYS, reading.schedule.days):
+        form[f"hours_{day}_state"].data = "unknown" if periods is None else ("open" if periods else "closed")
+        form[f"hours_{day}_times"].data = format_day_periods([list(p.as_pair()) for p in periods or ()])
+    note = (form.opening_hours_note.data or "").strip()
+    extra = [n for n in reading.notes if n.lower() not in note.lower()]
+    form.opening_hours_note.data = "; ".join([note, *extra] if note else extra)
+    form.hours_text.data = ""
+    return {"said": said, "reading": reading.describe(), "notes": list(reading.notes)}
+
+
 def _tri(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "no")
 
@@ -128,6 +163,7 @@ def form_data(values: dict[str, Any]) -> dict[str, Any]:
     data = {name: values.get(name) for name in EDITABLE_FIELDS if name not in ("location", "opening_hours")}
     for name in ("is_free", "accepting_referrals"):
         data[name] = _tri(values.get(name))
+    data["organisation_name"] = values.get("organisation_name")
     data["service_area_id"] = "" if values.get("service_area_id") is None else str(values["service_area_id"])
     location = values.get("location")
     data["lat"], data["lon"] = ("", "") if not location else (f"{location[1]:.6f}", f"{location[0]:.6f}")

@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError
 
 from assetmap.db import moderation, users
 from assetmap.db.gap_refresh import refresh_after_commit
-from assetmap.domain.contribution import PROBLEM_TYPES, validate_asset, validate_reason
+from assetmap.domain.contribution import PROBLEM_TYPES, validate_asset, validate_organisation_name, validate_reason
 from assetmap.domain.permissions import ROLE_LABELS, ROLES, can_edit, can_manage_users, can_moderate
 from assetmap.domain.revisions import FIELD_LABELS, display_value
 from assetmap.errors import BadInputError, ConflictError
@@ -107,6 +107,16 @@ def queue():
                            problem_types=PROBLEM_TYPES)
 
 
+@bp.route("/search")
+def search():
+    """Find a place by name, postcode or id, whatever its status."""
+    query = (request.args.get("q") or "").strip()
+    results = moderation.search_assets(get_session(), query) if query else []
+    if query and len(results) == 1 and results[0]["exact"]:
+        return redirect(url_for(".asset", asset_id=results[0]["id"]))
+    return render_template("moderate/search.html", query=query, results=results)
+
+
 def _render_review(item: dict, form, errors: dict, status: int = 200):
     session = get_session()
     labels = _labels(session, item["asset"], item["proposed"])
@@ -135,8 +145,9 @@ def _decide(item: dict, form, approve, reject, archive=None):
             errors.update(field_errors)
         if errors:
             return _render_review(item, form, errors, 400)
+        changed = moderation.request_changes(session, item["asset"]["id"], values) if item["kind"] == "problem" else {}
         changes = approve(values, version, reason)
-        message = f"Approved: {item['proposed'].get('name') or item['asset']['name']} is on the map now."
+        message = _approved_message(item, changed)
     elif decision == "reject":
         if errors:
             return _render_review(item, form, errors, 400)
@@ -153,6 +164,19 @@ def _decide(item: dict, form, approve, reject, archive=None):
     _refresh_gaps(changes)
     flash(message, "success")
     return redirect(url_for(".queue"))
+
+
+def _approved_message(item: dict, changed: dict) -> str:
+    """What approving did, in words: a problem report says whether the record changed."""
+    name = item["proposed"].get("name") or item["asset"]["name"]
+    if item["kind"] == "problem":
+        if not changed:
+            return f"Problem report resolved: nothing on {name} needed changing, so no new version was written."
+        fields = ", ".join(_field_label(field).lower() for field in changed)
+        return f"Problem report resolved: {name} was corrected ({fields})."
+    if item["kind"] == "change":
+        return f"Change approved: {name} is updated on the map."
+    return f"Approved: {name} is on the map now."
 
 
 @bp.route("/new/<int:asset_id>", methods=["GET", "POST"])
@@ -226,11 +250,15 @@ def edit(asset_id: int):
         version = _version()
         options = form_options(session, record)
         values, errors = validate_asset(raw_from_form(form), checks_for(session, options))
+        organisation, organisation_error = validate_organisation_name(form.organisation_name.data)
+        if organisation_error:
+            errors["organisation_name"] = organisation_error
         reason, reason_error = validate_reason(form.reason.data, required=False)
         if reason_error:
             errors["reason"] = reason_error
         if not errors:
-            changes = moderation.update_asset(session, asset_id, values, version, current_user.id, reason)
+            changes = moderation.update_asset(session, asset_id, values, version, current_user.id, reason,
+                                              organisation_name=organisation or "")
             session.commit()
             _refresh_gaps(changes)
             flash("Saved.", "success")
@@ -266,8 +294,11 @@ def archive(asset_id: int):
 @bp.route("/assets/<int:asset_id>/restore/<int:revision_id>", methods=["POST"])
 def restore(asset_id: int, revision_id: int):
     session = get_session()
+    old = moderation.revision_version(session, asset_id, revision_id)
+    said = f"version {old['version']} of {old['created_at'].strftime('%-d %B %Y')}"
     return _action(asset_id, lambda version, reason: moderation.restore_revision(
-        session, asset_id, revision_id, version, current_user.id, reason), f"Restored revision {revision_id}.")
+        session, asset_id, revision_id, version, current_user.id, reason),
+        f"Restored {said}: it is written back as a new version, and the history keeps every one.")
 
 
 @bp.route("/assets/<int:asset_id>/verify", methods=["POST"])

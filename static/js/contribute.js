@@ -162,6 +162,30 @@
 
   if (nameInput) { nameInput.addEventListener("change", scheduleDuplicateCheck); }
 
+  // "Who runs it": suggest organisations already on the map as the person types.
+  var organisationInput = document.getElementById("organisation_name");
+  var organisationList = document.getElementById("organisation-options");
+  var organisationTimer = null;
+  function suggestOrganisations() {
+    var typed = organisationInput.value.trim();
+    if (typed.length < 2) { return; }
+    getJSON(organisationInput.getAttribute("data-organisations-url") + "?q=" + encodeURIComponent(typed)).then(function (result) {
+      if (!result.ok) { return; }
+      clear(organisationList);
+      (result.body.organisations || []).forEach(function (organisation) {
+        var option = document.createElement("option");
+        option.value = organisation.name;
+        organisationList.appendChild(option);
+      });
+    }).catch(function () { /* a new name is fine too */ });
+  }
+  if (organisationInput && organisationList) {
+    organisationInput.addEventListener("input", function () {
+      window.clearTimeout(organisationTimer);
+      organisationTimer = window.setTimeout(suggestOrganisations, 250);
+    });
+  }
+
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
 })();

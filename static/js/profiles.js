@@ -17,6 +17,25 @@
     printButton.addEventListener("click", function () { window.print(); });
   }
 
+  // The profile's map prints at another size than the screen's: let Leaflet redraw it for the
+  // page, and back after. Folium names the map's global after its element's id.
+  var printed = document.querySelector(".profile-map .folium-map");
+  var printedMap = printed && window[printed.id];
+  if (printedMap && printedMap.invalidateSize) {
+    var framed = null;  // the view the page opened on, which frames the area
+    printedMap.whenReady(function () { framed = printedMap.getBounds(); });
+    var redraw = function () {
+      printedMap.invalidateSize({animate: false});
+      if (framed) { printedMap.fitBounds(framed, {animate: false}); }
+    };
+    window.addEventListener("beforeprint", redraw);
+    window.addEventListener("afterprint", redraw);
+    if (window.matchMedia) {
+      var printing = window.matchMedia("print");
+      if (printing.addEventListener) { printing.addEventListener("change", redraw); }
+    }
+  }
+
   var holder = document.querySelector("[data-draw-map]");
   var field = document.getElementById("area-geojson");
   var status = document.getElementById("draw-status");
