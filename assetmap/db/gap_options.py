@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.db import areas
 from assetmap.domain import gap_analysis
 from assetmap.domain.gap_analysis import GapParams
 from assetmap.errors import BadInputError
@@ -71,6 +72,10 @@ def parse_query(session: Session, args, default_lads: Iterable[str] = ()) -> tup
     default_category = next((r["slug"] for r in options["categories"] if r["published"]), None)
     params = gap_analysis.parse_gap_query(args, lads=lads, categories=categories, indicators=indicators,
                                           default_lad=default_lad, default_category=default_category)
+    # the indicator's geography must have its boundaries loaded (a 400 naming what is)
+    level = next((r["area_level"] for r in options["indicators"] if r["key"] == params.indicator), None)
+    if level is not None:
+        areas.require_level_loaded(session, level)
     return params, options
 
 

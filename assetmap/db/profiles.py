@@ -430,7 +430,7 @@ def save_custom_area(session: Session, geometry: shapely.MultiPolygon, name: str
             """
             INSERT INTO area (code, name, level, geom, source)
             VALUES (:code, :name, 'custom', ST_Multi(ST_GeomFromWKB(decode(:wkb, 'hex'), 4326)), 'profile')
-            ON CONFLICT (code) DO NOTHING
+            ON CONFLICT (code, level) DO NOTHING
             """
         ),
         {"code": code, "name": name, "wkb": wkb},
@@ -470,6 +470,10 @@ def upsert_town(session: Session, town: dict, source: str) -> str:
         ``"inserted"``, ``"updated"``, ``"unchanged"``, or the level of another area that holds
         the town's code (then nothing is written).
     """
+    clash = session.execute(text("SELECT level FROM area WHERE code = :c AND level <> 'town' LIMIT 1"),
+                            {"c": town["code"]}).scalar()
+    if clash is not None:
+        return clash
     result = session.execute(
         text(
             """
@@ -479,8 +483,8 @@ def upsert_town(session: Session, town: dict, source: str) -> str:
             )
             INSERT INTO area (code, name, level, lad_code, geom, source)
             SELECT :code, :name, 'town', :lad, u.geom, :source FROM u
-            ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, lad_code = EXCLUDED.lad_code, geom = EXCLUDED.geom
-            WHERE area.level = 'town' AND ((area.name, area.lad_code) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.lad_code)
+            ON CONFLICT (code, level) DO UPDATE SET name = EXCLUDED.name, lad_code = EXCLUDED.lad_code, geom = EXCLUDED.geom
+            WHERE ((area.name, area.lad_code) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.lad_code)
                   OR NOT ST_OrderingEquals(area.geom, EXCLUDED.geom))
             RETURNING (xmax = 0) AS inserted
             """
@@ -489,9 +493,6 @@ def upsert_town(session: Session, town: dict, source: str) -> str:
          "lad": town["lad_code"], "source": source},
     ).scalar()
     if result is None:
-        clash = session.execute(text("SELECT level FROM area WHERE code = :c"), {"c": town["code"]}).scalar()
-        if clash != "town":
-            return clash
         outcome = "unchanged"
     else:
         outcome = "inserted" if result else "updated"
