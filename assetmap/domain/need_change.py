@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["CHANGE_LABELS", "METHOD", "carry_ranks", "rank_change"]
+__all__ = ["CHANGE_LABELS", "METHOD", "carry_ranks", "rank_change", "summarise_changes"]
 
 CHANGE_LABELS = {"U": "unchanged", "S": "split", "M": "merged", "X": "irregular"}
 METHOD = ("IMD 2019 rank carried to LSOA 2021 through the ONS 2011-2021 lookup (unchanged and split areas "
@@ -70,3 +70,24 @@ def rank_change(rank_2019: float | None, rank_2025: float | None) -> float | Non
     if rank_2019 is None or rank_2025 is None or pd.isna(rank_2019) or pd.isna(rank_2025):
         return None
     return rank_2019 - rank_2025
+
+
+def summarise_changes(rows: list[dict], top: int = 8) -> dict:
+    """What a profile shows of need over time: how many LSOAs 2021 became relatively more and less
+    deprived, and those that moved most towards rank 1.
+
+    ``rows`` are ``{code, name, rank_2019, rank_2025, change, how}`` (see
+    :func:`assetmap.db.need_change.rank_change_of`).
+
+    >>> s = summarise_changes([dict(code="A", change=500.0), dict(code="B", change=-20.0), dict(code="C", change=0.0)])
+    >>> s["deepened"], s["eased"], [r["code"] for r in s["rows"]]
+    (1, 1, ['A', 'C', 'B'])
+    """
+    ordered = sorted(rows, key=lambda r: (-(r["change"] or 0), r["code"]))
+    return {
+        "count": len(rows),
+        "deepened": sum(1 for r in rows if (r["change"] or 0) > 0),
+        "eased": sum(1 for r in rows if (r["change"] or 0) < 0),
+        "rows": ordered[:top],
+        "method": METHOD,
+    }

@@ -1,8 +1,9 @@
 """The demo: real open data from ``ASSETMAP_DATA_DIR`` with Shropshire and Oldham shown first.
 
-``scope="england"`` loads what gap catchments need across borders (all England LSOAs with IoD
-2019, every GB postcode, the national library, pharmacy and GP lists); ``scope="local"`` loads
-Shropshire and Oldham and the postcode areas around them only. Files already imported unchanged
+``scope="england"`` loads what gap catchments need across borders (all England LSOAs 2011 with IoD
+2019 and LSOAs 2021 with IoD 2025, Census 2021 population, the 2021 lookups and MSOA names, every
+GB postcode, the national library, pharmacy and GP lists); ``scope="local"`` loads Shropshire and
+Oldham and the postcode areas around them only. Files already imported unchanged
 are skipped, so a second run is fast.
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ def geography_2021_steps(data_dir: Path, lads: list[str] | None, progress=silent
     fn(session, path))``. ``lads`` None: all England (the national LSOA 2021 file); else those
     authorities (Shropshire's and Oldham's own boundary files, and their rows of the national
     tables). The demo and the tests' reference data both load these."""
-    from assetmap.importers.boundaries import fill_missing_lad_codes, import_boundaries
+    from assetmap.importers.boundaries import derive_lad_geometries, fill_missing_lad_codes, import_boundaries
     from assetmap.importers.geography import (
         import_census_population,
         import_lsoa_lookup,
@@ -67,6 +68,11 @@ def geography_2021_steps(data_dir: Path, lads: list[str] | None, progress=silent
     def each(fn):
         return lambda s, p: fn(s, p, lad_codes=lads, progress=progress)
 
+    def iod2025(s, p):
+        report = import_iod2025(s, p, lad_codes=lads, progress=progress)
+        derive_lad_geometries(s, progress=progress)  # authorities new since 2019 get their outline
+        return report
+
     lk, iod = data_dir / "lookups", data_dir / "iod2025"
     steps += [
         ("population", "census2021", data_dir / "population" / "census2021_ts021_lsoa21.csv",
@@ -74,10 +80,9 @@ def geography_2021_steps(data_dir: Path, lads: list[str] | None, progress=silent
         ("lookups", "ons-lookups", lk / "lookup_lsoa11_lsoa21_ltla22.csv", each(import_lsoa_lookup)),
         ("lookups", "ons-lookups", lk / "lookup_lsoa21_ward24_ltla24.csv", each(import_ward_lookup)),
         ("lookups", "ons-lookups", lk / "ruc21_lsoa21.csv", each(import_rural_urban)),
-        ("indicators", "iod2025", iod / "File_1_IoD2025_Index_of_Multiple_Deprivation.xlsx", each(import_iod2025)),
-        ("indicators", "iod2025", iod / "File_3_IoD2025_Supplementary_Indices_IDACI_and_IDAOPI.xlsx",
-         each(import_iod2025)),
-        ("indicators", "iod2025", iod / "iod2025_domains_lsoa21_from_file7.csv", each(import_iod2025)),
+        ("indicators", "iod2025", iod / "File_1_IoD2025_Index_of_Multiple_Deprivation.xlsx", iod2025),
+        ("indicators", "iod2025", iod / "File_3_IoD2025_Supplementary_Indices_IDACI_and_IDAOPI.xlsx", iod2025),
+        ("indicators", "iod2025", iod / "iod2025_domains_lsoa21_from_file7.csv", iod2025),
     ]
     return steps
 

@@ -235,3 +235,31 @@ def import_msoa_names(session: Session, path: Path, progress=silent_progress) ->
     ))
     db_areas.apply_area_names(session)
     return report
+
+
+def lookup_kind(path: Path) -> str:
+    """Which published table a CSV is, by its header: ``population``, ``lsoa-lookup``,
+    ``ward-lookup``, ``rural-urban`` or ``msoa-names``."""
+    df, _ = read_area_csv(Path(path))
+    cols = set(df.columns)
+    kinds = [("lsoa-lookup", {"lsoa11_code", "lsoa21_code", "change_code"}),
+             ("ward-lookup", {"lsoa21_code", "ward24_code"}),
+             ("rural-urban", {"lsoa21_code", "ruc21_code", "ruc"}),
+             ("population", {"lsoa21_code", "total_residents"}),
+             ("msoa-names", {"msoa21cd", "msoa21hcln"}), ("msoa-names", {"msoa11cd", "msoa11hclnm"})]
+    for kind, need in kinds:
+        if need <= cols:
+            return kind
+    raise ImportFileError(f"{Path(path).name}: not a known lookup, population or names table; the columns are: "
+                          f"{', '.join(df.columns)}")
+
+
+def import_reference_table(session: Session, path: Path, lad_codes: list[str] | None = None,
+                           progress=silent_progress) -> ImportReport:
+    """Import any of this module's tables, told by its header (:func:`lookup_kind`)."""
+    kind = lookup_kind(path)
+    if kind == "msoa-names":
+        return import_msoa_names(session, path, progress=progress)
+    fn = {"lsoa-lookup": import_lsoa_lookup, "ward-lookup": import_ward_lookup,
+          "rural-urban": import_rural_urban, "population": import_census_population}[kind]
+    return fn(session, path, lad_codes=lad_codes, progress=progress)

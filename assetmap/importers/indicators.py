@@ -336,7 +336,7 @@ def import_area_csv(session: Session, path: Path, key: str, label: str, higher_i
     source : str, optional
         Where the data came from (default: the file's name).
     vintage : {2011, 2021}, optional
-        The geography the codes are of; by default the one more of them are loaded in (2021 on a
+        The geography the codes are of; by default the one more of them are loaded in (2011 on a
         tie: an unchanged LSOA has the same code in both). Codes of the other vintage only are
         reported by line and told so in ``report.notes``, with counts.
 
@@ -373,7 +373,9 @@ def import_area_csv(session: Session, path: Path, key: str, label: str, higher_i
     by_vintage = {v: area_ids_by_code(session, levels) for v, levels in VINTAGE_LEVELS.items()}
     if vintage is None:
         hits = {v: int(codes.isin(list(k)).sum()) for v, k in by_vintage.items()}
-        vintage = 2021 if hits[2021] >= hits[2011] and hits[2021] else 2011
+        # a tie means every code names an area in both (unchanged LSOAs, wards kept through a
+        # review): read it as 2011, as uploads always were
+        vintage = 2021 if hits[2021] > hits[2011] else 2011
     elif vintage not in VINTAGE_LEVELS:
         raise ImportFileError(f"vintage must be 2011 or 2021, not {vintage!r}")
     known = by_vintage[vintage]

@@ -92,6 +92,20 @@ def _header(columns, stem: str, measure: str) -> str | None:
     return next((c for c in columns if c.startswith(want)), None)
 
 
+def is_iod2025_file(path: Path) -> bool:
+    """Whether the file is an IoD 2025 workbook (.xlsx) or the domains CSV (``lsoa21_code`` and
+    ``IMD_rank`` in its header)."""
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return True
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as f:
+            header = f.readline().strip().split(",")
+    except OSError:
+        return False
+    return DOMAINS_CODE in header and "IMD_rank" in header
+
+
 def read_iod2025(path: Path) -> tuple[pd.DataFrame, str, list[IndicatorSpec]]:
     """Read an IoD 2025 file and tell which: ``file1``, ``file3`` (workbooks) or ``domains`` (CSV).
 

@@ -38,7 +38,6 @@ analysis that reads them:
 ``indicator.area_level`` is the indicator's geography (``lsoa`` for IoD 2019, ``lsoa21`` for IoD 2025);
     ``indicator.year`` its year; the new ``indicator.method`` says how a derived indicator was made.
 """
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
@@ -51,38 +50,44 @@ NEW_LEVELS = "('lsoa', 'msoa', 'ward', 'lad', 'town', 'custom', 'lsoa21', 'msoa2
 
 
 def upgrade() -> None:
-    op.drop_constraint("ck_area_level", "area", type_="check")
-    op.create_check_constraint("ck_area_level", "area", f"level IN {NEW_LEVELS}")
-    op.drop_constraint("area_code_key", "area", type_="unique")
-    op.create_unique_constraint("uq_area_code_level", "area", ["code", "level"])
-    op.create_index("ix_area_code", "area", ["code"])
-    op.add_column("area", sa.Column("ons_name", sa.String(200), nullable=True))
-    op.add_column("area", sa.Column("msoa_code", sa.String(10), nullable=True))
-    op.add_column("area", sa.Column("ward_code", sa.String(10), nullable=True))
-    op.add_column("area", sa.Column("ruc21_code", sa.String(6), nullable=True))
-    op.add_column("area", sa.Column("rural", sa.Boolean(), nullable=True))
-    op.add_column("area", sa.Column("pop_method", sa.Text(), nullable=True))
-    op.add_column("indicator", sa.Column("method", sa.Text(), nullable=True))
-    op.execute("UPDATE area SET ons_name = name WHERE level IN ('lsoa', 'msoa', 'ward')")
-    op.create_table(
-        "lsoa_lookup",
-        sa.Column("lsoa11_code", sa.String(10), nullable=False),
-        sa.Column("lsoa21_code", sa.String(10), nullable=False),
-        sa.Column("change_code", sa.String(1), nullable=False),
-        sa.Column("lad_code", sa.String(10), nullable=True),
-        sa.CheckConstraint("change_code IN ('U', 'S', 'M', 'X')", name="ck_lsoa_lookup_change"),
-        sa.PrimaryKeyConstraint("lsoa11_code", "lsoa21_code"),
+    # Written to be re-run safely (IF [NOT] EXISTS): a database stamped at the old feature heads
+    # replays the revisions after them.
+    op.execute("ALTER TABLE area DROP CONSTRAINT IF EXISTS ck_area_level")
+    op.execute(f"ALTER TABLE area ADD CONSTRAINT ck_area_level CHECK (level IN {NEW_LEVELS})")
+    op.execute("ALTER TABLE area DROP CONSTRAINT IF EXISTS area_code_key")
+    op.execute("ALTER TABLE area DROP CONSTRAINT IF EXISTS uq_area_code_level")
+    op.execute("ALTER TABLE area ADD CONSTRAINT uq_area_code_level UNIQUE (code, level)")
+    op.execute("CREATE INDEX IF NOT EXISTS ix_area_code ON area (code)")
+    for column, kind in [("ons_name", "varchar(200)"), ("msoa_code", "varchar(10)"), ("ward_code", "varchar(10)"),
+                         ("ruc21_code", "varchar(6)"), ("rural", "boolean"), ("pop_method", "text")]:
+        op.execute(f"ALTER TABLE area ADD COLUMN IF NOT EXISTS {column} {kind}")
+    op.execute("ALTER TABLE indicator ADD COLUMN IF NOT EXISTS method text")
+    op.execute("UPDATE area SET ons_name = name WHERE ons_name IS NULL AND level IN ('lsoa', 'msoa', 'ward')")
+    op.execute(
+        """
+        CREATE TABLE IF NOT EXISTS lsoa_lookup (
+            lsoa11_code varchar(10) NOT NULL,
+            lsoa21_code varchar(10) NOT NULL,
+            change_code varchar(1) NOT NULL,
+            lad_code varchar(10),
+            CONSTRAINT ck_lsoa_lookup_change CHECK (change_code IN ('U', 'S', 'M', 'X')),
+            PRIMARY KEY (lsoa11_code, lsoa21_code)
+        )
+        """
     )
-    op.create_index("ix_lsoa_lookup_lsoa21", "lsoa_lookup", ["lsoa21_code"])
-    op.create_table(
-        "msoa_name",
-        sa.Column("code", sa.String(10), nullable=False),
-        sa.Column("level", sa.String(10), nullable=False),
-        sa.Column("ons_name", sa.String(200), nullable=False),
-        sa.Column("name", sa.String(200), nullable=False),
-        sa.PrimaryKeyConstraint("code", "level"),
+    op.execute("CREATE INDEX IF NOT EXISTS ix_lsoa_lookup_lsoa21 ON lsoa_lookup (lsoa21_code)")
+    op.execute(
+        """
+        CREATE TABLE IF NOT EXISTS msoa_name (
+            code varchar(10) NOT NULL,
+            level varchar(10) NOT NULL,
+            ons_name varchar(200) NOT NULL,
+            name varchar(200) NOT NULL,
+            PRIMARY KEY (code, level)
+        )
+        """
     )
-    op.create_index("ix_msoa_name_ons_name", "msoa_name", ["level", "ons_name"])
+    op.execute("CREATE INDEX IF NOT EXISTS ix_msoa_name_ons_name ON msoa_name (level, ons_name)")
 
 
 def downgrade() -> None:
