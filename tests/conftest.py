@@ -1,7 +1,8 @@
 """Test fixtures on a real PostGIS.
 
 A template database holding the reference data the tests share (Shropshire and Oldham boundaries,
-2011 and 2021, IoD 2019 and 2025, Census 2021 population, the 2021 lookups and MSOA names, and the Code-Point postcodes of the areas around them) is built once and rebuilt only
+2011 and 2021, IoD 2019 and 2025, Census 2021 population, the 2021 lookups and MSOA names, and
+the Code-Point postcodes of the areas around them) is built once and rebuilt only
 when the schema or the importers change; each test session clones it (CREATE DATABASE ... TEMPLATE)
 and each test runs in a transaction that is rolled back.
 """

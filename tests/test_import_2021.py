@@ -38,7 +38,8 @@ def test_imd_2025_score_domains_and_supplementary_indices(db_session, data_dir):
     domains = _csv_rows(data_dir / "iod2025" / "iod2025_domains_lsoa21_from_file7.csv", "lsoa21_code")
     row = domains["E01005434"]
     assert value(db_session, "income_rank_2025", "E01005434") == float(row["Income_rank"])
-    assert value(db_session, "living_environment_score_2025", "E01005434") == pytest.approx(float(row["Environment_score"]))
+    environment = value(db_session, "living_environment_score_2025", "E01005434")
+    assert environment == pytest.approx(float(row["Environment_score"]))
     # File 3: children's and older people's income deprivation, on every Shropshire and Oldham LSOA 2021
     n = db_session.execute(text(
         """SELECT count(*) FROM area a JOIN indicator_value v ON v.area_id = a.id
@@ -47,7 +48,8 @@ def test_imd_2025_score_domains_and_supplementary_indices(db_session, data_dir):
     assert n == 2 * (198 + 142)
     meta = db_session.execute(text("SELECT year, area_level FROM indicator WHERE key = 'imd_rank_2025'")).one()
     assert tuple(meta) == (2025, "lsoa21")
-    assert tuple(db_session.execute(text("SELECT year, area_level FROM indicator WHERE key = 'imd_rank'")).one()) == (2019, "lsoa")
+    meta = db_session.execute(text("SELECT year, area_level FROM indicator WHERE key = 'imd_rank'")).one()
+    assert tuple(meta) == (2019, "lsoa")
 
 
 def test_census_2021_population_rural_class_and_ward(db_session):
@@ -58,7 +60,8 @@ def test_census_2021_population_rural_class_and_ward(db_session):
         "SELECT count(*) FILTER (WHERE rural), count(*) FILTER (WHERE rural IS NULL) FROM area "
         "WHERE level = 'lsoa21' AND lad_code = :l"), {"l": SHROPSHIRE}).one()
     assert rural[0] > 60 and rural[1] == 0
-    assert db_session.execute(text("SELECT count(*) FROM area WHERE level = 'lsoa21' AND ward_code IS NULL")).scalar() == 0
+    no_ward = db_session.execute(text("SELECT count(*) FROM area WHERE level = 'lsoa21' AND ward_code IS NULL"))
+    assert no_ward.scalar() == 0
 
 
 def test_age_groups_on_2021_lsoas_are_estimates_labelled_with_their_method(db_session):
@@ -171,3 +174,13 @@ def test_an_area_level_with_no_boundaries_gives_400_naming_what_is_loaded(db_ses
     db_session.execute(text("UPDATE area SET geom = NULL WHERE level = 'msoa21'"))
     with pytest.raises(BadInputError, match=r"no MSOA 2021 boundaries are loaded \(loaded: .*LSOA 2021.*\)"):
         areas.require_level_loaded(db_session, "msoa21")
+
+
+def test_a_profile_shows_need_over_time_beside_provision_over_time(client):
+    html = client.get("/profile/E01035071").get_data(as_text=True)  # an LSOA 2021 merged from two
+    assert "Need over time: IMD rank 2019 to 2025" in html
+    section = html.split('id="need-time-heading"')[1].split("</section>")[0]
+    assert "merged" in section and "E01035071" not in section.split("<tbody>")[0]
+    html = client.get("/profile/E06000051").get_data(as_text=True)  # the authority: all 198 of its LSOAs 2021
+    assert "Of 198 neighbourhoods (LSOA 2021)" in html
+    assert "Shrewsbury Harlescott Grange (Shropshire 015D)" in client.get("/profile/E01028957").get_data(as_text=True)

@@ -79,7 +79,8 @@ def lsoa_values(session: Session, indicator_id: int, level: str, lsoa_ids: Itera
     ids = [int(i) for i in lsoa_ids]
     if level in LSOA_LEVELS:
         rows = session.execute(text(
-            "SELECT area_id, value FROM indicator_value WHERE indicator_id = :ind AND area_id = ANY(CAST(:ids AS int[]))"
+            "SELECT area_id, value FROM indicator_value "
+            "WHERE indicator_id = :ind AND area_id = ANY(CAST(:ids AS int[]))"
         ), {"ind": indicator_id, "ids": ids}).all()
     else:
         _check_level(level)
@@ -132,8 +133,9 @@ def code_vintages(session: Session, codes: Iterable[str]) -> CodeVintages:
 def wrong_vintage_message(v: CodeVintages, level: str) -> str | None:
     """What to tell someone loading a file on ``level`` whose codes are of the other vintage.
 
-    >>> wrong_vintage_message(CodeVintages(200, 12, 0), "lsoa21")
-    '12 of 200 codes are LSOA 2011 codes not used in 2021: these are 2011 LSOA codes; pick the 2011 geography or convert with the lookup'
+    >>> print(wrong_vintage_message(CodeVintages(200, 12, 0), "lsoa21"))  # doctest: +NORMALIZE_WHITESPACE
+    12 of 200 codes are LSOA 2011 codes not used in 2021: these are 2011 LSOA codes;
+    pick the 2011 geography or convert with the lookup
     >>> wrong_vintage_message(CodeVintages(200, 0, 12), "lsoa") is not None
     True
     >>> wrong_vintage_message(CodeVintages(200, 0, 0), "lsoa21") is None

@@ -71,7 +71,8 @@ def derive_2021_need(session: Session) -> dict:
     )).all())
     ids = dict(session.execute(text("SELECT code, id FROM area WHERE level = 'lsoa21'")).all())
     if carried["rank_2019"].notna().any():
-        change_id = _indicator(session, CHANGE_KEY, "Change in IMD rank, 2019 to 2025 (positive: relatively more deprived)",
+        change_id = _indicator(session, CHANGE_KEY,
+                               "Change in IMD rank, 2019 to 2025 (positive: relatively more deprived)",
                                True, "ranks (2019 rank minus 2025 rank)")
         rank_id = _indicator(session, RANK_2019_KEY, "Index of Multiple Deprivation 2019 (rank, on 2021 LSOAs)",
                              False, "rank (1 = most deprived)")
@@ -117,7 +118,8 @@ def _replace_values(session: Session, indicator_ids: list[int], rows: list[tuple
     session.execute(text("DELETE FROM indicator_value WHERE indicator_id = ANY(:ids)"), {"ids": indicator_ids})
     copy_into_temp(session, "tmp_need_change", [("indicator_id", "int"), ("area_id", "int"), ("value", "float8")], rows)
     session.execute(text(
-        "INSERT INTO indicator_value (indicator_id, area_id, value) SELECT indicator_id, area_id, value FROM tmp_need_change"
+        "INSERT INTO indicator_value (indicator_id, area_id, value) "
+        "SELECT indicator_id, area_id, value FROM tmp_need_change"
     ))
 
 

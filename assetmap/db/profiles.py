@@ -156,8 +156,8 @@ def profile_lsoas(session: Session, subject: dict, level: str | None = None) -> 
     the LSOA's area inside it and ``share_of_area`` = the part of the outline in the LSOA (areas
     on the ellipsoid). :func:`assetmap.domain.profile.profile_weights` turns these into weights.
     """
-    if level == "lsoa21" and session.execute(text(
-            "SELECT bool_and(change_code = 'U') FROM lsoa_lookup WHERE lsoa21_code = :c"), {"c": subject["code"]}).scalar():
+    unchanged = "SELECT bool_and(change_code = 'U') FROM lsoa_lookup WHERE lsoa21_code = :c"
+    if level == "lsoa21" and session.execute(text(unchanged), {"c": subject["code"]}).scalar():
         level = "lsoa"  # an unchanged LSOA 2021 counts its 2011 self, whole
     if subject["kind"] == "lsoas" or level in ("lsoa", "lad"):
         where = ("l.code = ANY(CAST(:subject_codes AS text[]))" if subject["kind"] == "lsoas"
@@ -492,7 +492,8 @@ def upsert_town(session: Session, town: dict, source: str) -> str:
             )
             INSERT INTO area (code, name, level, lad_code, geom, source)
             SELECT :code, :name, 'town', :lad, u.geom, :source FROM u
-            ON CONFLICT (code, level) DO UPDATE SET name = EXCLUDED.name, lad_code = EXCLUDED.lad_code, geom = EXCLUDED.geom
+            ON CONFLICT (code, level) DO UPDATE SET
+                name = EXCLUDED.name, lad_code = EXCLUDED.lad_code, geom = EXCLUDED.geom
             WHERE ((area.name, area.lad_code) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.lad_code)
                   OR NOT ST_OrderingEquals(area.geom, EXCLUDED.geom))
             RETURNING (xmax = 0) AS inserted

@@ -108,7 +108,8 @@ def import_lsoa_lookup(session: Session, path: Path, lad_codes: list[str] | None
     known11, known21 = _loaded(session, "lsoa"), _loaded(session, "lsoa21")
     rows = []
     for rec in df.itertuples(index=False):
-        line, c11, c21, change = int(rec.line), rec.lsoa11_code.upper(), rec.lsoa21_code.upper(), rec.change_code.upper()
+        line, change = int(rec.line), rec.change_code.upper()
+        c11, c21 = rec.lsoa11_code.upper(), rec.lsoa21_code.upper()
         if change not in CHANGE_CODES:
             report.problem(line, "change code not U, S, M or X", "change_code", rec.change_code)
         elif not _LSOA.match(c11):
@@ -205,7 +206,8 @@ def import_msoa_names(session: Session, path: Path, progress=silent_progress) ->
     level = next((lvl for lvl, cols in NAME_LAYOUTS.items() if all(c in df.columns for c in cols)), None)
     if level is None:
         raise ImportFileError(f"{path.name}: not a Commons Library MSOA names file (expected msoa21cd, msoa21nm, "
-                              f"msoa21hcln or msoa11cd, msoa11nm, msoa11hclnm); the columns are: {', '.join(df.columns)}")
+                              "msoa21hcln or msoa11cd, msoa11nm, msoa11hclnm); the columns are: "
+                              f"{', '.join(df.columns)}")
     code_col, ons_col, name_col = NAME_LAYOUTS[level]
     report = ImportReport(source=f"MSOA names ({path.name})")
     report.read = len(df)
@@ -225,8 +227,9 @@ def import_msoa_names(session: Session, path: Path, progress=silent_progress) ->
     report.inserted = sum(1 for c in rows if c not in before)
     report.updated = sum(1 for c, r in rows.items() if c in before and before[c] != (r[2], r[3]))
     report.unchanged = len(rows) - report.inserted - report.updated
-    copy_into_temp(session, "tmp_msoa_name", [("code", "varchar(10)"), ("level", "varchar(10)"),
-                                              ("ons_name", "varchar(200)"), ("name", "varchar(200)")], list(rows.values()))
+    columns = [("code", "varchar(10)"), ("level", "varchar(10)"), ("ons_name", "varchar(200)"),
+               ("name", "varchar(200)")]
+    copy_into_temp(session, "tmp_msoa_name", columns, list(rows.values()))
     session.execute(text(
         """
         INSERT INTO msoa_name (code, level, ons_name, name) SELECT code, level, ons_name, name FROM tmp_msoa_name

@@ -126,7 +126,9 @@ def import_iod(session: Session, path: Path, lad_codes: list[str] | None = None,
     df = df[in_db]
 
     _upsert_lads(session, df)
-    session.execute(text("UPDATE area SET lad_code = t.lad FROM (SELECT unnest(CAST(:codes AS text[])) AS code, unnest(CAST(:lads AS text[])) AS lad) t WHERE area.code = t.code AND area.level = 'lsoa' AND area.lad_code IS DISTINCT FROM t.lad"),
+    session.execute(text("UPDATE area SET lad_code = t.lad FROM (SELECT unnest(CAST(:codes AS text[])) AS code, "
+                         "unnest(CAST(:lads AS text[])) AS lad) t "
+                         "WHERE area.code = t.code AND area.level = 'lsoa' AND area.lad_code IS DISTINCT FROM t.lad"),
                     {"codes": df[LSOA_CODE].tolist(), "lads": df[LAD_CODE].tolist()})
 
     specs = {"file1": FILE1, "file2": FILE2, "file6": FILE6}[kind]
@@ -199,7 +201,8 @@ def _upsert_lads(session: Session, df: pd.DataFrame, code_col: str = LAD_CODE, n
             text(
                 """
                 INSERT INTO area (code, name, level, lad_code, source) VALUES (:code, :name, 'lad', :code, :source)
-                ON CONFLICT (code, level) DO UPDATE SET name = EXCLUDED.name WHERE area.name IS DISTINCT FROM EXCLUDED.name
+                ON CONFLICT (code, level) DO UPDATE SET name = EXCLUDED.name
+                WHERE area.name IS DISTINCT FROM EXCLUDED.name
                 """
             ),
             {"code": code, "name": name, "source": source[:50]},

@@ -44,8 +44,10 @@ INDICES = [
     ("crime", "Crime", None, "Crime"),
     ("barriers", "Barriers to housing and services", None, "Housing_and_Services"),
     ("living_environment", "Living environment deprivation", None, "Environment"),
-    ("idaci", "Income deprivation affecting children (IDACI)", "Income Deprivation Affecting Children Index (IDACI)", None),
-    ("idaopi", "Income deprivation affecting older people (IDAOPI)", "Income Deprivation Affecting Older People (IDAOPI)", None),
+    ("idaci", "Income deprivation affecting children (IDACI)",
+     "Income Deprivation Affecting Children Index (IDACI)", None),
+    ("idaopi", "Income deprivation affecting older people (IDAOPI)",
+     "Income Deprivation Affecting Older People (IDAOPI)", None),
 ]
 
 
