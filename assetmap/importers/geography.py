@@ -44,6 +44,11 @@ def _loaded(session: Session, level: str, lad_codes: list[str] | None = None) ->
                                 {"level": level, "lads": list(lad_codes or [])}).all())
 
 
+def _countries(known: dict[str, int]) -> set[str]:
+    """The countries (first letter of the code: E England, W Wales) of the loaded areas."""
+    return {code[0] for code in known}
+
+
 def _update_areas(session: Session, report: ImportReport, level: str, columns: list[tuple[str, str]],
                   rows: list[tuple]) -> None:
     """Set ``columns`` of the areas of ``level`` named by code in ``rows`` (code first); count
@@ -96,7 +101,8 @@ def import_lsoa_lookup(session: Session, path: Path, lad_codes: list[str] | None
 
     With ``lad_codes`` only their rows (``ltla22_code``) are read. A row whose 2011 code is not a
     loaded LSOA 2011, or whose 2021 code is not a loaded LSOA 2021, is reported by line and left
-    out (when that geography is loaded at all), as is an unknown change code.
+    out (when that geography is loaded at all), as is an unknown change code. Rows of a country
+    with no LSOA loaded (Wales, when England is) are skipped, not reported.
     """
     path = Path(path)
     df = _read(path, ["lsoa11_code", "change_code", "lsoa21_code"])
@@ -106,6 +112,7 @@ def import_lsoa_lookup(session: Session, path: Path, lad_codes: list[str] | None
         df = df[df[lad_col].str.strip().isin(lad_codes)]
     report.read = len(df)
     known11, known21 = _loaded(session, "lsoa"), _loaded(session, "lsoa21")
+    countries = _countries(known11) | _countries(known21)
     rows = []
     for rec in df.itertuples(index=False):
         line, change = int(rec.line), rec.change_code.upper()
@@ -116,6 +123,8 @@ def import_lsoa_lookup(session: Session, path: Path, lad_codes: list[str] | None
             report.problem(line, "not an LSOA code", "lsoa11_code", rec.lsoa11_code)
         elif not _LSOA.match(c21):
             report.problem(line, "not an LSOA code", "lsoa21_code", rec.lsoa21_code)
+        elif countries and c21[:1] not in countries:
+            report.skip("LSOA of a country not loaded")  # the ONS tables cover England and Wales
         elif known11 and c11 not in known11:
             report.problem(line, "unknown LSOA 2011 code (not a loaded LSOA 2011)", "lsoa11_code", c11)
         elif known21 and c21 not in known21:
@@ -155,9 +164,12 @@ def import_ward_lookup(session: Session, path: Path, lad_codes: list[str] | None
         df = df[df[lad_col].str.strip().isin(lad_codes)]
     report.read = len(df)
     known = _loaded(session, "lsoa21")
+    countries = _countries(known)
     rows = []
     for code, ward, line in zip(df["lsoa21_code"].str.upper(), df["ward24_code"].str.upper(), df["line"]):
-        if code not in known:
+        if countries and code[:1] not in countries:
+            report.skip("LSOA of a country not loaded")  # the ONS tables cover England and Wales
+        elif code not in known:
             report.problem(int(line), "unknown LSOA 2021 code (not a loaded LSOA 2021)", "lsoa21_code", code)
         elif not re.match(r"^[EW]05\d{6}$", ward):
             report.problem(int(line), "not a ward code", "ward24_code", ward)
