@@ -76,15 +76,14 @@ def derive_2021_need(session: Session) -> dict:
                                True, "ranks (2019 rank minus 2025 rank)")
         rank_id = _indicator(session, RANK_2019_KEY, "Index of Multiple Deprivation 2019 (rank, on 2021 LSOAs)",
                              False, "rank (1 = most deprived)")
-        rows = []
-        for code, rec in carried.iterrows():
-            if pd.isna(rec["rank_2019"]) or code not in ids:
-                continue
-            rows.append((rank_id, ids[code], float(rec["rank_2019"])))
-            change = need_change.rank_change(float(rec["rank_2019"]), rank25.get(code))
-            if change is not None:
-                rows.append((change_id, ids[code], float(change)))
-                done["rank_change"] += 1
+        frame = carried[carried["rank_2019"].notna() & carried.index.isin(list(ids))].copy()
+        frame["area_id"] = [ids[c] for c in frame.index]
+        frame["rank_2025"] = pd.Series(rank25, dtype=float).reindex(frame.index)
+        frame["change"] = frame["rank_2019"] - frame["rank_2025"]  # as need_change.rank_change, for every row
+        rows = [(rank_id, int(a), float(r)) for a, r in zip(frame["area_id"], frame["rank_2019"])]
+        changed = frame[frame["change"].notna()]
+        rows += [(change_id, int(a), float(c)) for a, c in zip(changed["area_id"], changed["change"])]
+        done["rank_change"] = len(changed)
         _replace_values(session, [change_id, rank_id], rows)
 
     ages = _age_shares(links)

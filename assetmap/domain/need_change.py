@@ -53,8 +53,10 @@ def carry_ranks(links: pd.DataFrame) -> pd.DataFrame:
     g = df.groupby("lsoa21_code", sort=True)
     out = pd.DataFrame({"wr": g["wr"].sum(), "w": g["w"].sum()})
     out["rank_2019"] = (out["wr"] / out["w"]).where(out["w"] > 0)
-    codes = g["change_code"].agg(lambda s: s.iloc[0] if s.nunique() == 1 else ("M" if "M" in set(s) else "X"))
-    out["change_code"] = codes
+    # links that disagree (rare): merged if any link says so, else irregular
+    mixed = g["change_code"].nunique() > 1
+    any_m = (df["change_code"] == "M").groupby(df["lsoa21_code"], sort=True).any()
+    out["change_code"] = g["change_code"].first().where(~mixed, np.where(any_m, "M", "X"))
     return out[["rank_2019", "change_code"]]
 
 

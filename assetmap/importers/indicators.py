@@ -146,9 +146,10 @@ def import_iod(session: Session, path: Path, lad_codes: list[str] | None = None,
 
     indicator_ids = _upsert_indicators(session, specs, IOD_SOURCE, 2019, "lsoa")
     _store_values(session, report, df, LSOA_CODE, specs, values, known, indicator_ids, progress)
-    from assetmap.db.need_change import derive_2021_need  # the 2021 geography's share of 2019's figures
+    if kind in ("file1", "file6"):  # the IMD rank and the age groups the 2021 geography carries over
+        from assetmap.db.need_change import derive_2021_need
 
-    derive_2021_need(session)
+        derive_2021_need(session)
     return report
 
 
@@ -173,7 +174,8 @@ def _store_values(session: Session, report: ImportReport, df: pd.DataFrame, code
             if not pd.isna(v):
                 rows.append((indicator_ids[spec.key], known[code], float(v)))
     bar.close()
-    copy_into_temp(session, "tmp_indicator_value", [("indicator_id", "int"), ("area_id", "int"), ("value", "float8")], rows)
+    copy_into_temp(session, "tmp_indicator_value",
+                   [("indicator_id", "int"), ("area_id", "int"), ("value", "float8")], rows)
     changed = session.execute(
         text(
             """

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from assetmap.db.indicators import code_vintages, wrong_vintage_message
-from assetmap.db.need_change import derive_2021_need
+from assetmap.db.need_change import CHANGE_KEY, derive_2021_need
 from assetmap.errors import ImportFileError
 from assetmap.importers.indicators import (
     IndicatorSpec,
@@ -194,5 +194,10 @@ def import_iod2025(session: Session, path: Path, lad_codes: list[str] | None = N
     values = {spec.key: _numbers(df[spec.header]) for spec in specs}
     ids = _upsert_indicators(session, specs, SOURCE, YEAR, LEVEL)
     _store_values(session, report, df, "code", specs, values, known, ids, progress)
-    derive_2021_need(session)
+    if kind == "file1" or not _has_rank_change(session):
+        derive_2021_need(session)  # File 1 is the IMD's own file; the others carry the same ranks
     return report
+
+
+def _has_rank_change(session: Session) -> bool:
+    return session.execute(text("SELECT 1 FROM indicator WHERE key = :k"), {"k": CHANGE_KEY}).first() is not None
