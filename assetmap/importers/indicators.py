@@ -159,20 +159,25 @@ def _store_values(session: Session, report: ImportReport, df: pd.DataFrame, code
     """Write one file's indicator values (``df`` has a ``line`` column), counting per area row:
     "inserted" if any of its values is new, else "updated" if any changed. A row with a cell that
     is not a number is reported and left out whole; the other rows go in."""
-    rows = []
     bar = progress(total=len(df), desc=report.source)
     problems_before = len(report.problems)
-    for idx, (code, line) in enumerate(zip(df[code_col], df["line"])):
-        bar.update(1)
-        bad = next((spec for spec in specs if pd.isna(values[spec.key].iloc[idx])
-                    and str(df[spec.header].iloc[idx]).strip() not in ("", "None", "nan")), None)
-        if bad is not None:
-            report.problem(int(line), "not a number", bad.header, df[bad.header].iloc[idx])
-            continue
-        for spec in specs:
-            v = values[spec.key].iloc[idx]
-            if not pd.isna(v):
-                rows.append((indicator_ids[spec.key], known[code], float(v)))
+    # a cell that holds something but not a number, per spec (columns, not rows: files are long)
+    bad = {spec.key: (values[spec.key].isna() & ~df[spec.header].astype(str).str.strip().isin(["", "None", "nan"]))
+           .to_numpy() for spec in specs}
+    broken = np.zeros(len(df), dtype=bool)
+    for spec in specs:
+        broken |= bad[spec.key]
+    for idx in np.flatnonzero(broken):
+        first = next(spec for spec in specs if bad[spec.key][idx])
+        report.problem(int(df["line"].iloc[idx]), "not a number", first.header, df[first.header].iloc[idx])
+    area_ids = df[code_col].map(known).to_numpy()
+    rows = []
+    for spec in specs:
+        v = values[spec.key].to_numpy(dtype=float)
+        keep = ~broken & ~np.isnan(v)
+        rows.extend(zip([indicator_ids[spec.key]] * int(keep.sum()), area_ids[keep].astype(int).tolist(),
+                        v[keep].tolist()))
+    bar.update(len(df))
     bar.close()
     copy_into_temp(session, "tmp_indicator_value",
                    [("indicator_id", "int"), ("area_id", "int"), ("value", "float8")], rows)
