@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from datetime import UTC
@@ -215,8 +216,9 @@ def _run_import(kind: str, dataset_key: str, path: Path, fn, force: bool = True)
 
 @import_.command("boundaries")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--level", type=click.Choice(["lsoa", "msoa", "ward", "lad"]), default=None,
-              help="Force the level (default: from the ONS code property).")
+@click.option("--level", type=click.Choice(["lsoa", "msoa", "ward", "lad", "lsoa21", "msoa21", "ward24"]),
+              default=None, help="Force the level (default: from the ONS code property and its year: "
+                                 "LSOA11CD -> lsoa, LSOA21CD -> lsoa21, WD22CD -> ward24; or the file name).")
 @click.option("--lad", "lad_code", default=None, help="Local authority code of every area in the file.")
 def import_boundaries_cmd(path, level, lad_code):
     """ONS boundary GeoJSON (.geojson or .geojson.gz)."""
@@ -227,7 +229,8 @@ def import_boundaries_cmd(path, level, lad_code):
         fill_missing_lad_codes(session)
         return report
 
-    _exit_for(_run_import("boundaries", "ons-boundaries", path, fn))
+    key = "ons-boundaries-2021" if re.search(r"(lsoa|msoa)21|wards?2\d", Path(path).name.lower()) else "ons-boundaries"
+    _exit_for(_run_import("boundaries", key, path, fn))
 
 
 @import_.command("indicators")
@@ -238,11 +241,24 @@ def import_boundaries_cmd(path, level, lad_code):
 @click.option("--lower-is-more-need", is_flag=True, help="Any other CSV: a lower value means more need.")
 @click.option("--code-column", default=None, help="Any other CSV: the column of area codes (default: found).")
 @click.option("--value-column", default=None, help="Any other CSV: the column of values (default: found).")
-def import_indicators_cmd(path, lad_codes, key, label, lower_is_more_need, code_column, value_column):
-    """English Indices of Deprivation 2019, File 1, 2 or 6 (CSV as published); or any CSV of
-    values keyed by LSOA, MSOA or ward code (then --key is required)."""
+@click.option("--vintage", type=click.Choice(["2011", "2021"]), default=None,
+              help="Any other CSV: the geography its codes are of (default: the one more of them are loaded in).")
+def import_indicators_cmd(path, lad_codes, key, label, lower_is_more_need, code_column, value_column, vintage):
+    """English Indices of Deprivation 2019, File 1, 2 or 6 (CSV as published); IoD 2025 File 1 or
+    File 3 (the publisher's workbooks) or its domains CSV; or any CSV of values keyed by LSOA, MSOA
+    or ward code (then --key is required)."""
     from assetmap.importers.boundaries import derive_lad_geometries
     from assetmap.importers.indicators import import_area_csv, import_iod, is_iod_csv
+    from assetmap.importers.iod2025 import import_iod2025, is_iod2025_file
+
+    if Path(path).exists() and is_iod2025_file(path):
+        def iod2025(session, p):
+            report = import_iod2025(session, p, lad_codes=list(lad_codes) or None, progress=_progress)
+            derive_lad_geometries(session, progress=_progress)
+            return report
+
+        _exit_for(_run_import("indicators", "iod2025", path, iod2025))
+        return
 
     if Path(path).exists() and not is_iod_csv(path):
         if not key:
@@ -250,7 +266,8 @@ def import_indicators_cmd(path, lad_codes, key, label, lower_is_more_need, code_
 
         def generic(session, p):
             return import_area_csv(session, p, key, label or key, not lower_is_more_need,
-                                   code_column=code_column, value_column=value_column)
+                                   code_column=code_column, value_column=value_column,
+                                   vintage=int(vintage) if vintage else None)
 
         _exit_for(_run_import("indicators", None, path, generic))
         return
@@ -261,6 +278,27 @@ def import_indicators_cmd(path, lad_codes, key, label, lower_is_more_need, code_
         return report
 
     _exit_for(_run_import("indicators", "iod2019", path, fn))
+
+
+@import_.command("lookup")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--lad", "lad_codes", multiple=True, help="Only these local authorities (repeatable).")
+def import_lookup_cmd(path, lad_codes):
+    """ONS LSOA 2011 -> 2021 or LSOA 2021 -> ward 2024 lookup, the 2021 Rural-Urban Classification,
+    Census 2021 population per LSOA 2021, or the Commons Library MSOA names (CSV as published; the
+    table is told by its header)."""
+    from assetmap.importers.geography import import_reference_table, lookup_kind
+
+    if Path(path).exists():
+        kind = lookup_kind(path)
+        key = {"msoa-names": "hocl-msoa-names", "population": "census2021"}.get(kind, "ons-lookups")
+    else:
+        key = None
+
+    def fn(session, p):
+        return import_reference_table(session, p, lad_codes=list(lad_codes) or None, progress=_progress)
+
+    _exit_for(_run_import("lookups", key, path, fn))
 
 
 @import_.command("postcodes")
@@ -502,7 +540,8 @@ def compute():
               help="Local authority code, or 'all' for every loaded LSOA (repeatable; default: the default "
                    "areas, plus 'all' when England is loaded).")
 @click.option("--category", "categories", multiple=True, help="Asset-type slug (repeatable; default: every type).")
-@click.option("--indicator", default="imd_rank", show_default=True, help="Need indicator of the default runs.")
+@click.option("--indicator", default=None, help="Need indicator of the default runs (default: IMD 2025 rank where "
+                                                "loaded, as on the gap page).")
 @click.option("--group", default="all", show_default=True, help="Population group: all, 0-15, 16-59, 60+.")
 @click.option("--decay", default="gaussian", show_default=True, help="gaussian (E2SFCA) or none (2SFCA).")
 @click.option("--radius", "radius_m", type=float, default=None, help="Catchment in metres (default: the category's).")

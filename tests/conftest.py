@@ -1,7 +1,8 @@
 """Test fixtures on a real PostGIS.
 
 A template database holding the reference data the tests share (Shropshire and Oldham boundaries,
-IoD 2019, and the Code-Point postcodes of the areas around them) is built once and rebuilt only
+2011 and 2021, IoD 2019 and 2025, Census 2021 population, the 2021 lookups and MSOA names, and
+the Code-Point postcodes of the areas around them) is built once and rebuilt only
 when the schema or the importers change; each test session clones it (CREATE DATABASE ... TEMPLATE)
 and each test runs in a transaction that is rolled back.
 """
@@ -69,6 +70,7 @@ def load_reference_data(url: str, data: Path) -> None:
     from assetmap.db.migrate import upgrade
     from assetmap.db.seed import record_import, seed_datasets, seed_taxonomy
     from assetmap.importers.boundaries import derive_lad_geometries, fill_missing_lad_codes, import_boundaries
+    from assetmap.importers.demo import geography_2021_steps
     from assetmap.importers.indicators import import_iod
     from assetmap.importers.postcodes import import_codepoint
 
@@ -84,6 +86,8 @@ def load_reference_data(url: str, data: Path) -> None:
             record_import(s, "iod2019", import_iod(s, data / "imd2019" / name, lad_codes=[SHROPSHIRE, OLDHAM]))
         fill_missing_lad_codes(s)
         derive_lad_geometries(s)
+        for _, key, path, fn in geography_2021_steps(data, [SHROPSHIRE, OLDHAM]):
+            record_import(s, key, fn(s, path))
         codepoint = import_codepoint(s, data / "postcodes" / "codepo_gb.zip", areas=POSTCODE_AREAS)
         record_import(s, "codepoint-open", codepoint)
         from assetmap.importers.places import import_places

@@ -146,7 +146,7 @@ def test_stale_entries_sink_below_checked_ones_and_say_so(db_session):
 
 
 def test_area_wide_services_cover_the_point(db_session):
-    ward = db_session.execute(text("SELECT id FROM area WHERE name = 'Oswestry South'")).scalar_one()
+    ward = db_session.execute(text("SELECT id FROM area WHERE name = 'Oswestry South' AND level = 'ward'")).scalar_one()
     lad = db_session.execute(text("SELECT id FROM area WHERE code = 'E08000004'")).scalar_one()
     helpline = make_asset(db_session, "Oswestry befriending line", service_area_id=ward)
     db_session.execute(text("UPDATE asset SET location = NULL WHERE id = :i"), {"i": helpline.id})  # a phone line

@@ -122,7 +122,7 @@ def test_paging_links_keep_the_filters(client, wednesday, db_session):
 
 
 def test_asset_page_shows_what_a_person_needs(client, wednesday, db_session):
-    ward = db_session.execute(text("SELECT id FROM area WHERE name = 'Oswestry South'")).scalar_one()
+    ward = db_session.execute(text("SELECT id FROM area WHERE name = 'Oswestry South' AND level = 'ward'")).scalar_one()
     asset = make_asset(
         db_session, "Oswestry Men's Shed", category="community-group", description="Woodwork and a cuppa.",
         address="Unit 3, Gasworks Lane", town="Oswestry", postcode="SY11 1QD", phone="01691 000000",

@@ -335,7 +335,7 @@ def test_compute_gaps_command_recomputes_with_a_progress_report(gaps_db_url, mon
     result = CliRunner().invoke(main, ["compute", "gaps", "--lad", SHROPSHIRE, "--category", "gp-practice"])
     assert result.exit_code == 0, result.output
     assert "gap runs computed" in result.output
-    assert f"{SHROPSHIRE} gp-practice r=3000 gaussian: 193 areas" in result.output
+    assert f"{SHROPSHIRE} gp-practice r=3000 gaussian: 198 areas" in result.output  # IoD 2025: LSOA 2021
     bad = CliRunner().invoke(main, ["compute", "gaps", "--category", "spaceport"])
     assert bad.exit_code != 0 and "unknown category 'spaceport'" in bad.output
 
@@ -399,13 +399,13 @@ def test_rural_radius_is_a_parameter_stored_with_the_run(gclient, gdb):
 
 
 def test_sparse_category_is_told_above_the_map_with_a_larger_radius(gclient, gdb):
-    html = gclient.get(f"/plan?lad={SHROPSHIRE}&category=pharmacy&radius_m=500").get_data(as_text=True)
-    summary = re.search(r"<strong>([\d,]+) of ([\d,]+) areas have no pharmacy within 500 m.</strong>", html)
+    html = gclient.get(f"/plan?lad={SHROPSHIRE}&category=pharmacy&radius_m=300").get_data(as_text=True)
+    summary = re.search(r"<strong>([\d,]+) of ([\d,]+) areas have no pharmacy within 300 m.</strong>", html)
     assert summary and int(summary.group(1)) * 2 > int(summary.group(2))
     assert html.index("gap-sparse") < html.index('class="map-pane"')
-    assert "radius_m=1000" in html.split("gap-sparse")[1].split("</p>")[0]
+    assert "radius_m=600" in html.split("gap-sparse")[1].split("</p>")[0]
     assert f"<dt>No provision within reach</dt><dd>{summary.group(1)} areas" in html
-    api = gclient.get(f"/api/v1/gaps?lad={SHROPSHIRE}&category=pharmacy&radius_m=500").get_json()["rows"]
+    api = gclient.get(f"/api/v1/gaps?lad={SHROPSHIRE}&category=pharmacy&radius_m=300").get_json()["rows"]
     none = [r for r in api if r["provision"] == 0]
     assert {r["class"] for r in none if r["need_pct"] is not None} == {"no-provision"}
     assert {r["provision_pct"] for r in none} == {0.0}

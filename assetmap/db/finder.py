@@ -375,6 +375,8 @@ def _area_point(session: Session, code: str) -> dict | None:
                    ST_Y(ST_PointOnSurface(a.geom)) AS lat, ST_X(ST_PointOnSurface(a.geom)) AS lon
             FROM area a LEFT JOIN area l ON l.code = a.lad_code AND l.level = 'lad'
             WHERE a.code = :code AND a.geom IS NOT NULL
+            ORDER BY a.level IN ('lsoa21', 'msoa21', 'ward24') DESC  -- a code of both vintages: the current one
+            LIMIT 1
             """
         ),
         {"code": code},

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from assetmap.config import PROJECT_DIR
+from assetmap.db import areas
 from assetmap.domain import gap_analysis
 from assetmap.domain.gap_analysis import GapParams
 from assetmap.errors import BadInputError
@@ -110,6 +111,10 @@ def parse_query(session: Session, args, default_lads: Iterable[str] = ()) -> tup
         params = dataclasses.replace(params, **quantised)
         if params.rural_radius_m == params.radius_m:
             params = dataclasses.replace(params, rural_radius_m=None)
+    # the indicator's geography must have its boundaries loaded (a 400 naming what is)
+    level = next((r["area_level"] for r in options["indicators"] if r["key"] == params.indicator), None)
+    if level is not None:
+        areas.require_level_loaded(session, level)
     return params, options
 
 

@@ -117,7 +117,7 @@ def aggregate_run(session: Session, run: dict, level: str) -> dict:
 
 
 def scores_for_areas(session: Session, area_codes: Iterable[str], category: str, *,
-                     indicator: str = gap_analysis.DEFAULT_INDICATOR, group: str = "all",
+                     indicator: str | None = None, group: str = "all",
                      radius_m: float | None = None, decay: str = gap_analysis.DEFAULT_DECAY) -> list[dict]:
     """Gap scores of some LSOAs for one category, whichever local authorities they are in.
 

@@ -286,7 +286,7 @@ def params_of(run: dict) -> GapParams:
 
 
 def runs_to_compute(session: Session, *, lads: Iterable[str] = (), categories: Iterable[str] = (),
-                    default_lads: Iterable[str] = (), indicator: str = gap_analysis.DEFAULT_INDICATOR,
+                    default_lads: Iterable[str] = (), indicator: str | None = None,
                     group: str = "all", decay: str = gap_analysis.DEFAULT_DECAY,
                     radius_m: float | None = None) -> list[GapParams]:
     """What ``assetmap compute gaps`` recomputes: every current run (of ``lads`` and

@@ -8,16 +8,20 @@ A point on a shared edge goes to the area with the lowest code, so every LSOA ha
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-__all__ = ["PARENT_LEVELS", "area_ids_by_code", "lsoa_parents", "lsoa_values"]
+__all__ = ["LSOA_LEVELS", "PARENT_LEVELS", "CodeVintages", "area_ids_by_code", "code_vintages", "lsoa_parents",
+           "lsoa_values", "wrong_vintage_message"]
 
-#: Levels an LSOA can be placed in by its representative point.
-PARENT_LEVELS = ("msoa", "ward")
+#: The LSOA levels, by vintage (migration 0012): 2011 and 2021.
+LSOA_LEVELS = ("lsoa", "lsoa21")
+#: Levels an LSOA can be placed in by its representative point (2011-era and current).
+PARENT_LEVELS = ("msoa", "ward", "msoa21", "ward24")
 
 # Every LSOA of :lsoa_ids with the area of :level its representative point lies in.
 _MEMBERSHIP = """
@@ -51,7 +55,7 @@ def lsoa_parents(session: Session, lsoa_ids: Iterable[int], level: str) -> pd.Da
     lsoa_ids : iterable of int
         Area ids of LSOAs (with a population point: see
         :func:`assetmap.db.area_geometry.refresh_area_geometry`).
-    level : {"msoa", "ward"}
+    level : {"msoa", "ward", "msoa21", "ward24"}
 
     Returns
     -------
@@ -73,7 +77,7 @@ def lsoa_values(session: Session, indicator_id: int, level: str, lsoa_ids: Itera
     data, never zero).
     """
     ids = [int(i) for i in lsoa_ids]
-    if level == "lsoa":
+    if level in LSOA_LEVELS:
         rows = session.execute(text(
             "SELECT area_id, value FROM indicator_value"
             " WHERE indicator_id = :ind AND area_id = ANY(CAST(:ids AS int[]))"
@@ -95,3 +99,52 @@ def area_ids_by_code(session: Session, levels: Iterable[str] = ("lsoa", "msoa", 
     rows = session.execute(text("SELECT code, id, level FROM area WHERE level = ANY(:levels) ORDER BY code"),
                            {"levels": list(levels)}).all()
     return {code: (area_id, level) for code, area_id, level in rows}
+
+
+class CodeVintages(NamedTuple):
+    """How many of a file's distinct LSOA codes belong to one vintage only (by the ONS lookup and the
+    areas loaded): unchanged LSOAs kept their code, so only split, merged or new codes tell."""
+
+    total: int
+    only_2011: int
+    only_2021: int
+
+
+def code_vintages(session: Session, codes: Iterable[str]) -> CodeVintages:
+    """Count the codes that are LSOA 2011 codes only, and LSOA 2021 codes only."""
+    distinct = sorted({str(c).strip().upper() for c in codes if c})
+    row = session.execute(text(
+        """
+        WITH c AS (SELECT unnest(CAST(:codes AS text[])) AS code),
+        k AS (
+            SELECT c.code,
+                   EXISTS (SELECT 1 FROM lsoa_lookup l WHERE l.lsoa11_code = c.code)
+                   OR EXISTS (SELECT 1 FROM area a WHERE a.code = c.code AND a.level = 'lsoa') AS in_2011,
+                   EXISTS (SELECT 1 FROM lsoa_lookup l WHERE l.lsoa21_code = c.code)
+                   OR EXISTS (SELECT 1 FROM area a WHERE a.code = c.code AND a.level = 'lsoa21') AS in_2021
+            FROM c
+        )
+        SELECT count(*) FILTER (WHERE in_2011 AND NOT in_2021), count(*) FILTER (WHERE in_2021 AND NOT in_2011) FROM k
+        """
+    ), {"codes": distinct}).one()
+    return CodeVintages(len(distinct), int(row[0]), int(row[1]))
+
+
+def wrong_vintage_message(v: CodeVintages, level: str) -> str | None:
+    """What to tell someone loading a file on ``level`` whose codes are of the other vintage.
+
+    >>> print(wrong_vintage_message(CodeVintages(200, 12, 0), "lsoa21"))  # doctest: +NORMALIZE_WHITESPACE
+    12 of 200 codes are LSOA 2011 codes not used in 2021: these are 2011 LSOA codes;
+    pick the 2011 geography or convert with the lookup
+    >>> wrong_vintage_message(CodeVintages(200, 0, 12), "lsoa") is not None
+    True
+    >>> wrong_vintage_message(CodeVintages(200, 0, 0), "lsoa21") is None
+    True
+    """
+    if level == "lsoa21" and v.only_2011:
+        return (f"{v.only_2011} of {v.total} codes are LSOA 2011 codes not used in 2021: these are 2011 LSOA codes; "
+                "pick the 2011 geography or convert with the lookup")
+    if level == "lsoa" and v.only_2021:
+        return (f"{v.only_2021} of {v.total} codes are LSOA 2021 codes not used in 2011: these are 2021 LSOA codes; "
+                "pick the 2021 geography or convert with the lookup")
+    return None

@@ -53,7 +53,9 @@ class Role(str, enum.Enum):
     admin = "admin"
 
 
-AREA_LEVELS = ("lsoa", "msoa", "ward", "lad", "town", "custom")
+# lsoa/msoa/ward: 2011 geography (wards of the WD13 files); lsoa21/msoa21/ward24: 2021 geography and
+# current wards (see migration 0012).
+AREA_LEVELS = ("lsoa", "msoa", "ward", "lad", "town", "custom", "lsoa21", "msoa21", "ward24")
 
 
 class User(Base):
@@ -206,8 +208,11 @@ class Area(Base):
     __tablename__ = "area"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(20), unique=True)
+    # Unique per level: an unchanged LSOA has the same code in 2011 and 2021 (two rows).
+    code: Mapped[str] = mapped_column(String(20), index=True)
+    # The readable name (assetmap.domain.area_names.area_label); ons_name is the publisher's.
     name: Mapped[str] = mapped_column(String(200))
+    ons_name: Mapped[str | None] = mapped_column(String(200))
     level: Mapped[str] = mapped_column(String(10))
     lad_code: Mapped[str | None] = mapped_column(String(10), index=True)
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
@@ -215,10 +220,17 @@ class Area(Base):
     pop_0_15: Mapped[float | None] = mapped_column(Float)
     pop_16_59: Mapped[float | None] = mapped_column(Float)
     pop_60_plus: Mapped[float | None] = mapped_column(Float)
+    # How the age groups were obtained when they are estimates (LSOA 2021: see migration 0012).
+    pop_method: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(50))
+    msoa_code: Mapped[str | None] = mapped_column(String(10))  # an LSOA's MSOA
+    ward_code: Mapped[str | None] = mapped_column(String(10))  # an LSOA 2021's ward (2024, best fit)
+    ruc21_code: Mapped[str | None] = mapped_column(String(6))  # Rural-Urban Classification 2021
+    rural: Mapped[bool | None] = mapped_column(Boolean)
 
     __table_args__ = (
         CheckConstraint(f"level IN {AREA_LEVELS}", name="ck_area_level"),
+        UniqueConstraint("code", "level", name="uq_area_code_level"),
         Index("ix_area_geom", "geom", postgresql_using="gist"),
         Index("ix_area_level", "level", "lad_code"),
         Index("ix_area_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
@@ -274,7 +286,38 @@ class Indicator(Base):
     # where rank 1 is the most deprived.
     higher_is_more_need: Mapped[bool] = mapped_column(Boolean, default=True)
     unit: Mapped[str | None] = mapped_column(String(40))
+    # The indicator's geography: "lsoa" (2011) for IoD 2019, "lsoa21" for IoD 2025 (migration 0012).
     area_level: Mapped[str] = mapped_column(String(10), default="lsoa")
+    method: Mapped[str | None] = mapped_column(Text)  # how a derived indicator was made
+
+
+class LsoaLookup(Base):
+    """ONS LSOA 2011 -> LSOA 2021: change_code U unchanged, S split, M merged, X irregular."""
+
+    __tablename__ = "lsoa_lookup"
+
+    lsoa11_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    lsoa21_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    change_code: Mapped[str] = mapped_column(String(1))
+    lad_code: Mapped[str | None] = mapped_column(String(10))
+
+    __table_args__ = (
+        CheckConstraint("change_code IN ('U', 'S', 'M', 'X')", name="ck_lsoa_lookup_change"),
+        Index("ix_lsoa_lookup_lsoa21", "lsoa21_code"),
+    )
+
+
+class MsoaName(Base):
+    """A House of Commons Library MSOA name ("Oswestry East") for an MSOA 2011 or 2021 (``level``)."""
+
+    __tablename__ = "msoa_name"
+
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    level: Mapped[str] = mapped_column(String(10), primary_key=True)  # msoa (2011) or msoa21
+    ons_name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_msoa_name_ons_name", "level", "ons_name"),)
 
 
 class IndicatorValue(Base):

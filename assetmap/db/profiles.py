@@ -17,8 +17,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from assetmap.db import gap_options, gap_results
+from assetmap.db import need_change as need_change_db
+from assetmap.domain import need_change as need_change_domain
 from assetmap.domain import profile as domain
-from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY, DEFAULT_INDICATOR
+from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY, default_indicator
 from assetmap.domain.validation import clean_text
 from assetmap.errors import BadInputError, NotFoundError
 
@@ -43,7 +45,9 @@ LEVEL_LABELS = {
 def _subject_sql(subject: dict) -> tuple[str, dict]:
     """SQL giving the subject's outline (one row, column ``geom``) and its parameters."""
     if subject["kind"] == "area":
-        return "SELECT geom FROM area WHERE code = :subject_code", {"subject_code": subject["code"]}
+        # an unchanged LSOA's code is an LSOA 2011 and an LSOA 2021: the level says which
+        return ("SELECT geom FROM area WHERE code = :subject_code AND (CAST(:subject_level AS text) IS NULL "
+                "OR level = :subject_level)", {"subject_code": subject["code"], "subject_level": subject.get("level")})
     if subject["kind"] == "lsoas":
         return (
             "SELECT ST_Multi(ST_Union(geom)) AS geom FROM area "
@@ -79,6 +83,8 @@ def describe_area(session: Session, code: str) -> dict:
                    ST_XMin(a.geom) AS west, ST_YMin(a.geom) AS south, ST_XMax(a.geom) AS east, ST_YMax(a.geom) AS north
             FROM area a LEFT JOIN area lad ON lad.code = a.lad_code AND lad.level = 'lad'
             WHERE a.code = :code AND a.geom IS NOT NULL
+            ORDER BY a.level IN ('lsoa21', 'msoa21', 'ward24') DESC  -- a code of both vintages: the current one
+            LIMIT 1
             """
         ),
         {"code": code},
@@ -86,7 +92,7 @@ def describe_area(session: Session, code: str) -> dict:
     if row is None:
         raise NotFoundError(f"no area with code {code!r} is loaded; pick one from the profiles page")
     out = dict(row)
-    out["subject"] = {"kind": "area", "code": code}
+    out["subject"] = {"kind": "area", "code": code, "level": out["level"]}
     out["level_label"] = LEVEL_LABELS.get(out["level"], out["level"])
     return out
 
@@ -151,6 +157,9 @@ def profile_lsoas(session: Session, subject: dict, level: str | None = None) -> 
     the LSOA's area inside it and ``share_of_area`` = the part of the outline in the LSOA (areas
     on the ellipsoid). :func:`assetmap.domain.profile.profile_weights` turns these into weights.
     """
+    unchanged = "SELECT bool_and(change_code = 'U') FROM lsoa_lookup WHERE lsoa21_code = :c"
+    if level == "lsoa21" and session.execute(text(unchanged), {"c": subject["code"]}).scalar():
+        level = "lsoa"  # an unchanged LSOA 2021 counts its 2011 self, whole
     if subject["kind"] == "lsoas" or level in ("lsoa", "lad"):
         where = ("l.code = ANY(CAST(:subject_codes AS text[]))" if subject["kind"] == "lsoas"
                  else "l.code = :subject_code" if level == "lsoa" else "l.lad_code = :subject_code")
@@ -437,7 +446,7 @@ def save_custom_area(session: Session, geometry: shapely.MultiPolygon, name: str
             """
             INSERT INTO area (code, name, level, geom, source)
             VALUES (:code, :name, 'custom', ST_Multi(ST_GeomFromWKB(decode(:wkb, 'hex'), 4326)), 'profile')
-            ON CONFLICT (code) DO NOTHING
+            ON CONFLICT (code, level) DO NOTHING
             """
         ),
         {"code": code, "name": name, "wkb": wkb},
@@ -477,6 +486,10 @@ def upsert_town(session: Session, town: dict, source: str) -> str:
         ``"inserted"``, ``"updated"``, ``"unchanged"``, or the level of another area that holds
         the town's code (then nothing is written).
     """
+    clash = session.execute(text("SELECT level FROM area WHERE code = :c AND level <> 'town' LIMIT 1"),
+                            {"c": town["code"]}).scalar()
+    if clash is not None:
+        return clash
     result = session.execute(
         text(
             """
@@ -486,9 +499,9 @@ def upsert_town(session: Session, town: dict, source: str) -> str:
             )
             INSERT INTO area (code, name, level, lad_code, geom, source)
             SELECT :code, :name, 'town', :lad, u.geom, :source FROM u
-            ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, lad_code = EXCLUDED.lad_code, geom = EXCLUDED.geom
-            WHERE area.level = 'town'
-              AND ((area.name, area.lad_code) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.lad_code)
+            ON CONFLICT (code, level) DO UPDATE SET
+                name = EXCLUDED.name, lad_code = EXCLUDED.lad_code, geom = EXCLUDED.geom
+            WHERE ((area.name, area.lad_code) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.lad_code)
                   OR NOT ST_OrderingEquals(area.geom, EXCLUDED.geom))
             RETURNING (xmax = 0) AS inserted
             """
@@ -497,9 +510,6 @@ def upsert_town(session: Session, town: dict, source: str) -> str:
          "lad": town["lad_code"], "source": source},
     ).scalar()
     if result is None:
-        clash = session.execute(text("SELECT level FROM area WHERE code = :c"), {"c": town["code"]}).scalar()
-        if clash != "town":
-            return clash
         outcome = "unchanged"
     else:
         outcome = "inserted" if result else "updated"
@@ -558,8 +568,22 @@ def build_profile(session: Session, area: dict) -> dict:
         "radar": domain.radar_axes(comparison),
         "gaps": gaps_by_category(session, weights),
         "quarters": domain.quarter_rows(quarterly_published(session, subject)),
+        "need_change": need_change_of(session, area, weights_frame),
         "outline": domain.display_outline(outline_geojson(session, subject)),
     }
+
+
+def need_change_of(session: Session, area: dict, weights_frame: pd.DataFrame) -> dict:
+    """The change in IMD rank 2019 -> 2025 of the LSOAs 2021 the profile covers: the area itself
+    if it is one, else those the profile's 2011 LSOAs became (:mod:`assetmap.domain.need_change`)."""
+    if area["level"] == "lsoa21":
+        codes = [area["code"]]
+    else:
+        old = list(weights_frame.index.astype(str)) if not weights_frame.empty else []
+        codes = list(session.execute(text(
+            "SELECT DISTINCT lsoa21_code FROM lsoa_lookup WHERE lsoa11_code = ANY(CAST(:c AS text[]))"),
+            {"c": old}).scalars())
+    return need_change_domain.summarise_changes(need_change_db.rank_change_of(session, codes))
 
 
 def gaps_by_category(session: Session, weights: pd.Series) -> dict:
@@ -589,5 +613,6 @@ def gaps_by_category(session: Session, weights: pd.Series) -> dict:
                                              weights))
             row["run_ids"] = sorted({int(r) for r in per_lsoa["run_id"]})
         rows.append(row)
-    indicator = next((i["label"] for i in options["indicators"] if i["key"] == DEFAULT_INDICATOR), DEFAULT_INDICATOR)
+    default = default_indicator({i["key"]: i["label"] for i in options["indicators"]})
+    indicator = next((i["label"] for i in options["indicators"] if i["key"] == default), default)
     return {"rows": rows, "indicator": indicator, "method": DECAYS[DEFAULT_DECAY]}

@@ -43,10 +43,12 @@ __all__ = [
     "DECAYS",
     "DEFAULT_DECAY",
     "DEFAULT_INDICATOR",
+    "EARLIER_DEFAULT_INDICATOR",
     "GROUPS",
     "GapParams",
     "RANK_DIGITS",
     "aggregate_scores",
+    "default_indicator",
     "aggregate_to_parents",
     "aggregated_rows",
     "analyse",
@@ -77,7 +79,10 @@ AGGREGATE_COLUMNS = ("population", "need", "need_pct", "provision", "provision_p
 #: Distance decay: "gaussian" is the enhanced 2SFCA (Luo & Qi 2009); "none" the plain 2SFCA.
 DECAYS = {"gaussian": "Gaussian (E2SFCA)", "none": "None (plain 2SFCA)"}
 DEFAULT_DECAY = "gaussian"
-DEFAULT_INDICATOR = "imd_rank"
+#: The need indicator a query gets by default: the IMD 2025 rank on LSOA 2021; where it is not
+#: loaded (or not offered), the IMD 2019 rank on LSOA 2011 (:func:`default_indicator`).
+DEFAULT_INDICATOR = "imd_rank_2025"
+EARLIER_DEFAULT_INDICATOR = "imd_rank"
 #: Radius accepted from a query, in metres.
 MIN_RADIUS_M, MAX_RADIUS_M = 100.0, 50_000.0
 #: Radius when a category has no catchment of its own (a walk of about 20 minutes).
@@ -144,6 +149,22 @@ class GapParams:
         return GROUPS[self.group][0]
 
 
+def default_indicator(indicators) -> str | None:
+    """The default need indicator among those offered: IMD 2025, else IMD 2019, else the first.
+
+    >>> default_indicator({"imd_rank": "IMD 2019", "imd_rank_2025": "IMD 2025"})
+    'imd_rank_2025'
+    >>> default_indicator({"share_0_15": "Children", "imd_rank": "IMD 2019"})
+    'imd_rank'
+    >>> default_indicator({}) is None
+    True
+    """
+    for key in (DEFAULT_INDICATOR, EARLIER_DEFAULT_INDICATOR):
+        if key in indicators:
+            return key
+    return next(iter(indicators), None)
+
+
 def parse_gap_query(args: Mapping[str, str], *, lads: Mapping[str, str], categories: Mapping[str, float | None],
                     indicators: Mapping[str, str], default_lad: str | None = None,
                     default_category: str | None = None,
@@ -197,8 +218,7 @@ def parse_gap_query(args: Mapping[str, str], *, lads: Mapping[str, str], categor
     lad = _choose("lad", value("lad") or default_lad or next(iter(lads), None), lad_choices)
     category = _choose("category", value("category") or default_category or next(iter(categories), None),
                        list(categories))
-    indicator = _choose("indicator", value("indicator") or (DEFAULT_INDICATOR if DEFAULT_INDICATOR in indicators
-                                                             else next(iter(indicators), None)), list(indicators))
+    indicator = _choose("indicator", value("indicator") or default_indicator(indicators), list(indicators))
     group = _choose("group", value("group") or "all", list(GROUPS))
     decay = _choose("decay", (value("decay") or DEFAULT_DECAY).lower(), list(DECAYS))
     radius = _radius("radius_m", value("radius_m"), float(categories[category] or FALLBACK_RADIUS_M))

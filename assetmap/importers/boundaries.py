@@ -11,35 +11,65 @@ from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.db.areas import apply_area_names
 from assetmap.db.bulk import copy_into_temp, upsert_counts
 from assetmap.errors import ImportFileError
 from assetmap.importers.report import ImportReport, silent_progress
 
-# Official property names by level; the year digits vary by vintage (LSOA11CD, WD13CD, LAD19CD...).
-CODE_FIELDS = [
-    (re.compile(r"^LSOA\d\dCD$"), "lsoa"),
-    (re.compile(r"^MSOA\d\dCD$"), "msoa"),
-    (re.compile(r"^WD\d\dCD$"), "ward"),
-    (re.compile(r"^LAD\d\dCD$"), "lad"),
-]
+# Official property names; the year digits say the vintage (LSOA11CD, LSOA21CD, WD13CD, WD22CD...),
+# and the level stored carries it (see migration 0012): 2011 geography keeps "lsoa"/"msoa"/"ward".
+CODE_FIELD = re.compile(r"^(?P<kind>LSOA|MSOA|WD|LAD)(?P<year>\d\d)CD$")
 LAD_IN_FILE_NAME = re.compile(r"_(E0[6-9]\d{6}|W06\d{6})_")
+# Files from other publishers (Trafford Data Lab) name their properties area_code/area_name; the
+# level then comes from the file's name (lsoa21_..., msoa21_..., wards23_...) or is given.
+GENERIC_FIELDS = ("area_code", "area_name")
+LEVEL_IN_FILE_NAME = re.compile(r"^(?P<kind>lsoa|msoa|wards?)(?P<year>\d\d)_")
+BOUNDARY_LEVELS = ("lsoa", "msoa", "ward", "lad", "lsoa21", "msoa21", "ward24")
+
+
+def level_of(kind: str, year: int) -> str:
+    """The stored level of an ONS geography of this kind and vintage year (two digits).
+
+    >>> level_of("LSOA", 11), level_of("LSOA", 21), level_of("MSOA", 21), level_of("WD", 13), level_of("WD", 23)
+    ('lsoa', 'lsoa21', 'msoa21', 'ward', 'ward24')
+    >>> level_of("LAD", 24)
+    'lad'
+    """
+    kind = kind.upper()
+    if kind == "LAD":
+        return "lad"
+    if kind in ("WD", "WARD", "WARDS"):
+        return "ward24" if year >= 22 else "ward"
+    base = kind.lower()
+    return f"{base}21" if year >= 21 else base
 
 
 def _gdal_path(path: Path) -> str:
     return f"/vsigzip/{path}" if path.suffix == ".gz" else str(path)
 
 
-def _detect_fields(columns: list[str], level: str | None) -> tuple[str, str, str]:
-    for pattern, lvl in CODE_FIELDS:
-        for col in columns:
-            if pattern.match(col) and (level is None or level == lvl):
-                name_col = col[:-2] + "NM"
-                if name_col not in columns:
-                    raise ImportFileError(f"found {col} but no {name_col} name column")
-                return col, name_col, lvl
+def _detect_fields(columns: list[str], level: str | None, file_name: str = "") -> tuple[str, str, str]:
+    for col in columns:
+        m = CODE_FIELD.match(col)
+        if m is None:
+            continue
+        lvl = level_of(m.group("kind"), int(m.group("year")))
+        if level is not None and level != lvl:
+            continue
+        name_col = col[:-2] + "NM"
+        if name_col not in columns:
+            raise ImportFileError(f"found {col} but no {name_col} name column")
+        return col, name_col, lvl
+    if all(c in columns for c in GENERIC_FIELDS):
+        m = LEVEL_IN_FILE_NAME.match(file_name.lower())
+        lvl = level or (level_of(m.group("kind"), int(m.group("year"))) if m else None)
+        if lvl is None:
+            raise ImportFileError(f"{file_name}: the properties area_code/area_name do not say the level; "
+                                  "name it (lsoa21, msoa21, ward24, ...)")
+        return GENERIC_FIELDS[0], GENERIC_FIELDS[1], lvl
     raise ImportFileError(
-        "no ONS code property found (expected e.g. LSOA11CD/LSOA11NM, MSOA11CD, WD13CD, LAD19CD); "
-        f"the file has: {', '.join(columns) or 'no properties'}"
+        "no ONS code property found (expected e.g. LSOA21CD/LSOA21NM, LSOA11CD, MSOA21CD, WD22CD, LAD24CD, "
+        f"or area_code/area_name); the file has: {', '.join(columns) or 'no properties'}"
     )
 
 
@@ -85,7 +115,7 @@ def import_boundaries(
             f"{path.name}: coordinates ({minx:.0f}, {miny:.0f}) are not longitude/latitude: the file says "
             f"{crs} but looks like British National Grid metres; re-export it in EPSG:4326"
         )
-    code_col, name_col, lvl = _detect_fields(list(gdf.columns), level)
+    code_col, name_col, lvl = _detect_fields(list(gdf.columns), level, path.name)
     file_lad = lad_code or (m.group(1) if (m := LAD_IN_FILE_NAME.search(path.name)) else None)
 
     rows = []
@@ -107,7 +137,8 @@ def import_boundaries(
         if geom is None:
             report.problem(i + 1, "no polygon geometry", "geometry", code)
             continue
-        lad = getattr(rec, "LAD_FILE", None) or file_lad
+        lad = (getattr(rec, "LAD_FILE", None) or getattr(rec, "LAD24CD", None)
+               or getattr(rec, "local_authority_area_code", None) or file_lad)
         if lvl == "lad":
             lad = code
         rows.append((code, name or code, lvl, lad, shapely.to_wkb(geom, hex=True, output_dimension=2)))
@@ -122,19 +153,22 @@ def import_boundaries(
     report.inserted, report.updated = upsert_counts(
         session,
         """
-        INSERT INTO area (code, name, level, lad_code, geom, source)
-        SELECT code, name, level, lad_code, ST_GeomFromWKB(decode(wkb, 'hex'), 4326), :source FROM tmp_area
-        ON CONFLICT (code) DO UPDATE SET
-            name = EXCLUDED.name, level = EXCLUDED.level,
+        INSERT INTO area (code, name, ons_name, level, lad_code, geom, source)
+        SELECT code, name, name, level, lad_code, ST_GeomFromWKB(decode(wkb, 'hex'), 4326), :source FROM tmp_area
+        ON CONFLICT (code, level) DO UPDATE SET
+            ons_name = EXCLUDED.ons_name,
+            -- a readable name given by the names import stays until the publisher's name changes
+            name = CASE WHEN area.ons_name = EXCLUDED.ons_name THEN area.name ELSE EXCLUDED.name END,
             lad_code = COALESCE(EXCLUDED.lad_code, area.lad_code), geom = EXCLUDED.geom
-        WHERE (area.name, area.level, area.lad_code) IS DISTINCT FROM
-              (EXCLUDED.name, EXCLUDED.level, COALESCE(EXCLUDED.lad_code, area.lad_code))
+        WHERE (area.ons_name, area.lad_code) IS DISTINCT FROM
+              (EXCLUDED.ons_name, COALESCE(EXCLUDED.lad_code, area.lad_code))
            OR area.geom IS NULL OR NOT ST_OrderingEquals(area.geom, EXCLUDED.geom)
         RETURNING (xmax = 0)
         """,
         {"source": path.name},
     )
     report.unchanged = len(rows) - report.inserted - report.updated
+    apply_area_names(session)
     return report
 
 
@@ -145,8 +179,9 @@ def fill_missing_lad_codes(session: Session) -> int:
             """
             UPDATE area a SET lad_code = l.lad_code
             FROM area l
-            WHERE a.lad_code IS NULL AND a.level IN ('msoa', 'ward')
-              AND l.level = 'lsoa' AND l.lad_code IS NOT NULL
+            WHERE a.lad_code IS NULL AND a.level IN ('msoa', 'ward', 'msoa21', 'ward24')
+              AND l.level = CASE WHEN a.level IN ('msoa', 'ward') THEN 'lsoa' ELSE 'lsoa21' END
+              AND l.lad_code IS NOT NULL
               AND ST_Contains(l.geom, ST_PointOnSurface(a.geom))
             """
         )
@@ -173,7 +208,10 @@ def derive_lad_geometries(session: Session, lad_codes: list[str] | None = None, 
                     SELECT ST_Multi(ST_Collect(ST_MakePolygon(ST_ExteriorRing(d.geom)))) AS geom
                     FROM ST_Dump((
                         SELECT ST_CollectionExtract(ST_MakeValid(ST_Union(geom)), 3)
-                        FROM area WHERE level = 'lsoa' AND lad_code = :code
+                        FROM area WHERE lad_code = :code AND level = (
+                            -- the 2011 LSOAs where loaded (the finer outlines), else the 2021 ones
+                            SELECT CASE WHEN EXISTS (SELECT 1 FROM area WHERE level = 'lsoa' AND lad_code = :code)
+                                   THEN 'lsoa' ELSE 'lsoa21' END)
                     )) d
                     WHERE ST_Area(d.geom) > 1e-6
                 ) sub

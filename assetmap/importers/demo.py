@@ -1,8 +1,9 @@
 """The demo: real open data from ``ASSETMAP_DATA_DIR`` with Shropshire and Oldham shown first.
 
-``scope="england"`` loads what gap catchments need across borders (all England LSOAs with IoD
-2019, every GB postcode, the national library, pharmacy and GP lists); ``scope="local"`` loads
-Shropshire and Oldham and the postcode areas around them only. Files already imported unchanged
+``scope="england"`` loads what gap catchments need across borders (all England LSOAs 2011 with IoD
+2019 and LSOAs 2021 with IoD 2025, Census 2021 population, the 2021 lookups and MSOA names, every
+GB postcode, the national library, pharmacy and GP lists); ``scope="local"`` loads Shropshire and
+Oldham and the postcode areas around them only. Files already imported unchanged
 are skipped, so a second run is fast.
 """
 from __future__ import annotations
@@ -25,6 +26,65 @@ GM_LAYERS = [
     "gm_dentists", "gm_food_banks", "gm_jobcentreplus", "gm_green_flags",
     "gm_post_offices", "gm_hospitals", "gm_places_of_worship_RAW", "gm_polling_stations", "gm_greenspace_access_points",
 ]
+
+
+def geography_2021_steps(data_dir: Path, lads: list[str] | None, progress=silent_progress):
+    """The imports of the 2021 geography and current need, in order: ``(kind, dataset key, path,
+    fn(session, path))``. ``lads`` None: all England (the national LSOA 2021 file); else those
+    authorities (Shropshire's and Oldham's own boundary files, and their rows of the national
+    tables). The demo and the tests' reference data both load these."""
+    from assetmap.importers.boundaries import derive_lad_geometries, fill_missing_lad_codes, import_boundaries
+    from assetmap.importers.geography import (
+        import_census_population,
+        import_lsoa_lookup,
+        import_msoa_names,
+        import_rural_urban,
+        import_ward_lookup,
+    )
+    from assetmap.importers.iod2025 import import_iod2025
+
+    data_dir = Path(data_dir)
+    b = data_dir / "boundaries"
+
+    def boundaries(s, p):
+        report = import_boundaries(s, p, progress=progress)
+        fill_missing_lad_codes(s)
+        return report
+
+    steps = [("names", "hocl-msoa-names", data_dir / "names" / "msoa21_names_hocl_v2.2.csv", import_msoa_names),
+             ("names", "hocl-msoa-names", data_dir / "names" / "msoa11_names_hocl_v1.14.csv", import_msoa_names)]
+    if lads is None:
+        steps.append(("boundaries", "ons-boundaries-2021", b / "lsoa21_england_bsc.geojson.gz", boundaries))
+    local = {SHROPSHIRE: ["lsoa21_E06000051_shropshire_bsc.geojson", "msoa21_E06000051_shropshire_bsc.geojson",
+                          "wards22_E06000051_shropshire_bsc.geojson"],
+             OLDHAM: ["lsoa21_E08000004_oldham_bgc.geojson", "msoa21_E08000004_oldham_bgc.geojson",
+                      "wards23_E08000004_oldham_bgc.geojson"]}
+    for files in local.values():
+        for name in files:
+            if lads is None and name.startswith("lsoa21_"):
+                continue  # the national file has them
+            steps.append(("boundaries", "ons-boundaries-2021", b / name, boundaries))
+
+    def each(fn):
+        return lambda s, p: fn(s, p, lad_codes=lads, progress=progress)
+
+    def iod2025(s, p):
+        report = import_iod2025(s, p, lad_codes=lads, progress=progress)
+        derive_lad_geometries(s, progress=progress)  # authorities new since 2019 get their outline
+        return report
+
+    lk, iod = data_dir / "lookups", data_dir / "iod2025"
+    steps += [
+        ("population", "census2021", data_dir / "population" / "census2021_ts021_lsoa21.csv",
+         each(import_census_population)),
+        ("lookups", "ons-lookups", lk / "lookup_lsoa11_lsoa21_ltla22.csv", each(import_lsoa_lookup)),
+        ("lookups", "ons-lookups", lk / "lookup_lsoa21_ward24_ltla24.csv", each(import_ward_lookup)),
+        ("lookups", "ons-lookups", lk / "ruc21_lsoa21.csv", each(import_rural_urban)),
+        ("indicators", "iod2025", iod / "File_1_IoD2025_Index_of_Multiple_Deprivation.xlsx", iod2025),
+        ("indicators", "iod2025", iod / "File_3_IoD2025_Supplementary_Indices_IDACI_and_IDAOPI.xlsx", iod2025),
+        ("indicators", "iod2025", iod / "iod2025_domains_lsoa21_from_file7.csv", iod2025),
+    ]
+    return steps
 
 
 def load_demo(url: str, data_dir: Path, scope: str = "england", progress=silent_progress) -> Iterator[str]:
@@ -67,6 +127,9 @@ def load_demo(url: str, data_dir: Path, scope: str = "england", progress=silent_
             derive_lad_geometries(s, progress=progress)
             return report
         yield step("indicators", "iod2019", data_dir / "imd2019" / name, fn, options=scope)
+
+    for kind, key, path, fn in geography_2021_steps(data_dir, lads, progress):
+        yield step(kind, key, path, fn, options=scope)
 
     areas = None if england else LOCAL_POSTCODE_AREAS
     yield step("postcodes", "codepoint-open", data_dir / "postcodes" / "codepo_gb.zip",

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from assetmap.db.bulk import copy_into_temp
-from assetmap.db.indicators import area_ids_by_code
+from assetmap.db.indicators import area_ids_by_code, code_vintages, wrong_vintage_message
 from assetmap.errors import ImportFileError
 from assetmap.importers.report import ImportReport, silent_progress
 from assetmap.importers.upload_files import decode_text
@@ -130,9 +130,9 @@ def import_iod(session: Session, path: Path, lad_codes: list[str] | None = None,
     df = df[in_db]
 
     _upsert_lads(session, df)
-    session.execute(text("UPDATE area SET lad_code = t.lad"
-                         " FROM (SELECT unnest(CAST(:codes AS text[])) AS code, unnest(CAST(:lads AS text[])) AS lad) t"
-                         " WHERE area.code = t.code AND area.lad_code IS DISTINCT FROM t.lad"),
+    session.execute(text("UPDATE area SET lad_code = t.lad FROM (SELECT unnest(CAST(:codes AS text[])) AS code, "
+                         "unnest(CAST(:lads AS text[])) AS lad) t "
+                         "WHERE area.code = t.code AND area.level = 'lsoa' AND area.lad_code IS DISTINCT FROM t.lad"),
                     {"codes": df[LSOA_CODE].tolist(), "lads": df[LAD_CODE].tolist()})
 
     specs = {"file1": FILE1, "file2": FILE2, "file6": FILE6}[kind]
@@ -148,23 +148,43 @@ def import_iod(session: Session, path: Path, lad_codes: list[str] | None = None,
         values["share_60_plus"] = 100 * pops["pop_60_plus"] / total
         _set_populations(session, df[LSOA_CODE], pops)
 
-    indicator_ids = _upsert_indicators(session, specs)
-    rows = []
+    indicator_ids = _upsert_indicators(session, specs, IOD_SOURCE, 2019, "lsoa")
+    _store_values(session, report, df, LSOA_CODE, specs, values, known, indicator_ids, progress)
+    if kind in ("file1", "file6"):  # the IMD rank and the age groups the 2021 geography carries over
+        from assetmap.db.need_change import derive_2021_need
+
+        derive_2021_need(session)
+    return report
+
+
+def _store_values(session: Session, report: ImportReport, df: pd.DataFrame, code_col: str,
+                  specs: list[IndicatorSpec], values: dict[str, pd.Series], known: dict[str, int],
+                  indicator_ids: dict[str, int], progress=silent_progress) -> None:
+    """Write one file's indicator values (``df`` has a ``line`` column), counting per area row:
+    "inserted" if any of its values is new, else "updated" if any changed. A row with a cell that
+    is not a number is reported and left out whole; the other rows go in."""
     bar = progress(total=len(df), desc=report.source)
-    for idx, (code, line) in enumerate(zip(df[LSOA_CODE], df["line"])):
-        bar.update(1)
-        bad = next((spec for spec in specs
-                    if pd.isna(values[spec.key].iloc[idx]) and df[spec.header].iloc[idx].strip()), None)
-        if bad is not None:  # a broken row is reported and left out whole; the other rows go in
-            report.problem(int(line), "not a number", bad.header, df[bad.header].iloc[idx])
-            continue
-        for spec in specs:
-            v = values[spec.key].iloc[idx]
-            if not pd.isna(v):
-                rows.append((indicator_ids[spec.key], known[code], float(v)))
+    problems_before = len(report.problems)
+    # a cell that holds something but not a number, per spec (columns, not rows: files are long)
+    bad = {spec.key: (values[spec.key].isna() & ~df[spec.header].astype(str).str.strip().isin(["", "None", "nan"]))
+           .to_numpy() for spec in specs}
+    broken = np.zeros(len(df), dtype=bool)
+    for spec in specs:
+        broken |= bad[spec.key]
+    for idx in np.flatnonzero(broken):
+        first = next(spec for spec in specs if bad[spec.key][idx])
+        report.problem(int(df["line"].iloc[idx]), "not a number", first.header, df[first.header].iloc[idx])
+    area_ids = df[code_col].map(known).to_numpy()
+    rows = []
+    for spec in specs:
+        v = values[spec.key].to_numpy(dtype=float)
+        keep = ~broken & ~np.isnan(v)
+        rows.extend(zip([indicator_ids[spec.key]] * int(keep.sum()), area_ids[keep].astype(int).tolist(),
+                        v[keep].tolist()))
+    bar.update(len(df))
     bar.close()
-    copy_into_temp(session, "tmp_indicator_value", [("indicator_id", "int"), ("area_id", "int"), ("value", "float8")],
-                   rows)
+    copy_into_temp(session, "tmp_indicator_value",
+                   [("indicator_id", "int"), ("area_id", "int"), ("value", "float8")], rows)
     changed = session.execute(
         text(
             """
@@ -179,24 +199,24 @@ def import_iod(session: Session, path: Path, lad_codes: list[str] | None = None,
             """
         )
     ).scalars().all()
-    # Counted per LSOA row: "inserted" if any of its values is new, else "updated" if any changed.
     report.inserted = sum(1 for f in changed if f)
     report.updated = len(changed) - report.inserted
-    report.unchanged = len(df) - len(report.problems) - len(changed)
-    return report
+    report.unchanged = len(df) - (len(report.problems) - problems_before) - len(changed)
 
 
-def _upsert_lads(session: Session, df: pd.DataFrame) -> None:
-    lads = df[[LAD_CODE, LAD_NAME]].drop_duplicates()
+def _upsert_lads(session: Session, df: pd.DataFrame, code_col: str = LAD_CODE, name_col: str = LAD_NAME,
+                source: str = IOD_SOURCE) -> None:
+    lads = df[[code_col, name_col]].drop_duplicates()
     for code, name in lads.itertuples(index=False):
         session.execute(
             text(
                 """
                 INSERT INTO area (code, name, level, lad_code, source) VALUES (:code, :name, 'lad', :code, :source)
-                ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name WHERE area.name IS DISTINCT FROM EXCLUDED.name
+                ON CONFLICT (code, level) DO UPDATE SET name = EXCLUDED.name
+                WHERE area.name IS DISTINCT FROM EXCLUDED.name
                 """
             ),
-            {"code": code, "name": name, "source": IOD_SOURCE},
+            {"code": code, "name": name, "source": source[:50]},
         )
 
 
@@ -208,7 +228,7 @@ def _set_populations(session: Session, codes: pd.Series, pops: dict[str, pd.Seri
             FROM (SELECT unnest(CAST(:codes AS text[])) AS code, unnest(CAST(:population AS float8[])) AS population,
                          unnest(CAST(:p0 AS float8[])) AS p0, unnest(CAST(:p16 AS float8[])) AS p16,
                          unnest(CAST(:p60 AS float8[])) AS p60) t
-            WHERE area.code = t.code
+            WHERE area.code = t.code AND area.level = 'lsoa'
             """
         ),
         {
@@ -221,28 +241,34 @@ def _set_populations(session: Session, codes: pd.Series, pops: dict[str, pd.Seri
     )
 
 
-def _upsert_indicators(session: Session, specs: list[IndicatorSpec]) -> dict[str, int]:
+def _upsert_indicators(session: Session, specs: list[IndicatorSpec], source: str, year: int, level: str,
+                       method: str | None = None) -> dict[str, int]:
+    """The indicators' rows, each with its year and geography (``area_level``); ``{key: id}``."""
     ids = {}
     for spec in specs:
         ids[spec.key] = session.execute(
             text(
                 """
-                INSERT INTO indicator (key, label, source, year, higher_is_more_need, unit, area_level)
-                VALUES (:key, :label, :source, 2019, :hi, :unit, 'lsoa')
+                INSERT INTO indicator (key, label, source, year, higher_is_more_need, unit, area_level, method)
+                VALUES (:key, :label, :source, :year, :hi, :unit, :level, :method)
                 ON CONFLICT (key) DO UPDATE SET label = EXCLUDED.label, source = EXCLUDED.source,
+                    year = EXCLUDED.year, area_level = EXCLUDED.area_level, method = EXCLUDED.method,
                     higher_is_more_need = EXCLUDED.higher_is_more_need, unit = EXCLUDED.unit
                 RETURNING id
                 """
             ),
-            {"key": spec.key, "label": spec.label, "source": IOD_SOURCE, "hi": spec.higher_is_more_need,
-             "unit": spec.unit},
+            {"key": spec.key, "label": spec.label, "source": source, "year": year, "hi": spec.higher_is_more_need,
+             "unit": spec.unit, "level": level, "method": method},
         ).scalar_one()
     return ids
 
 
 # --- any indicator keyed by LSOA, MSOA or ward code ------------------------------------------
-#: Area levels an uploaded indicator may be keyed by, and what their codes look like.
-AREA_LEVELS = {"lsoa": "LSOA", "msoa": "MSOA", "ward": "ward"}
+#: Area levels an uploaded indicator may be keyed by, and what their codes are called.
+AREA_LEVELS = {"lsoa": "LSOA", "msoa": "MSOA", "ward": "ward",
+               "lsoa21": "LSOA 2021", "msoa21": "MSOA 2021", "ward24": "ward (2024)"}
+#: The levels of each geography's vintage (migration 0012): a file is read on one of them.
+VINTAGE_LEVELS = {2011: ("lsoa", "msoa", "ward"), 2021: ("lsoa21", "msoa21", "ward24")}
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 _CODE = re.compile(r"^[EWSN]\d{8}$")
 
@@ -301,7 +327,7 @@ def _pick_columns(df: pd.DataFrame, name: str, code_column: str | None, value_co
 
 def import_area_csv(session: Session, path: Path, key: str, label: str, higher_is_more_need: bool,
                     code_column: str | None = None, value_column: str | None = None,
-                    source: str | None = None) -> ImportReport:
+                    source: str | None = None, vintage: int | None = None) -> ImportReport:
     """Import any indicator from a CSV keyed by LSOA, MSOA or ward code.
 
     The file may carry a UTF-8 BOM or be Latin-1, and numbers may have thousands separators.
@@ -329,6 +355,10 @@ def import_area_csv(session: Session, path: Path, key: str, label: str, higher_i
         Column names; by default the column of area codes and the one numeric column besides.
     source : str, optional
         Where the data came from (default: the file's name).
+    vintage : {2011, 2021}, optional
+        The geography the codes are of; by default the one more of them are loaded in (2011 on a
+        tie: an unchanged LSOA has the same code in both). Codes of the other vintage only are
+        reported by line and told so in ``report.notes``, with counts.
 
     Returns
     -------
@@ -360,7 +390,20 @@ def import_area_csv(session: Session, path: Path, key: str, label: str, higher_i
     codes = df[code_column].str.strip().str.upper()
     raw = df[value_column].str.strip()
     values = _numbers(raw)
-    known = area_ids_by_code(session, AREA_LEVELS)
+    by_vintage = {v: area_ids_by_code(session, levels) for v, levels in VINTAGE_LEVELS.items()}
+    if vintage is None:
+        hits = {v: int(codes.isin(list(k)).sum()) for v, k in by_vintage.items()}
+        # a tie means every code names an area in both (unchanged LSOAs, wards kept through a
+        # review): read it as 2011, as uploads always were
+        vintage = 2021 if hits[2021] > hits[2011] else 2011
+    elif vintage not in VINTAGE_LEVELS:
+        raise ImportFileError(f"vintage must be 2011 or 2021, not {vintage!r}")
+    known = by_vintage[vintage]
+    other = by_vintage[2011 if vintage == 2021 else 2021]
+    vintages = code_vintages(session, codes)
+    note = wrong_vintage_message(vintages, "lsoa21" if vintage == 2021 else "lsoa")
+    if note:
+        report.notes.append(note)
     levels = pd.Series([known[c][1] if c in known else None for c in codes], dtype=object)
     level = levels.dropna().mode().sort_values().iloc[0] if levels.notna().any() else None
 
@@ -369,6 +412,9 @@ def import_area_csv(session: Session, path: Path, key: str, label: str, higher_i
         line = i + 2
         if not code:
             report.problem(line, "no area code", code_column, code)
+        elif code not in known and code in other:
+            report.problem(line, f"a {2011 if vintage == 2021 else 2021} code: not an area of the {vintage} geography",
+                           code_column, code)
         elif code not in known:
             report.problem(line, "unknown area code (not a loaded LSOA, MSOA or ward)", code_column, code)
         elif known[code][1] != level:
@@ -385,8 +431,8 @@ def import_area_csv(session: Session, path: Path, key: str, label: str, higher_i
     report.level = level
     report.encoding = "UTF-8" if encoding == "utf-8-sig" else "Latin-1"
     if not rows:
-        raise ImportFileError(f"{path.name}: no row could be imported. "
-                              + "; ".join(str(p) for p in report.problems[:5]))
+        raise ImportFileError(f"{path.name}: no row could be imported. " + "; ".join(
+            report.notes + [str(p) for p in report.problems[:5]]))
 
     indicator_id = session.execute(text(
         """

@@ -32,6 +32,8 @@ class ImportReport:
     problems: list[RowProblem] = field(default_factory=list)
     # Rows deliberately left out (closed libraries, inactive practices): counted by reason, not errors.
     skipped_reasons: Counter = field(default_factory=Counter)
+    # What the file as a whole was found to be (codes of another vintage, with counts).
+    notes: list[str] = field(default_factory=list)
     # What the import wrote (an assetmap.db.assets.AssetChanges), for the gap refresh after the
     # commit; None for imports of other things. Not part of the report kept.
     changes: Any = field(default=None, repr=False, compare=False)
@@ -55,6 +57,7 @@ class ImportReport:
             f"{self.source}: read {self.read}, inserted {self.inserted}, updated {self.updated}, "
             f"unchanged {self.unchanged}, skipped {self.skipped}"
         ]
+        lines.extend(f"  note: {n}" for n in self.notes)
         for reason, n in self.skipped_reasons.most_common():
             lines.append(f"  skipped {n}: {reason}")
         for p in self.problems[:max_problems]:
@@ -72,6 +75,7 @@ class ImportReport:
             "unchanged": self.unchanged,
             "skipped": self.skipped,
             "skipped_reasons": dict(self.skipped_reasons),
+            "notes": list(self.notes),
             "problems": [vars(p) for p in self.problems[:1000]],
             "problem_count": len(self.problems),
         }
