@@ -515,7 +515,7 @@ def import_towns_cmd(path):
     import json
 
     from assetmap.db.engine import session_scope
-    from assetmap.domain.profile import read_towns
+    from assetmap.domain.area_profile import read_towns
     from assetmap.importers.towns import load_towns
 
     path = path or config.PROJECT_DIR / "data" / "towns.json"

@@ -36,7 +36,7 @@ def import_shropshire_assets(session, data_dir) -> dict:
 
 
 def load_project_towns(session):
-    from assetmap.domain.profile import read_towns
+    from assetmap.domain.area_profile import read_towns
     from assetmap.importers.towns import load_towns
 
     return load_towns(session, read_towns(json.loads((PROJECT_DIR / "data" / "towns.json").read_text())))

@@ -1,12 +1,12 @@
 """/api/v1: GeoJSON near a place, one asset, postcodes and categories; every response checked
-against the OpenAPI schemas of assetmap.web.openapi_v1; bad input is a 400/404 that explains."""
+against the OpenAPI schemas of assetmap.web.openapi_finder; bad input is a 400/404 that explains."""
 from __future__ import annotations
 
 import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import text
 
-from assetmap.web.openapi_v1 import openapi_components, openapi_paths
+from assetmap.web.openapi_finder import openapi_components, openapi_paths
 from tests.factories import make_asset
 from tests.finder_fixtures import SUNDAY_NOON, WEDNESDAY_NOON, fixed_clock, haversine_m, import_pharmacies
 

@@ -19,12 +19,12 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from assetmap.domain import (
+    area_profile,
     contribution,
     opening_hours,
     opening_hours_hsds,
     opening_hours_text,
     postcodes,
-    profile,
     search,
     tabular,
     validation,
@@ -414,7 +414,7 @@ GEOJSON_DOC = st.one_of(
 
 def _only_bad_input(text) -> None:
     try:
-        area = profile.parse_custom_area(text)
+        area = area_profile.parse_custom_area(text)
     except BadInputError as error:
         assert error.http_status == 400 and error.message
         return
@@ -438,7 +438,7 @@ def test_custom_area_takes_any_geojson_shape(doc):
 def test_custom_area_keeps_a_valid_rectangle(west, south, width, height):
     ring = [[west, south], [west + width, south], [west + width, south + height], [west, south + height],
             [west, south]]
-    area = profile.parse_custom_area(json.dumps({"type": "Feature", "geometry": {"type": "Polygon",
+    area = area_profile.parse_custom_area(json.dumps({"type": "Feature", "geometry": {"type": "Polygon",
                                                                                  "coordinates": [ring]}}))
     assert area.bounds == pytest.approx((west, south, west + width, south + height))
 
@@ -456,7 +456,7 @@ def test_custom_area_regressions(text, says):
     """Found by fuzzing: each of these used to escape as a RecursionError, AttributeError,
     OverflowError, UnicodeEncodeError or ValueError (a 500 from /profile/custom)."""
     with pytest.raises(BadInputError, match=says):
-        profile.parse_custom_area(text)
+        area_profile.parse_custom_area(text)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests for assetmap.domain.gaps: percentiles, gap, bivariate classes, aggregation."""
+"""Tests for assetmap.domain.gap_ranks: percentiles, gap, bivariate classes, aggregation."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assetmap.domain.gaps import (
+from assetmap.domain.gap_ranks import (
     BIVARIATE_CLASSES,
     NO_DATA,
     bivariate_class,

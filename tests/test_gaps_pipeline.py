@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from assetmap.db import gap_refresh, gap_results, gap_runs
 from assetmap.domain.gap_analysis import GapParams
-from assetmap.domain.gaps import BIVARIATE_CLASSES, NO_DATA, percentile_rank
+from assetmap.domain.gap_ranks import BIVARIATE_CLASSES, NO_DATA, percentile_rank
 from tests.factories import make_asset
 from tests.gaps_fixtures import OLDHAM, SHROPSHIRE
 

@@ -13,7 +13,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from assetmap.web.openapi import build_spec
+from assetmap.web.api_docs import build_spec
 from tests.factories import make_asset
 
 # Enough examples to reach every parameter, few enough to run in seconds.

@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 
 from assetmap.db.models import Asset, AssetStatus, OrukServiceAtLocation, Revision
 from assetmap.errors import ImportFileError
-from assetmap.importers.oruk import import_oruk
+from assetmap.importers.oruk_import import import_oruk
 from tests.factories import make_asset
 from tests.oruk_fixtures import ORUK_DATA, assert_valid, spec_dir
 

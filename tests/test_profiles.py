@@ -20,10 +20,10 @@ from shapely.geometry import box, mapping
 from sqlalchemy import text
 
 import assetmap.charts
-from assetmap.db import profiles
+from assetmap.db import profile_queries
 from assetmap.db.models import Revision
-from assetmap.domain import gaps as gap_maths
-from assetmap.domain.profile import parse_custom_area, profile_weights, read_towns
+from assetmap.domain import gap_ranks as gap_maths
+from assetmap.domain.area_profile import parse_custom_area, profile_weights, read_towns
 from assetmap.errors import BadInputError
 from assetmap.importers.towns import load_towns
 from tests.factories import make_asset
@@ -141,8 +141,8 @@ def test_import_towns_command_reports_problems_and_exits_non_zero(runner, tmp_pa
 def test_profile_of_oswestrys_lsoas_matches_independent_counts_and_averages(db_session, data_dir, assets):
     codes = oswestry_lsoas(data_dir)
     assert len(codes) == 10
-    area = profiles.describe_lsoas(db_session, codes)
-    profile = profiles.build_profile(db_session, area)
+    area = profile_queries.describe_lsoas(db_session, codes)
+    profile = profile_queries.build_profile(db_session, area)
 
     assert area["lad_code"] == SHROPSHIRE and area["lad_name"] == "Shropshire"
     assert [lsoa["code"] for lsoa in profile["lsoas"]] == codes
@@ -208,7 +208,7 @@ def test_gap_by_category_is_the_weighted_mean_of_the_gap_analysis_scores(db_sess
     from assetmap.db import gap_results
 
     codes = oswestry_lsoas(data_dir)
-    profile = profiles.build_profile(db_session, profiles.describe_lsoas(db_session, codes))
+    profile = profile_queries.build_profile(db_session, profile_queries.describe_lsoas(db_session, codes))
     by_slug = {g["slug"]: g for g in profile["gaps"]["rows"]}
     assert by_slug["dentist"]["message"].startswith("No published places")
     population = {lsoa["code"]: lsoa["population"] for lsoa in profile["lsoas"]}
@@ -225,8 +225,8 @@ def test_gap_by_category_is_the_weighted_mean_of_the_gap_analysis_scores(db_sess
 
 
 def test_town_profile_weights_lsoas_by_the_share_inside(db_session, data_dir, assets, towns):
-    area = profiles.describe_area(db_session, "town-oswestry")
-    profile = profiles.build_profile(db_session, area)
+    area = profile_queries.describe_area(db_session, "town-oswestry")
+    profile = profile_queries.build_profile(db_session, area)
     town = ward_union(data_dir, "Oswestry")
     shapes = lsoa_shapes(data_dir)
     shares = {lsoa["code"]: lsoa["share"] for lsoa in profile["lsoas"]}
@@ -283,7 +283,7 @@ def test_published_places_by_quarter_come_from_the_revision_history(db_session, 
     g = make_asset(db_session, "G published in the first hour of Q2 (BST)")
     _revise(db_session, g, "2025-03-31T23:30:00+00:00", "published", inside)  # 00:30 on 1 April in London
 
-    rows = profiles.quarterly_published(db_session, {"kind": "area", "code": "town-oswestry"})
+    rows = profile_queries.quarterly_published(db_session, {"kind": "area", "code": "town-oswestry"})
     got = [(r["quarter"].isoformat(), r["published"], r["added"], r["removed"]) for r in rows]
     assert got[:7] == [
         ("2024-01-01", 1, 1, 0),  # A
@@ -298,7 +298,7 @@ def test_published_places_by_quarter_come_from_the_revision_history(db_session, 
     now = datetime.now(UTC).astimezone(LONDON)
     assert got[-1][0] == f"{now.year}-{3 * ((now.month - 1) // 3) + 1:02d}-01"
 
-    capped = profiles.quarterly_published(db_session, {"kind": "area", "code": "town-oswestry"}, max_quarters=3)
+    capped = profile_queries.quarterly_published(db_session, {"kind": "area", "code": "town-oswestry"}, max_quarters=3)
     assert [(r["published"], r["added"]) for r in capped] == [(4, 0)] * 3
 
 
@@ -316,7 +316,8 @@ def test_a_drawn_area_is_saved_and_profiled(client, db_session, assets):
 
     html = client.get(url).get_data(as_text=True)
     assert "Oswestry centre" in html and "Custom area" in html
-    profile = profiles.build_profile(db_session, profiles.describe_area(db_session, url.rsplit("/", 1)[1]))
+    area = profile_queries.describe_area(db_session, url.rsplit("/", 1)[1])
+    profile = profile_queries.build_profile(db_session, area)
     expected = independent_counts(db_session, OSWESTRY_SQUARE)
     got = {c["slug"]: (c["inside"], c["within_reach"]) for c in profile["assets"]}
     assert all(got[s] == expected[s] for s in expected)
@@ -385,8 +386,8 @@ def test_the_database_check_refuses_an_invalid_outline_too(db_session):
     # The domain check would stop it first; the database's own check does not rely on that.
     bow_tie = shapely.MultiPolygon([shapely.from_geojson(json.dumps(BOW_TIE))])
     with pytest.raises(BadInputError, match="Self-intersection"):
-        profiles.check_custom_area(db_session, bow_tie)
-    coverage = profiles.check_custom_area(db_session, shapely.MultiPolygon([OSWESTRY_SQUARE]))["coverage"]
+        profile_queries.check_custom_area(db_session, bow_tie)
+    coverage = profile_queries.check_custom_area(db_session, shapely.MultiPolygon([OSWESTRY_SQUARE]))["coverage"]
     assert coverage == pytest.approx(1.0, abs=1e-4)
 
 
@@ -422,7 +423,7 @@ def test_profile_page_has_tables_radar_and_an_offline_map(client, db_session, da
     svg = re.search(r'<svg [^>]*class="chart radar".*?</svg>', html, flags=re.S).group(0)
     assert 'role="img"' in svg and 'aria-labelledby="need-radar-title need-radar-desc"' in svg
     desc = re.search(r"<desc[^>]*>(.*?)</desc>", svg, flags=re.S).group(1)
-    profile = profiles.build_profile(db_session, profiles.describe_lsoas(db_session, codes))
+    profile = profile_queries.build_profile(db_session, profile_queries.describe_lsoas(db_session, codes))
     assert f"IMD {profile['radar'][0]['value']:.0f}" in desc
     assert len(re.findall(r"\d; ", desc)) == 2 * (len(RADAR_KEYS) - 1)
     # The map loads nothing from outside; every name is inert in list, popup and tooltip.
@@ -449,13 +450,13 @@ def test_profiles_index_pick_and_bad_codes(client, db_session, towns):
     unknown = client.get("/profile/lsoas?codes=E01028902,E0199")
     assert unknown.status_code == 400 and "not a loaded LSOA: E0199" in unknown.get_data(as_text=True)
     assert client.get("/profile/lsoas?codes=").status_code == 400
-    many = ",".join(f"E01{n:06d}" for n in range(profiles.MAX_LSOAS + 1))
+    many = ",".join(f"E01{n:06d}" for n in range(profile_queries.MAX_LSOAS + 1))
     too_many = client.get(f"/profile/lsoas?codes={many}")
-    assert too_many.status_code == 400 and f"at most {profiles.MAX_LSOAS}" in too_many.get_data(as_text=True)
+    assert too_many.status_code == 400 and f"at most {profile_queries.MAX_LSOAS}" in too_many.get_data(as_text=True)
 
 
 def test_a_local_authority_profile_counts_its_own_lsoas_whole(db_session, assets):
-    profile = profiles.build_profile(db_session, profiles.describe_area(db_session, SHROPSHIRE))
+    profile = profile_queries.build_profile(db_session, profile_queries.describe_area(db_session, SHROPSHIRE))
     n, population = db_session.execute(text(
         "SELECT count(*), sum(population) FROM area WHERE level = 'lsoa' AND lad_code = :lad"
     ), {"lad": SHROPSHIRE}).one()

@@ -9,7 +9,7 @@ from datetime import UTC
 import pytest
 
 from assetmap.domain import contribution, geojson_crs, tabular, validation
-from assetmap.domain.profile import parse_custom_area
+from assetmap.domain.area_profile import parse_custom_area
 from assetmap.errors import BadInputError, ImportFileError
 from assetmap.importers import asset_formats
 from assetmap.importers.report import ImportReport

@@ -29,7 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from assetmap.db.bulk import copy_into_temp
 from assetmap.db.models import Asset, AssetStatus, Revision, TaxonomyTerm
-from assetmap.db.oruk import derived_id_sql
+from assetmap.db.oruk_queries import derived_id_sql
 from assetmap.domain.identities import imported_asset_uuid, organisation_uuid
 from assetmap.domain.revisions import EDITABLE_FIELDS, SNAPSHOT_KEYS, diff, normalise, restorable_values
 from assetmap.errors import BadInputError, ConflictError, NotFoundError

@@ -124,7 +124,7 @@ def scores_for_areas(session: Session, area_codes: Iterable[str], category: str,
     Each LSOA is scored in the run of its own local authority (percentiles are over that
     authority's LSOAs), computed first if needed. For a ward, town or drawn polygon, pass the
     LSOAs it covers and aggregate with
-    :func:`assetmap.domain.gaps.population_weighted_mean`.
+    :func:`assetmap.domain.gap_ranks.population_weighted_mean`.
 
     Parameters
     ----------

@@ -10,9 +10,9 @@ Pipeline
    E2SFCA with the Gaussian decay of :func:`assetmap.domain.access.gaussian_decay`), and the
    distance to the nearest asset of the category (:func:`assetmap.domain.access.nearest_distance`).
 2. Need: the indicator as a percentile over the areas reported, oriented so 100 is most need
-   (:func:`assetmap.domain.gaps.percentile_rank`; IoD rank 1 is the most deprived).
+   (:func:`assetmap.domain.gap_ranks.percentile_rank`; IoD rank 1 is the most deprived).
 3. Provision percentile over the same areas, gap = need percentile - provision percentile, and
-   the 3x3 bivariate class (:mod:`assetmap.domain.gaps`).
+   the 3x3 bivariate class (:mod:`assetmap.domain.gap_ranks`).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from assetmap.domain.access import gaussian_decay, nearest_distance, two_step_fca
-from assetmap.domain.gaps import (
+from assetmap.domain.gap_ranks import (
     BIVARIATE_CLASSES,
     MID_BELOW,
     NO_DATA,
@@ -367,7 +367,7 @@ def score_gaps(areas: pd.DataFrame, higher_is_more_need: bool) -> pd.DataFrame:
 
     Notes
     -----
-    Ties rank at their lowest percentile (:func:`~assetmap.domain.gaps.percentile_rank`), so
+    Ties rank at their lowest percentile (:func:`~assetmap.domain.gap_ranks.percentile_rank`), so
     the areas with no provision, all tied at 0, sit at the 0th percentile rather than in the
     middle, and the areas with some provision rank above all of them. Provision is ranked at
     :data:`RANK_DIGITS` significant digits.
@@ -519,7 +519,7 @@ def aggregate_scores(rows: pd.DataFrame, groups) -> pd.DataFrame:
     """LSOA scores population-weighted up to larger areas (wards, MSOAs, the local authority).
 
     ``need``, ``need_pct``, ``provision`` and ``provision_pct`` are each
-    :func:`~assetmap.domain.gaps.population_weighted_mean` over the group's LSOAs that have a
+    :func:`~assetmap.domain.gap_ranks.population_weighted_mean` over the group's LSOAs that have a
     value (no data is left out, never counted as zero); ``population`` is the group's sum. The
     gap and the class are then computed on the aggregated percentiles ("no-provision" when none of
     the group's LSOAs has anything in reach).

@@ -2,7 +2,7 @@
 
 Writing only: :func:`organization_summary_json` for a ``/organizations`` list item and
 :func:`organization_json` for ``/organizations/{id}`` (with the organisation's services), from the
-organisation dicts :mod:`assetmap.db.oruk` returns (uuid, name, description, url, email, source_id)
+organisation dicts :mod:`assetmap.db.oruk_queries` returns (uuid, name, description, url, email, source_id)
 and the asset groups of its services. An organisation's third-party identifiers come from its key
 (:func:`assetmap.domain.organisations.identifiers`).
 

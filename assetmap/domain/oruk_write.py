@@ -3,7 +3,7 @@ locations and taxonomies (licence and attribution: :mod:`assetmap.domain.attribu
 
 Assets that share a service id (one service run at several places, as imported from a feed) are
 one ORUK ``service`` with several ``service_at_locations``. The functions take asset dicts as
-:mod:`assetmap.db.oruk` returns them; :func:`assetmap.domain.oruk_feed.parse_service` reads them
+:mod:`assetmap.db.oruk_queries` returns them; :func:`assetmap.domain.oruk_feed.parse_service` reads them
 back, and writing then reading then writing gives the same JSON.
 
 No Flask and no SQL here.
@@ -46,7 +46,7 @@ def _sid(value: Any) -> str:
 # --------------------------------------------------------------------------------------------
 # Writing: assets → ORUK JSON
 # --------------------------------------------------------------------------------------------
-# An asset dict (from assetmap.db.oruk) has: uuid, service_id, sal_id, location_id, name,
+# An asset dict (from assetmap.db.oruk_queries) has: uuid, service_id, sal_id, location_id, name,
 # description, url, email, phone, address, town, postcode, lat, lon, opening_hours,
 # opening_hours_note, cost, is_free, age_groups, eligibility_note, accessibility,
 # last_verified_at, updated_at, organisation (dict or None), terms (list of dicts), kept (dict).

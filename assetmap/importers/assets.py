@@ -171,7 +171,7 @@ def import_assets(
         raise BadInputError(f"unknown asset format {fmt!r}; choose one of: {', '.join(sorted(FORMATS))}")
     path = Path(path)
     if fmt == "oruk":
-        from assetmap.importers.oruk import import_oruk
+        from assetmap.importers.oruk_import import import_oruk
 
         return import_oruk(session, path, publish=publish, progress=progress, category=category)
     if not path.is_file():

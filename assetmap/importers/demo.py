@@ -162,7 +162,7 @@ def load_demo(url: str, data_dir: Path, scope: str = "england", progress=silent_
 
 
 def _load_towns(session, path):
-    from assetmap.domain.profile import read_towns
+    from assetmap.domain.area_profile import read_towns
     from assetmap.importers.towns import load_towns
 
     return load_towns(session, read_towns(json.loads(path.read_text(encoding="utf-8"))), source=path.name)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from assetmap.db.profiles import upsert_town, ward_names
+from assetmap.db.profile_queries import upsert_town, ward_names
 from assetmap.importers.report import ImportReport
 
 __all__ = ["load_towns"]
@@ -12,7 +12,7 @@ __all__ = ["load_towns"]
 def load_towns(session: Session, towns: list[dict], source: str = "towns.json") -> ImportReport:
     """Create or update towns (area level ``town``) as the union of their wards.
 
-    ``towns`` come from :func:`assetmap.domain.profile.read_towns`. A town whose wards are not
+    ``towns`` come from :func:`assetmap.domain.area_profile.read_towns`. A town whose wards are not
     all loaded, or whose ward names differ from the loaded ones, is reported and left out.
     """
     report = ImportReport(source=f"towns ({source})")

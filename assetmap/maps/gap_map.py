@@ -24,7 +24,7 @@ from branca.element import MacroElement
 from folium.plugins import FastMarkerCluster, VectorGridProtobuf
 from folium.template import Template
 
-from assetmap.domain.gaps import BIVARIATE_CLASSES, NO_DATA, NO_PROVISION
+from assetmap.domain.gap_ranks import BIVARIATE_CLASSES, NO_DATA, NO_PROVISION
 from assetmap.maps.escape import inert
 from assetmap.maps.offline import make_map
 

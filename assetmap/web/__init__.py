@@ -51,9 +51,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(contribute.bp)
     app.register_blueprint(moderate.bp)
-    from assetmap.web import exports, openapi, oruk, upload
-    app.register_blueprint(oruk.bp)
-    app.register_blueprint(openapi.bp)
+    from assetmap.web import api_docs, exports, oruk_api, upload
+    app.register_blueprint(oruk_api.bp)
+    app.register_blueprint(api_docs.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(upload.bp)
     from assetmap.web import api, embed, finder

@@ -1,6 +1,6 @@
 """The finder's JSON API, /api/v1: assets near a place as GeoJSON, one asset, a postcode, and the
 categories. Public data only, read-only; every response carries licence and attribution ``meta``.
-Its OpenAPI description is :func:`assetmap.web.openapi_v1.openapi_paths`.
+Its OpenAPI description is :func:`assetmap.web.openapi_finder.openapi_paths`.
 """
 from __future__ import annotations
 

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, jsonify
 
 from assetmap.db import areas, catalogue
-from assetmap.db import oruk as queries
+from assetmap.db import oruk_queries as queries
 from assetmap.domain import oruk_query, oruk_write
 from assetmap.domain.attribution import attribution_by_source, oruk_meta
 from assetmap.domain.csv_safe import csv_text
 from assetmap.domain.tabular import hours_text
 from assetmap.errors import BadInputError
-from assetmap.importers import oruk as oruk_import
+from assetmap.importers import oruk_import
 from assetmap.importers import tabular as tabular_import
 from assetmap.importers.assets import FORMATS
 from assetmap.web.cors import allow_any_origin

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from assetmap import charts
-from assetmap.db import areas, catalogue, profiles
-from assetmap.domain import profile as domain
+from assetmap.db import areas, catalogue, profile_queries
+from assetmap.domain import area_profile as domain
 from assetmap.errors import BadInputError
 from assetmap.maps.profile_map import build_draw_map, build_profile_map
 from assetmap.web.db import get_session
@@ -26,7 +26,7 @@ def _defaults(state) -> None:
 @bp.route("/profile")
 def index():
     session = get_session()
-    return render_template("profiles/index.html", choices=profiles.list_profile_choices(session))
+    return render_template("profiles/index.html", choices=profile_queries.list_profile_choices(session))
 
 
 @bp.route("/profile/pick")
@@ -48,7 +48,7 @@ def pick():
 def lsoas():
     session = get_session()
     codes = (request.args.get("codes") or "").replace(" ", ",").split(",")
-    profile = profiles.build_profile(session, profiles.describe_lsoas(session, codes))
+    profile = profile_queries.build_profile(session, profile_queries.describe_lsoas(session, codes))
     session.commit()  # gap runs computed for this profile are kept for the next
     return _render_profile(profile)
 
@@ -63,10 +63,10 @@ def custom():
     data = upload.read(domain.MAX_UPLOAD_BYTES + 1) if upload and upload.filename else request.form.get("geojson", "")
     try:
         geometry = domain.parse_custom_area(data)
-        profiles.check_custom_area(session, geometry)
+        profile_queries.check_custom_area(session, geometry)
     except BadInputError as exc:
         return _render_custom_form(session, error=exc.message), 400
-    code = profiles.save_custom_area(session, geometry, request.form.get("name"))
+    code = profile_queries.save_custom_area(session, geometry, request.form.get("name"))
     session.commit()
     return redirect(url_for("profiles.area_profile", code=code), code=303)
 
@@ -75,7 +75,7 @@ def custom():
 @limiter.limit(gap_rate_limit)
 def area_profile(code: str):
     session = get_session()
-    profile = profiles.build_profile(session, profiles.describe_area(session, code))
+    profile = profile_queries.build_profile(session, profile_queries.describe_area(session, code))
     session.commit()  # gap runs computed for this profile are kept for the next
     return _render_profile(profile)
 
@@ -99,7 +99,7 @@ def _render_custom_form(session, error: str | None = None):
         error=error,
         geojson=request.form.get("geojson", "") if request.method == "POST" else "",
         name=request.form.get("name", "") if request.method == "POST" else "",
-        max_km2=profiles.MAX_CUSTOM_AREA_KM2,
+        max_km2=profile_queries.MAX_CUSTOM_AREA_KM2,
         max_mb=domain.MAX_UPLOAD_BYTES // 1024 // 1024,
     )
 

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from assetmap.db import gap_options, gap_results
 from assetmap.db import need_change as need_change_db
+from assetmap.domain import area_profile as domain
 from assetmap.domain import need_change as need_change_domain
-from assetmap.domain import profile as domain
 from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY, default_indicator
 from assetmap.domain.validation import clean_text
 from assetmap.errors import BadInputError, NotFoundError
@@ -155,7 +155,7 @@ def profile_lsoas(session: Session, subject: dict, level: str | None = None) -> 
     An LSOA subject counts itself, a list its members and a local authority its own LSOAs, whole
     (``share`` 1). Any other outline counts the LSOAs it overlaps, with ``share`` = the part of
     the LSOA's area inside it and ``share_of_area`` = the part of the outline in the LSOA (areas
-    on the ellipsoid). :func:`assetmap.domain.profile.profile_weights` turns these into weights.
+    on the ellipsoid). :func:`assetmap.domain.area_profile.profile_weights` turns these into weights.
     """
     unchanged = "SELECT bool_and(change_code = 'U') FROM lsoa_lookup WHERE lsoa21_code = :c"
     if level == "lsoa21" and session.execute(text(unchanged), {"c": subject["code"]}).scalar():
@@ -478,7 +478,7 @@ def ward_names(session: Session, codes: list[str]) -> dict[str, str]:
 def upsert_town(session: Session, town: dict, source: str) -> str:
     """Create or update a town (area level ``town``) as the union of its wards, and its population.
 
-    ``town`` is one of :func:`assetmap.domain.profile.read_towns`, its wards already loaded.
+    ``town`` is one of :func:`assetmap.domain.area_profile.read_towns`, its wards already loaded.
 
     Returns
     -------
@@ -592,7 +592,7 @@ def gaps_by_category(session: Session, weights: pd.Series) -> dict:
     Per LSOA the scores are the gap map's (:func:`assetmap.db.gap_results.scores_for_areas`: stored
     runs with the default parameters, each type's catchment, computed and stored first when there
     is none); the profile's figures are their weighted means
-    (:func:`assetmap.domain.profile.aggregate_gaps`). A type with no published places gets a
+    (:func:`assetmap.domain.area_profile.aggregate_gaps`). A type with no published places gets a
     message instead of figures.
     """
     if weights.empty:

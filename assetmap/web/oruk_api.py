@@ -1,6 +1,6 @@
 """The Open Referral UK API (profile v3, HSDS 3.0): public, read-only, no key, open to any origin.
 
-Each view parses its parameters (400 for bad ones), calls one query of :mod:`assetmap.db.oruk`
+Each view parses its parameters (400 for bad ones), calls one query of :mod:`assetmap.db.oruk_queries`
 and writes the result with :mod:`assetmap.domain.oruk_write`.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import uuid
 from flask import Blueprint, jsonify, request
 
 from assetmap.db import catalogue
-from assetmap.db import oruk as queries
+from assetmap.db import oruk_queries as queries
 from assetmap.domain import oruk_common, oruk_organizations, oruk_query, oruk_write
 from assetmap.domain.attribution import oruk_meta
 from assetmap.errors import BadInputError

@@ -34,7 +34,7 @@ from assetmap.db.models import (
     OrukTaxonomy,
     TaxonomyTerm,
 )
-from assetmap.db.oruk import vocabularies_in_use
+from assetmap.db.oruk_queries import vocabularies_in_use
 from assetmap.domain import oruk_common, oruk_feed
 from assetmap.errors import BadInputError, ImportFileError
 from assetmap.importers.report import ImportReport, RowProblem, silent_progress

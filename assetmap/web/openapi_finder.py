@@ -1,7 +1,7 @@
 """The OpenAPI description of the finder's API (/api/v1), for the combined spec at /api/openapi.json.
 
 :func:`openapi_paths` and :func:`openapi_components` return the ``paths`` and ``components`` of an
-OpenAPI 3.1 document (:mod:`assetmap.web.openapi` merges them with the ``/oruk`` part); the
+OpenAPI 3.1 document (:mod:`assetmap.web.api_docs` merges them with the ``/oruk`` part); the
 schemas are JSON Schema 2020-12 (nullable values are ``type: [..., "null"]``), so the tests check
 real responses against them with ``jsonschema``. The query parameters come from
 :data:`assetmap.domain.search.PARAMETERS`, the same table the API's parser reads.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 
-from assetmap.domain.gaps import BIVARIATE_CLASSES, NO_DATA, NO_PROVISION
+from assetmap.domain.gap_ranks import BIVARIATE_CLASSES, NO_DATA, NO_PROVISION
 from assetmap.domain.search import PARAMETERS
 
 __all__ = ["GAP_CLASSES", "openapi_components", "openapi_paths"]
@@ -359,7 +359,7 @@ _SCHEMAS = {
 def openapi_paths() -> dict:
     """The ``paths`` of /api/v1 (OpenAPI 3.1), a fresh copy each call.
 
-    Their ``$ref`` point into :func:`openapi_components`; :mod:`assetmap.web.openapi` merges both
+    Their ``$ref`` point into :func:`openapi_components`; :mod:`assetmap.web.api_docs` merges both
     into the document served at /api/openapi.json.
 
     Examples

@@ -2,7 +2,7 @@
 with its local authority's, where provision falls short, and how provision changed over time.
 
 Plain Python (pandas and shapely): no Flask and no SQL. The database work is in
-:mod:`assetmap.db.profiles`; this module checks a custom area someone drew or uploaded, and
+:mod:`assetmap.db.profile_queries`; this module checks a custom area someone drew or uploaded, and
 turns the rows the queries return into the figures a profile shows.
 
 How a profile counts its small areas
@@ -16,7 +16,7 @@ Need against the local authority
 --------------------------------
 For each indicator every LSOA of the local authority gets a need percentile among the
 authority's LSOAs (0 = least need, 100 = most; IoD ranks are turned round, as rank 1 is the most
-deprived; :func:`assetmap.domain.gaps.percentile_rank`). The profile's need is the weighted mean
+deprived; :func:`assetmap.domain.gap_ranks.percentile_rank`). The profile's need is the weighted mean
 of its LSOAs' percentiles, and the authority's the population-weighted mean of all of them (near
 50 by construction). On the radar chart further out means more need, whatever the indicator.
 """
@@ -33,7 +33,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 
-from assetmap.domain import gaps
+from assetmap.domain import gap_ranks
 from assetmap.domain.geojson_crs import check_crs, grid_to_lonlat_xy, looks_like_grid
 from assetmap.domain.validation import in_uk
 from assetmap.errors import BadInputError
@@ -425,7 +425,7 @@ def compare_indicators(indicators: Sequence[Mapping], values: pd.DataFrame, weig
             continue
         column = frame[key].astype(float)
         pct = column.groupby(frame["lad_code"], group_keys=False).apply(
-            lambda s, higher=bool(ind["higher_is_more_need"]): gaps.percentile_rank(s, higher)
+            lambda s, higher=bool(ind["higher_is_more_need"]): gap_ranks.percentile_rank(s, higher)
         ).reindex(frame.index)
         la_pop = la["population"].astype(float)
         row = {
@@ -508,12 +508,13 @@ def aggregate_gaps(per_lsoa: pd.DataFrame, weights: pd.Series) -> dict:
     need = _weighted(part["need_pct"], in_profile)
     provision = _weighted(part["provision_pct"], in_profile)
     gap_value = _weighted(part["gap"], in_profile)
-    classes = gaps.bivariate_classes(part["need_pct"], part["provision_pct"])
+    classes = gap_ranks.bivariate_classes(part["need_pct"], part["provision_pct"])
     return {
         "need_pct": need,
         "provision_pct": provision,
         "gap": gap_value,
-        "class": gaps.bivariate_class(np.nan if need is None else need, np.nan if provision is None else provision),
+        "class": gap_ranks.bivariate_class(np.nan if need is None else need,
+                                           np.nan if provision is None else provision),
         "high_need_low_provision": int((classes == "high-need/low-provision").sum()),
         "lsoas": int(part["gap"].notna().sum()),
     }
@@ -531,7 +532,7 @@ def quarter_label(start: date) -> str:
 
 
 def quarter_rows(rows: Sequence[Mapping]) -> list[dict]:
-    """Quarterly rows from :func:`assetmap.db.profiles.quarterly_published`, labelled, oldest first.
+    """Quarterly rows from :func:`assetmap.db.profile_queries.quarterly_published`, labelled, oldest first.
 
     Each row gets ``label`` and ``change`` (published at the end minus at the end of the
     quarter before; the first quarter counts from zero).

@@ -12,7 +12,7 @@ from flask import Blueprint, jsonify, render_template, url_for
 
 from assetmap.domain import oruk_common, oruk_query
 from assetmap.domain.opening_hours import HSDS_BYDAY
-from assetmap.web import openapi_v1
+from assetmap.web import openapi_finder
 from assetmap.web.cors import allow_any_origin
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
@@ -283,7 +283,7 @@ def build_spec(v1_paths: dict | None = None, v1_components: dict | None = None, 
 
 @bp.get("/openapi.json")
 def spec():
-    response = jsonify(build_spec(openapi_v1.openapi_paths(), openapi_v1.openapi_components()))
+    response = jsonify(build_spec(openapi_finder.openapi_paths(), openapi_finder.openapi_components()))
     return allow_any_origin(response)
 
 
@@ -305,7 +305,7 @@ def _schema_label(schema: dict) -> str:
 @bp.get("/docs")
 def docs():
     """The API description as a page people can read."""
-    document = build_spec(openapi_v1.openapi_paths(), openapi_v1.openapi_components())
+    document = build_spec(openapi_finder.openapi_paths(), openapi_finder.openapi_components())
     operations = []
     for path, item in document["paths"].items():
         for method, op in item.items():
