@@ -51,10 +51,16 @@ def live_server(config: dict):
     app = create_app({"SECRET_KEY": "browser-test", "RATELIMIT_ENABLED": False, "TILE_URL": None,
                       "TILE_ATTRIBUTION": None, **config})
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    base = f"http://127.0.0.1:{httpd.server_port}"
+    # Absolute links (a shortlist's share link, API paging) are built on the public address, as in
+    # production: here, the server's own.
+    app.config.setdefault("ASSETMAP_BASE_URL", None)
+    if not app.config["ASSETMAP_BASE_URL"]:
+        app.config["ASSETMAP_BASE_URL"] = base
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
+        yield base
     finally:
         httpd.shutdown()
         thread.join(timeout=10)

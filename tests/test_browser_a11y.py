@@ -33,7 +33,7 @@ WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 NOT_PAGES = {
     "static", "vendor.vendor_file", "health.healthz", "health.readyz", "plan.lsoa_tile", "plan.gaps_csv",
     "plan.gaps_geojson", "openapi.spec", "contribute.duplicates", "contribute.organisations",
-    "contribute.postcode_lookup", "upload.progress", "profiles.pick",
+    "contribute.postcode_lookup", "upload.progress", "profiles.pick", "plan.gaps_meta", "plan.level_tile",
 }
 
 
@@ -124,6 +124,8 @@ def pages(a11y_db, data_dir) -> dict[str, tuple[str, bool]]:
         "moderate.review_request": (f"/moderate/requests/{a11y_db['request_id']}", True),
         "moderate.stale": ("/moderate/stale", True),
         "moderate.users_page": ("/moderate/users", True),
+        "embed.demo": ("/embed", False),
+        "embed.find": ("/embed/find?where=SY11+1JN", False),
         "error": ("/no-such-page", False),
     }
 
