@@ -1,4 +1,4 @@
-"""Queries about areas: which are loaded, their outlines and extents."""
+"""Queries about areas: which are loaded, their outlines and extents, and the area rows importers write."""
 from __future__ import annotations
 
 import json
@@ -109,3 +109,93 @@ def apply_area_names(session: Session) -> int:
         ), {"ids": [c[0] for c in changes], "names": [c[1] for c in changes], "ons": [c[2] for c in changes],
             "msoa": [c[3] for c in changes]})
     return len(changes)
+
+
+def fill_missing_lad_codes(session: Session) -> int:
+    """Give wards and MSOAs without a local authority the one of the LSOA under their inside point."""
+    result = session.execute(
+        text(
+            """
+            UPDATE area a SET lad_code = l.lad_code
+            FROM area l
+            WHERE a.lad_code IS NULL AND a.level IN ('msoa', 'ward', 'msoa21', 'ward24')
+              AND l.level = CASE WHEN a.level IN ('msoa', 'ward') THEN 'lsoa' ELSE 'lsoa21' END
+              AND l.lad_code IS NOT NULL
+              AND ST_Contains(l.geom, ST_PointOnSurface(a.geom))
+            """
+        )
+    )
+    return result.rowcount
+
+
+def lad_codes_to_outline(session: Session, lad_codes: list[str] | None = None) -> list[str]:
+    """Codes of the local authorities with no outline yet (or those named), in order."""
+    where = "a.geom IS NULL" if lad_codes is None else "a.code = ANY(:codes)"
+    return session.execute(
+        text(f"SELECT a.code FROM area a WHERE a.level = 'lad' AND {where} ORDER BY a.code"), {"codes": lad_codes or []}
+    ).scalars().all()
+
+
+def outline_lad_from_lsoas(session: Session, code: str) -> int:
+    """Set one local authority's outline to the union of its LSOAs; the rows updated (0 or 1)."""
+    # Generalised LSOA outlines do not share every vertex, so their union keeps hairline
+    # slivers as holes and crumbs; keep each part's exterior ring and drop crumbs (< ~1 ha).
+    result = session.execute(
+        text(
+            """
+            UPDATE area SET geom = sub.geom FROM (
+                SELECT ST_Multi(ST_Collect(ST_MakePolygon(ST_ExteriorRing(d.geom)))) AS geom
+                FROM ST_Dump((
+                    SELECT ST_CollectionExtract(ST_MakeValid(ST_Union(geom)), 3)
+                    FROM area WHERE lad_code = :code AND level = (
+                        -- the 2011 LSOAs where loaded (the finer outlines), else the 2021 ones
+                        SELECT CASE WHEN EXISTS (SELECT 1 FROM area WHERE level = 'lsoa' AND lad_code = :code)
+                               THEN 'lsoa' ELSE 'lsoa21' END)
+                )) d
+                WHERE ST_Area(d.geom) > 1e-6
+            ) sub
+            WHERE area.code = :code AND sub.geom IS NOT NULL
+            """
+        ),
+        {"code": code},
+    )
+    return result.rowcount
+
+
+def set_lad_codes(session: Session, level: str, codes: list[str], lads: list[str]) -> None:
+    """Set the local authority of the areas of ``level`` named in ``codes`` (``lads`` in step)."""
+    session.execute(text("UPDATE area SET lad_code = t.lad FROM (SELECT unnest(CAST(:codes AS text[])) AS code, "
+                         "unnest(CAST(:lads AS text[])) AS lad) t "
+                         "WHERE area.code = t.code AND area.level = :level AND area.lad_code IS DISTINCT FROM t.lad"),
+                    {"codes": codes, "lads": lads, "level": level})
+
+
+def upsert_lad(session: Session, code: str, name: str, source: str) -> None:
+    """Insert a local authority's row (no outline), or rename it."""
+    session.execute(
+        text(
+            """
+            INSERT INTO area (code, name, level, lad_code, source) VALUES (:code, :name, 'lad', :code, :source)
+            ON CONFLICT (code, level) DO UPDATE SET name = EXCLUDED.name
+            WHERE area.name IS DISTINCT FROM EXCLUDED.name
+            """
+        ),
+        {"code": code, "name": name, "source": source[:50]},
+    )
+
+
+def set_lsoa_populations(session: Session, codes: list[str], population: list, p0: list, p16: list,
+                         p60: list) -> None:
+    """Set the population and its age groups (0-15, 16-59, 60+) of the LSOAs 2011 named in ``codes``."""
+    session.execute(
+        text(
+            """
+            UPDATE area SET population = t.population, pop_0_15 = t.p0, pop_16_59 = t.p16, pop_60_plus = t.p60
+            FROM (SELECT unnest(CAST(:codes AS text[])) AS code, unnest(CAST(:population AS float8[])) AS population,
+                         unnest(CAST(:p0 AS float8[])) AS p0, unnest(CAST(:p16 AS float8[])) AS p16,
+                         unnest(CAST(:p60 AS float8[])) AS p60) t
+            WHERE area.code = t.code AND area.level = 'lsoa'
+            """
+        ),
+        {"codes": codes, "population": population, "p0": p0, "p16": p16, "p60": p60},
+    )

@@ -327,3 +327,8 @@ def runs_to_compute(session: Session, *, lads: Iterable[str] = (), categories: I
         params = params_of(run)
         out.setdefault(params_json(params), params)
     return [out[k] for k in sorted(out)]
+
+
+def delete_runs_for_indicator(session: Session, key: str) -> None:
+    """Remove the gap runs scored on this indicator (stale once its values change)."""
+    session.execute(text("DELETE FROM gap_run WHERE params->>'indicator' = :key"), {"key": key})

@@ -148,3 +148,83 @@ def wrong_vintage_message(v: CodeVintages, level: str) -> str | None:
         return (f"{v.only_2021} of {v.total} codes are LSOA 2021 codes not used in 2011: these are 2021 LSOA codes; "
                 "pick the 2021 geography or convert with the lookup")
     return None
+
+
+def store_values_from_temp(session: Session) -> list[bool]:
+    """Upsert ``tmp_indicator_value`` into ``indicator_value``; per changed area, whether any value was new."""
+    return session.execute(
+        text(
+            """
+            WITH up AS (
+                INSERT INTO indicator_value (indicator_id, area_id, value)
+                SELECT indicator_id, area_id, value FROM tmp_indicator_value
+                ON CONFLICT (indicator_id, area_id) DO UPDATE SET value = EXCLUDED.value
+                WHERE indicator_value.value IS DISTINCT FROM EXCLUDED.value
+                RETURNING area_id, (xmax = 0) AS inserted
+            )
+            SELECT bool_or(inserted) FROM up GROUP BY area_id
+            """
+        )
+    ).scalars().all()
+
+
+def upsert_indicator(session: Session, key: str, label: str, source: str, year: int, higher_is_more_need: bool,
+                     unit: str, level: str, method: str | None = None) -> int:
+    """Insert or update a published indicator's row (with its year and geography); its id."""
+    return session.execute(
+        text(
+            """
+            INSERT INTO indicator (key, label, source, year, higher_is_more_need, unit, area_level, method)
+            VALUES (:key, :label, :source, :year, :hi, :unit, :level, :method)
+            ON CONFLICT (key) DO UPDATE SET label = EXCLUDED.label, source = EXCLUDED.source,
+                year = EXCLUDED.year, area_level = EXCLUDED.area_level, method = EXCLUDED.method,
+                higher_is_more_need = EXCLUDED.higher_is_more_need, unit = EXCLUDED.unit
+            RETURNING id
+            """
+        ),
+        {"key": key, "label": label, "source": source, "year": year, "hi": higher_is_more_need,
+         "unit": unit, "level": level, "method": method},
+    ).scalar_one()
+
+
+def indicator_id_and_source(session: Session, key: str):
+    """The (id, source) row of the indicator with this key, or None."""
+    return session.execute(text("SELECT id, source FROM indicator WHERE key = :key"), {"key": key}).first()
+
+
+def indicator_exists(session: Session, key: str) -> bool:
+    """Whether an indicator with this key is stored."""
+    return session.execute(text("SELECT 1 FROM indicator WHERE key = :k"), {"k": key}).first() is not None
+
+
+def upsert_uploaded_indicator(session: Session, key: str, label: str, source: str, higher_is_more_need: bool,
+                              level: str | None) -> int:
+    """Insert or update an uploaded indicator's row (no year, no unit); its id."""
+    return session.execute(text(
+        """
+        INSERT INTO indicator (key, label, source, year, higher_is_more_need, unit, area_level)
+        VALUES (:key, :label, :source, NULL, :hi, NULL, :level)
+        ON CONFLICT (key) DO UPDATE SET label = EXCLUDED.label, source = EXCLUDED.source, year = NULL,
+            higher_is_more_need = EXCLUDED.higher_is_more_need, unit = NULL, area_level = EXCLUDED.area_level
+        RETURNING id
+        """
+    ), {"key": key, "label": label, "source": source, "hi": higher_is_more_need, "level": level}).scalar_one()
+
+
+def indicator_values(session: Session, indicator_id: int) -> dict[int, float]:
+    """Area id -> stored value of one indicator."""
+    return dict(session.execute(text("SELECT area_id, value FROM indicator_value WHERE indicator_id = :i"),
+                                {"i": indicator_id}).all())
+
+
+def delete_indicator_values(session: Session, indicator_id: int) -> None:
+    """Remove every stored value of one indicator."""
+    session.execute(text("DELETE FROM indicator_value WHERE indicator_id = :i"), {"i": indicator_id})
+
+
+def insert_indicator_values_from_temp(session: Session, indicator_id: int) -> None:
+    """Insert one indicator's values from the staging table ``tmp_area_indicator_value``."""
+    session.execute(text(
+        "INSERT INTO indicator_value (indicator_id, area_id, value)"
+        " SELECT :i, area_id, value FROM tmp_area_indicator_value"
+    ), {"i": indicator_id})

@@ -8,9 +8,9 @@ from pathlib import Path
 import pyogrio
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.db import areas as db_areas
 from assetmap.db.areas import apply_area_names
 from assetmap.db.bulk import copy_into_temp, upsert_counts
 from assetmap.errors import ImportFileError
@@ -174,53 +174,17 @@ def import_boundaries(
 
 def fill_missing_lad_codes(session: Session) -> int:
     """Give wards and MSOAs without a local authority the one of the LSOA under their inside point."""
-    result = session.execute(
-        text(
-            """
-            UPDATE area a SET lad_code = l.lad_code
-            FROM area l
-            WHERE a.lad_code IS NULL AND a.level IN ('msoa', 'ward', 'msoa21', 'ward24')
-              AND l.level = CASE WHEN a.level IN ('msoa', 'ward') THEN 'lsoa' ELSE 'lsoa21' END
-              AND l.lad_code IS NOT NULL
-              AND ST_Contains(l.geom, ST_PointOnSurface(a.geom))
-            """
-        )
-    )
-    return result.rowcount
+    return db_areas.fill_missing_lad_codes(session)
 
 
 def derive_lad_geometries(session: Session, lad_codes: list[str] | None = None, progress=silent_progress) -> int:
     """Build each local authority's polygon as the union of its LSOAs (for authorities whose row
     exists, from the IoD import, but has no geometry yet, or those named)."""
-    where = "a.geom IS NULL" if lad_codes is None else "a.code = ANY(:codes)"
-    codes = session.execute(
-        text(f"SELECT a.code FROM area a WHERE a.level = 'lad' AND {where} ORDER BY a.code"), {"codes": lad_codes or []}
-    ).scalars().all()
+    codes = db_areas.lad_codes_to_outline(session, lad_codes)
     bar = progress(total=len(codes), desc="local authority outlines")
     done = 0
     for code in codes:
-        # Generalised LSOA outlines do not share every vertex, so their union keeps hairline
-        # slivers as holes and crumbs; keep each part's exterior ring and drop crumbs (< ~1 ha).
-        result = session.execute(
-            text(
-                """
-                UPDATE area SET geom = sub.geom FROM (
-                    SELECT ST_Multi(ST_Collect(ST_MakePolygon(ST_ExteriorRing(d.geom)))) AS geom
-                    FROM ST_Dump((
-                        SELECT ST_CollectionExtract(ST_MakeValid(ST_Union(geom)), 3)
-                        FROM area WHERE lad_code = :code AND level = (
-                            -- the 2011 LSOAs where loaded (the finer outlines), else the 2021 ones
-                            SELECT CASE WHEN EXISTS (SELECT 1 FROM area WHERE level = 'lsoa' AND lad_code = :code)
-                                   THEN 'lsoa' ELSE 'lsoa21' END)
-                    )) d
-                    WHERE ST_Area(d.geom) > 1e-6
-                ) sub
-                WHERE area.code = :code AND sub.geom IS NOT NULL
-                """
-            ),
-            {"code": code},
-        )
-        done += result.rowcount
+        done += db_areas.outline_lad_from_lsoas(session, code)
         bar.update(1)
     bar.close()
     return done

@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from assetmap.db import areas as db_areas
+from assetmap.db import geography as db_geography
 from assetmap.db.bulk import copy_into_temp
 from assetmap.db.need_change import derive_2021_need
 from assetmap.errors import ImportFileError
@@ -39,9 +39,7 @@ def _read(path: Path, required: list[str]) -> pd.DataFrame:
 
 
 def _loaded(session: Session, level: str, lad_codes: list[str] | None = None) -> dict[str, int]:
-    where = "" if not lad_codes else "AND lad_code = ANY(:lads)"
-    return dict(session.execute(text(f"SELECT code, id FROM area WHERE level = :level {where}"),
-                                {"level": level, "lads": list(lad_codes or [])}).all())
+    return db_geography.loaded_area_ids(session, level, lad_codes)
 
 
 def _countries(known: dict[str, int]) -> set[str]:
@@ -55,18 +53,7 @@ def _update_areas(session: Session, report: ImportReport, level: str, columns: l
     inserted (a value where there was none), updated and unchanged."""
     copy_into_temp(session, "tmp_area_update", [("code", "varchar(20)"), *columns], rows)
     names = [c for c, _ in columns]
-    sets = ", ".join(f"{c} = t.{c}" for c in names)
-    was_empty = " AND ".join(f"a.{c} IS NULL" for c in names)
-    result = session.execute(text(
-        f"""
-        WITH old AS (SELECT a.id, ({was_empty}) AS empty FROM area a JOIN tmp_area_update t ON t.code = a.code
-                     WHERE a.level = :level AND ({', '.join('a.' + c for c in names)}) IS DISTINCT FROM
-                                                ({', '.join('t.' + c for c in names)}))
-        UPDATE area a SET {sets} FROM tmp_area_update t, old
-        WHERE a.id = old.id AND t.code = a.code
-        RETURNING old.empty
-        """
-    ), {"level": level}).scalars().all()
+    result = db_geography.update_areas_from_temp(session, level, names)
     report.inserted = sum(1 for e in result if e)
     report.updated = len(result) - report.inserted
     report.unchanged = len(rows) - len(result)
@@ -132,22 +119,13 @@ def import_lsoa_lookup(session: Session, path: Path, lad_codes: list[str] | None
         else:
             rows.append((c11, c21, change, getattr(rec, lad_col).strip() if lad_col else None))
     rows = list(dict.fromkeys(rows))
-    before = dict(((r[0], r[1]), r[2]) for r in session.execute(text(
-        "SELECT lsoa11_code, lsoa21_code, change_code FROM lsoa_lookup WHERE lsoa21_code = ANY(:c)"),
-        {"c": [r[1] for r in rows]}).all())
+    before = db_geography.lsoa_lookup_change_codes(session, [r[1] for r in rows])
     report.inserted = sum(1 for r in rows if (r[0], r[1]) not in before)
     report.updated = sum(1 for r in rows if (r[0], r[1]) in before and before[(r[0], r[1])] != r[2])
     report.unchanged = len(rows) - report.inserted - report.updated
     copy_into_temp(session, "tmp_lsoa_lookup", [("lsoa11_code", "varchar(10)"), ("lsoa21_code", "varchar(10)"),
                                                 ("change_code", "varchar(1)"), ("lad_code", "varchar(10)")], rows)
-    session.execute(text(
-        """
-        INSERT INTO lsoa_lookup (lsoa11_code, lsoa21_code, change_code, lad_code)
-        SELECT lsoa11_code, lsoa21_code, change_code, lad_code FROM tmp_lsoa_lookup
-        ON CONFLICT (lsoa11_code, lsoa21_code) DO UPDATE SET change_code = EXCLUDED.change_code,
-            lad_code = EXCLUDED.lad_code
-        """
-    ))
+    db_geography.upsert_lsoa_lookup_from_temp(session)
     derive_2021_need(session)
     return report
 
@@ -234,20 +212,14 @@ def import_msoa_names(session: Session, path: Path, progress=silent_progress) ->
             report.problem(i + 2, "MSOA code repeated (the first row is kept)", code_col, code)
         else:
             rows[code] = (code, level, ons, name)
-    before = {r[0]: (r[1], r[2]) for r in session.execute(
-        text("SELECT code, ons_name, name FROM msoa_name WHERE level = :l"), {"l": level}).all()}
+    before = db_geography.msoa_names(session, level)
     report.inserted = sum(1 for c in rows if c not in before)
     report.updated = sum(1 for c, r in rows.items() if c in before and before[c] != (r[2], r[3]))
     report.unchanged = len(rows) - report.inserted - report.updated
     columns = [("code", "varchar(10)"), ("level", "varchar(10)"), ("ons_name", "varchar(200)"),
                ("name", "varchar(200)")]
     copy_into_temp(session, "tmp_msoa_name", columns, list(rows.values()))
-    session.execute(text(
-        """
-        INSERT INTO msoa_name (code, level, ons_name, name) SELECT code, level, ons_name, name FROM tmp_msoa_name
-        ON CONFLICT (code, level) DO UPDATE SET ons_name = EXCLUDED.ons_name, name = EXCLUDED.name
-        """
-    ))
+    db_geography.upsert_msoa_names_from_temp(session)
     db_areas.apply_area_names(session)
     return report
 

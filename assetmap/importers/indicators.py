@@ -9,10 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.db import areas as db_areas
+from assetmap.db import indicators as db_indicators
 from assetmap.db.bulk import copy_into_temp
+from assetmap.db.gap_runs import delete_runs_for_indicator
+from assetmap.db.geography import loaded_area_ids
 from assetmap.db.indicators import area_ids_by_code, code_vintages, wrong_vintage_message
 from assetmap.errors import ImportFileError
 from assetmap.importers.report import ImportReport, silent_progress
@@ -123,17 +126,14 @@ def import_iod(session: Session, path: Path, lad_codes: list[str] | None = None,
     if lad_codes:
         df = df[df[LAD_CODE].isin(lad_codes)]
     report.read = len(df)
-    known = dict(session.execute(text("SELECT code, id FROM area WHERE level = 'lsoa'")).all())
+    known = loaded_area_ids(session, "lsoa")
     in_db = df[LSOA_CODE].isin(known.keys())
     for _ in range(int((~in_db).sum())):
         report.skip("LSOA not loaded (import its boundaries first)")
     df = df[in_db]
 
     _upsert_lads(session, df)
-    session.execute(text("UPDATE area SET lad_code = t.lad FROM (SELECT unnest(CAST(:codes AS text[])) AS code, "
-                         "unnest(CAST(:lads AS text[])) AS lad) t "
-                         "WHERE area.code = t.code AND area.level = 'lsoa' AND area.lad_code IS DISTINCT FROM t.lad"),
-                    {"codes": df[LSOA_CODE].tolist(), "lads": df[LAD_CODE].tolist()})
+    db_areas.set_lad_codes(session, "lsoa", df[LSOA_CODE].tolist(), df[LAD_CODE].tolist())
 
     specs = {"file1": FILE1, "file2": FILE2, "file6": FILE6}[kind]
     values = {}
@@ -185,20 +185,7 @@ def _store_values(session: Session, report: ImportReport, df: pd.DataFrame, code
     bar.close()
     copy_into_temp(session, "tmp_indicator_value",
                    [("indicator_id", "int"), ("area_id", "int"), ("value", "float8")], rows)
-    changed = session.execute(
-        text(
-            """
-            WITH up AS (
-                INSERT INTO indicator_value (indicator_id, area_id, value)
-                SELECT indicator_id, area_id, value FROM tmp_indicator_value
-                ON CONFLICT (indicator_id, area_id) DO UPDATE SET value = EXCLUDED.value
-                WHERE indicator_value.value IS DISTINCT FROM EXCLUDED.value
-                RETURNING area_id, (xmax = 0) AS inserted
-            )
-            SELECT bool_or(inserted) FROM up GROUP BY area_id
-            """
-        )
-    ).scalars().all()
+    changed = db_indicators.store_values_from_temp(session)
     report.inserted = sum(1 for f in changed if f)
     report.updated = len(changed) - report.inserted
     report.unchanged = len(df) - (len(report.problems) - problems_before) - len(changed)
@@ -208,36 +195,17 @@ def _upsert_lads(session: Session, df: pd.DataFrame, code_col: str = LAD_CODE, n
                 source: str = IOD_SOURCE) -> None:
     lads = df[[code_col, name_col]].drop_duplicates()
     for code, name in lads.itertuples(index=False):
-        session.execute(
-            text(
-                """
-                INSERT INTO area (code, name, level, lad_code, source) VALUES (:code, :name, 'lad', :code, :source)
-                ON CONFLICT (code, level) DO UPDATE SET name = EXCLUDED.name
-                WHERE area.name IS DISTINCT FROM EXCLUDED.name
-                """
-            ),
-            {"code": code, "name": name, "source": source[:50]},
-        )
+        db_areas.upsert_lad(session, code, name, source)
 
 
 def _set_populations(session: Session, codes: pd.Series, pops: dict[str, pd.Series]) -> None:
-    session.execute(
-        text(
-            """
-            UPDATE area SET population = t.population, pop_0_15 = t.p0, pop_16_59 = t.p16, pop_60_plus = t.p60
-            FROM (SELECT unnest(CAST(:codes AS text[])) AS code, unnest(CAST(:population AS float8[])) AS population,
-                         unnest(CAST(:p0 AS float8[])) AS p0, unnest(CAST(:p16 AS float8[])) AS p16,
-                         unnest(CAST(:p60 AS float8[])) AS p60) t
-            WHERE area.code = t.code AND area.level = 'lsoa'
-            """
-        ),
-        {
-            "codes": codes.tolist(),
-            "population": [None if pd.isna(v) else float(v) for v in pops["population"]],
-            "p0": [None if pd.isna(v) else float(v) for v in pops["pop_0_15"]],
-            "p16": [None if pd.isna(v) else float(v) for v in pops["pop_16_59"]],
-            "p60": [None if pd.isna(v) else float(v) for v in pops["pop_60_plus"]],
-        },
+    db_areas.set_lsoa_populations(
+        session,
+        codes.tolist(),
+        [None if pd.isna(v) else float(v) for v in pops["population"]],
+        [None if pd.isna(v) else float(v) for v in pops["pop_0_15"]],
+        [None if pd.isna(v) else float(v) for v in pops["pop_16_59"]],
+        [None if pd.isna(v) else float(v) for v in pops["pop_60_plus"]],
     )
 
 
@@ -246,20 +214,8 @@ def _upsert_indicators(session: Session, specs: list[IndicatorSpec], source: str
     """The indicators' rows, each with its year and geography (``area_level``); ``{key: id}``."""
     ids = {}
     for spec in specs:
-        ids[spec.key] = session.execute(
-            text(
-                """
-                INSERT INTO indicator (key, label, source, year, higher_is_more_need, unit, area_level, method)
-                VALUES (:key, :label, :source, :year, :hi, :unit, :level, :method)
-                ON CONFLICT (key) DO UPDATE SET label = EXCLUDED.label, source = EXCLUDED.source,
-                    year = EXCLUDED.year, area_level = EXCLUDED.area_level, method = EXCLUDED.method,
-                    higher_is_more_need = EXCLUDED.higher_is_more_need, unit = EXCLUDED.unit
-                RETURNING id
-                """
-            ),
-            {"key": spec.key, "label": spec.label, "source": source, "year": year, "hi": spec.higher_is_more_need,
-             "unit": spec.unit, "level": level, "method": method},
-        ).scalar_one()
+        ids[spec.key] = db_indicators.upsert_indicator(session, spec.key, spec.label, source, year,
+                                                       spec.higher_is_more_need, spec.unit, level, method)
     return ids
 
 
@@ -379,7 +335,7 @@ def import_area_csv(session: Session, path: Path, key: str, label: str, higher_i
         raise ImportFileError(f"key {key!r} must be 2-60 lower-case letters, digits or _, starting with a letter")
     if not label or len(label) > 200:
         raise ImportFileError("label must be 1-200 characters")
-    existing = session.execute(text("SELECT id, source FROM indicator WHERE key = :key"), {"key": key}).first()
+    existing = db_indicators.indicator_id_and_source(session, key)
     if existing is not None and existing[1] == IOD_SOURCE:
         raise ImportFileError(f"key {key!r} is an English Indices of Deprivation indicator; choose another key")
 
@@ -434,28 +390,17 @@ def import_area_csv(session: Session, path: Path, key: str, label: str, higher_i
         raise ImportFileError(f"{path.name}: no row could be imported. " + "; ".join(
             report.notes + [str(p) for p in report.problems[:5]]))
 
-    indicator_id = session.execute(text(
-        """
-        INSERT INTO indicator (key, label, source, year, higher_is_more_need, unit, area_level)
-        VALUES (:key, :label, :source, NULL, :hi, NULL, :level)
-        ON CONFLICT (key) DO UPDATE SET label = EXCLUDED.label, source = EXCLUDED.source, year = NULL,
-            higher_is_more_need = EXCLUDED.higher_is_more_need, unit = NULL, area_level = EXCLUDED.area_level
-        RETURNING id
-        """
-    ), {"key": key, "label": label, "source": (source or f"Uploaded: {path.name}")[:200],
-        "hi": bool(higher_is_more_need), "level": level}).scalar_one()
-    before = dict(session.execute(text("SELECT area_id, value FROM indicator_value WHERE indicator_id = :i"),
-                                  {"i": indicator_id}).all())
+    indicator_id = db_indicators.upsert_uploaded_indicator(session, key, label,
+                                                           (source or f"Uploaded: {path.name}")[:200],
+                                                           bool(higher_is_more_need), level)
+    before = db_indicators.indicator_values(session, indicator_id)
     report.inserted = sum(1 for a in rows if a not in before)
     report.updated = sum(1 for a, v in rows.items() if a in before and before[a] != v)
     report.unchanged = len(rows) - report.inserted - report.updated
-    session.execute(text("DELETE FROM indicator_value WHERE indicator_id = :i"), {"i": indicator_id})
+    db_indicators.delete_indicator_values(session, indicator_id)
     copy_into_temp(session, "tmp_area_indicator_value", [("area_id", "int"), ("value", "float8")],
                    sorted(rows.items()))
-    session.execute(text(
-        "INSERT INTO indicator_value (indicator_id, area_id, value)"
-        " SELECT :i, area_id, value FROM tmp_area_indicator_value"
-    ), {"i": indicator_id})
+    db_indicators.insert_indicator_values_from_temp(session, indicator_id)
     # runs scored with the old values are stale; the next visit recomputes them
-    session.execute(text("DELETE FROM gap_run WHERE params->>'indicator' = :key"), {"key": key})
+    delete_runs_for_indicator(session, key)
     return report

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from assetmap.db.indicators import code_vintages, wrong_vintage_message
+from assetmap.db import areas as db_areas
+from assetmap.db.geography import loaded_area_ids
+from assetmap.db.indicators import code_vintages, indicator_exists, wrong_vintage_message
 from assetmap.db.need_change import CHANGE_KEY, derive_2021_need
 from assetmap.errors import ImportFileError
 from assetmap.importers.indicators import (
@@ -171,9 +172,7 @@ def import_iod2025(session: Session, path: Path, lad_codes: list[str] | None = N
     if lad_codes and LAD_CODE in df.columns:
         df = df[df[LAD_CODE].isin(lad_codes)]
     report.read = len(df)
-    where = "" if not lad_codes else "AND lad_code = ANY(:lads)"
-    known = dict(session.execute(text(f"SELECT code, id FROM area WHERE level = 'lsoa21' {where}"),
-                                 {"lads": list(lad_codes or [])}).all())
+    known = loaded_area_ids(session, "lsoa21", lad_codes)
     vintages = code_vintages(session, df["code"])
     if vintages.only_2011 > vintages.only_2021:
         raise ImportFileError(f"{path.name}: " + wrong_vintage_message(vintages, "lsoa21"))
@@ -186,11 +185,7 @@ def import_iod2025(session: Session, path: Path, lad_codes: list[str] | None = N
     df = df[in_db].reset_index(drop=True)
     if LAD_CODE in df.columns:
         _upsert_lads(session, df, LAD_CODE, LAD_NAME, SOURCE)
-        session.execute(text(
-            "UPDATE area SET lad_code = t.lad FROM (SELECT unnest(CAST(:codes AS text[])) AS code, "
-            "unnest(CAST(:lads AS text[])) AS lad) t "
-            "WHERE area.code = t.code AND area.level = 'lsoa21' AND area.lad_code IS DISTINCT FROM t.lad"
-        ), {"codes": df["code"].tolist(), "lads": df[LAD_CODE].tolist()})
+        db_areas.set_lad_codes(session, "lsoa21", df["code"].tolist(), df[LAD_CODE].tolist())
     values = {spec.key: _numbers(df[spec.header]) for spec in specs}
     ids = _upsert_indicators(session, specs, SOURCE, YEAR, LEVEL)
     _store_values(session, report, df, "code", specs, values, known, ids, progress)
@@ -200,4 +195,4 @@ def import_iod2025(session: Session, path: Path, lad_codes: list[str] | None = N
 
 
 def _has_rank_change(session: Session) -> bool:
-    return session.execute(text("SELECT 1 FROM indicator WHERE key = :k"), {"k": CHANGE_KEY}).first() is not None
+    return indicator_exists(session, CHANGE_KEY)

@@ -12,10 +12,10 @@ import io
 import zipfile
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from assetmap.db.bulk import copy_into_temp, upsert_counts
+from assetmap.db.places import delete_places_not_in_temp
 from assetmap.domain.geojson_crs import grid_to_lonlat
 from assetmap.domain.names import name_key
 from assetmap.errors import ImportFileError
@@ -101,7 +101,7 @@ def import_places(session: Session, path: Path, progress=silent_progress) -> Imp
         RETURNING (xmax = 0)
         """,
     )
-    removed = session.execute(text("DELETE FROM place WHERE os_id NOT IN (SELECT os_id FROM tmp_place)")).rowcount
+    removed = delete_places_not_in_temp(session)
     report.unchanged = len(rows) - report.inserted - report.updated
     if removed:
         report.skipped_reasons[f"removed (no longer in {path.name})"] += removed
