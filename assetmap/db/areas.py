@@ -6,6 +6,7 @@ import json
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.db.bulk import copy_into_temp, upsert_counts
 from assetmap.domain.area_names import area_label, msoa_name_of_lsoa
 from assetmap.errors import BadInputError, NotFoundError
 
@@ -198,4 +199,33 @@ def set_lsoa_populations(session: Session, codes: list[str], population: list, p
             """
         ),
         {"codes": codes, "population": population, "p0": p0, "p16": p16, "p60": p60},
+    )
+
+
+def upsert_areas(session: Session, rows: list[tuple], source: str) -> tuple[int, int]:
+    """Insert or update areas from ``rows`` of ``(code, name, level, lad_code, WKB hex)``; a
+    readable name given by the names import stays until the publisher's name changes. Returns
+    (inserted, updated)."""
+    copy_into_temp(
+        session, "tmp_area",
+        [("code", "varchar(20)"), ("name", "varchar(200)"), ("level", "varchar(10)"), ("lad_code", "varchar(10)"),
+         ("wkb", "text")],
+        rows,
+    )
+    return upsert_counts(
+        session,
+        """
+        INSERT INTO area (code, name, ons_name, level, lad_code, geom, source)
+        SELECT code, name, name, level, lad_code, ST_GeomFromWKB(decode(wkb, 'hex'), 4326), :source FROM tmp_area
+        ON CONFLICT (code, level) DO UPDATE SET
+            ons_name = EXCLUDED.ons_name,
+            -- a readable name given by the names import stays until the publisher's name changes
+            name = CASE WHEN area.ons_name = EXCLUDED.ons_name THEN area.name ELSE EXCLUDED.name END,
+            lad_code = COALESCE(EXCLUDED.lad_code, area.lad_code), geom = EXCLUDED.geom
+        WHERE (area.ons_name, area.lad_code) IS DISTINCT FROM
+              (EXCLUDED.ons_name, COALESCE(EXCLUDED.lad_code, area.lad_code))
+           OR area.geom IS NULL OR NOT ST_OrderingEquals(area.geom, EXCLUDED.geom)
+        RETURNING (xmax = 0)
+        """,
+        {"source": source},
     )

@@ -211,7 +211,8 @@ def _apply(session: Session, asset: Asset, values: Mapping, before: Mapping | No
             asset.terms = wanted
 
 
-def _flush(session: Session) -> None:
+def flush_or_conflict(session: Session) -> None:
+    """Flush, turning a lost optimistic-locking race into a ConflictError (the form was stale)."""
     try:
         session.flush()
     except StaleDataError:
@@ -243,14 +244,14 @@ def _revise(session: Session, asset: Asset, before: dict | None, capacity_before
 
     ``always=False``: no revision (and an empty change set) when nothing a snapshot records changed.
     """
-    _flush(session)
+    flush_or_conflict(session)
     after, capacity = _state(session, asset.id)
     changes = diff(before, after)
     if not always and before is not None and not changes:
         return NOTHING
     session.add(Revision(asset_id=asset.id, user_id=user_id, action=action, changes=changes, snapshot=after,
                          reason=reason, status_after=after["status"]))
-    _flush(session)
+    flush_or_conflict(session)
     aspects = {asset.id: _aspects(changes, before is not None and capacity != capacity_before)}
     if before is None:
         return AssetChanges(inserted=(asset.id,), aspects=aspects)
@@ -296,7 +297,7 @@ def create_asset(session: Session, values: Mapping[str, Any], *, status: AssetSt
     _apply(session, asset, values, None, terms)
     _set_columns(asset, columns or {})
     session.add(asset)
-    _flush(session)
+    flush_or_conflict(session)
     return _revise(session, asset, None, None, action, user_id, reason)
 
 

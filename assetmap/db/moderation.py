@@ -17,10 +17,9 @@ from typing import Any
 
 from sqlalchemy import func, select, text, true, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from assetmap.db import assets
-from assetmap.db.assets import CHANGED_SINCE_OPENED, AssetChanges
+from assetmap.db.assets import AssetChanges
 from assetmap.db.models import Asset, AssetStatus, ChangeRequest, Organisation, Revision
 from assetmap.domain.contribution import (
     ACCESS_MODES,
@@ -273,7 +272,7 @@ def submit_new(session: Session, values: dict, submitter_email: str | None, user
     session.add(ChangeRequest(asset_id=asset_id, kind="new", payload=values,
                               base_version=session.get(Asset, asset_id).version,
                               submitter_email=submitter_email, submitted_by_id=user_id))
-    _flush(session)
+    assets.flush_or_conflict(session)
     return asset_id
 
 
@@ -289,7 +288,7 @@ def submit_change(session: Session, asset_id: int, values: dict, submitter_email
     request = ChangeRequest(asset_id=asset_id, kind="change", payload=changed, base_version=asset["version"],
                             comment=comment, submitter_email=submitter_email, submitted_by_id=user_id)
     session.add(request)
-    _flush(session)
+    assets.flush_or_conflict(session)
     return request.id
 
 
@@ -301,7 +300,7 @@ def submit_problem(session: Session, asset_id: int, problem_type: str, comment: 
                             base_version=asset["version"], submitter_email=submitter_email,
                             submitted_by_id=user_id)
     session.add(request)
-    _flush(session)
+    assets.flush_or_conflict(session)
     return request.id
 
 
@@ -373,7 +372,7 @@ def approve_request(session: Session, request_id: int, values: dict | None, expe
         assets.load_asset(session, request.asset_id, expected_version)  # still the version the moderator saw
         _close_requests(session, request.asset_id, (request.kind,), "approved", moderator_id, reason,
                         request_id=request.id)
-        _flush(session)
+        assets.flush_or_conflict(session)
         return assets.NOTHING
     why = f"{request.kind} request {request.id}" + (f": {reason}" if reason else "")
     changes = assets.update_asset(session, request.asset_id, values or {}, expected_version=expected_version,
@@ -434,14 +433,6 @@ def restore_revision(session: Session, asset_id: int, revision_id: int, expected
                                 reason=reason)
 
 
-def _flush(session: Session) -> None:
-    try:
-        session.flush()
-    except StaleDataError:
-        session.rollback()
-        raise ConflictError(CHANGED_SINCE_OPENED) from None
-
-
 def verify_asset(session: Session, asset_id: int, user_id: int) -> dict:
     """Record that a moderator checked the asset today.
 
@@ -456,7 +447,7 @@ def verify_asset(session: Session, asset_id: int, user_id: int) -> dict:
     session.expire(asset, ["last_verified_at"])
     session.add(Revision(asset_id=asset_id, user_id=user_id, action="verify", changes={}, snapshot=before,
                          reason="checked: still right", status_after=before["status"]))
-    _flush(session)
+    assets.flush_or_conflict(session)
     return before
 
 

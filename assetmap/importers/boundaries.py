@@ -11,8 +11,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy.orm import Session
 
 from assetmap.db import areas as db_areas
-from assetmap.db.areas import apply_area_names
-from assetmap.db.bulk import copy_into_temp, upsert_counts
+from assetmap.db.areas import apply_area_names, upsert_areas
 from assetmap.errors import ImportFileError
 from assetmap.importers.report import ImportReport, silent_progress
 
@@ -144,29 +143,7 @@ def import_boundaries(
         rows.append((code, name or code, lvl, lad, shapely.to_wkb(geom, hex=True, output_dimension=2)))
     bar.close()
 
-    copy_into_temp(
-        session, "tmp_area",
-        [("code", "varchar(20)"), ("name", "varchar(200)"), ("level", "varchar(10)"), ("lad_code", "varchar(10)"),
-         ("wkb", "text")],
-        rows,
-    )
-    report.inserted, report.updated = upsert_counts(
-        session,
-        """
-        INSERT INTO area (code, name, ons_name, level, lad_code, geom, source)
-        SELECT code, name, name, level, lad_code, ST_GeomFromWKB(decode(wkb, 'hex'), 4326), :source FROM tmp_area
-        ON CONFLICT (code, level) DO UPDATE SET
-            ons_name = EXCLUDED.ons_name,
-            -- a readable name given by the names import stays until the publisher's name changes
-            name = CASE WHEN area.ons_name = EXCLUDED.ons_name THEN area.name ELSE EXCLUDED.name END,
-            lad_code = COALESCE(EXCLUDED.lad_code, area.lad_code), geom = EXCLUDED.geom
-        WHERE (area.ons_name, area.lad_code) IS DISTINCT FROM
-              (EXCLUDED.ons_name, COALESCE(EXCLUDED.lad_code, area.lad_code))
-           OR area.geom IS NULL OR NOT ST_OrderingEquals(area.geom, EXCLUDED.geom)
-        RETURNING (xmax = 0)
-        """,
-        {"source": path.name},
-    )
+    report.inserted, report.updated = upsert_areas(session, rows, path.name)
     report.unchanged = len(rows) - report.inserted - report.updated
     apply_area_names(session)
     return report

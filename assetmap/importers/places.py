@@ -14,8 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from assetmap.db.bulk import copy_into_temp, upsert_counts
-from assetmap.db.places import delete_places_not_in_temp
+from assetmap.db.places import delete_places_not_in_temp, upsert_places
 from assetmap.domain.geojson_crs import grid_to_lonlat
 from assetmap.domain.names import name_key
 from assetmap.errors import ImportFileError
@@ -73,34 +72,9 @@ def import_places(session: Session, path: Path, progress=silent_progress) -> Imp
         lon, lat = grid_to_lonlat().transform([r[7] for r in rows], [r[8] for r in rows])
         rows = [(*r[:7], float(lo), float(la)) for r, lo, la in zip(rows, lon, lat, strict=True)]
     bar = progress(total=len(rows), desc="places: loading")
-    copy_into_temp(
-        session, "tmp_place",
-        [("os_id", "varchar(40)"), ("name", "varchar(200)"), ("name_key", "varchar(200)"),
-         ("local_type", "varchar(40)"), ("district", "varchar(120)"), ("county", "varchar(120)"),
-         ("postcode_district", "varchar(4)"),
-         ("lon", "float8"), ("lat", "float8")],
-        rows,
-    )
+    report.inserted, report.updated = upsert_places(session, rows)
     bar.update(len(rows))
     bar.close()
-    report.inserted, report.updated = upsert_counts(
-        session,
-        """
-        INSERT INTO place (os_id, name, name_key, local_type, district, county, postcode_district, location)
-        SELECT os_id, name, name_key, local_type, district, county, postcode_district,
-               ST_SetSRID(ST_MakePoint(lon, lat), 4326)
-        FROM tmp_place
-        ON CONFLICT (os_id) DO UPDATE SET
-            name = EXCLUDED.name, name_key = EXCLUDED.name_key, local_type = EXCLUDED.local_type,
-            district = EXCLUDED.district, county = EXCLUDED.county, postcode_district = EXCLUDED.postcode_district,
-            location = EXCLUDED.location
-        WHERE (place.name, place.local_type, place.district, place.county, place.postcode_district)
-              IS DISTINCT FROM
-              (EXCLUDED.name, EXCLUDED.local_type, EXCLUDED.district, EXCLUDED.county, EXCLUDED.postcode_district)
-           OR NOT ST_Equals(place.location, EXCLUDED.location)
-        RETURNING (xmax = 0)
-        """,
-    )
     removed = delete_places_not_in_temp(session)
     report.unchanged = len(rows) - report.inserted - report.updated
     if removed:
