@@ -41,7 +41,7 @@ def axe_source() -> str:
     path = Path(os.environ.get("ASSETMAP_AXE_JS") or PROJECT_DIR / "static" / "node_modules" / "axe-core" /
                 "axe.min.js")
     if not path.exists():
-        pytest.skip(f"axe-core is not installed at {path}: run scripts/setup.sh (npm install in static/)")
+        pytest.fail(f"axe-core is not installed at {path}: run scripts/setup.sh (npm install in static/)")
     return path.read_text(encoding="utf-8")
 
 

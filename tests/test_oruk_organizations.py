@@ -16,7 +16,7 @@ from assetmap.config import PROJECT_DIR
 from assetmap.db.models import Asset, AssetStatus, Organisation
 from assetmap.domain.identities import organisation_uuid
 from assetmap.importers import asset_formats
-from assetmap.importers.assets import FORMATS, import_assets
+from assetmap.importers.assets import import_assets
 from assetmap.importers.report import ImportReport
 from tests.factories import make_asset
 from tests.oruk_fixtures import assert_valid, assert_valid_page
@@ -141,8 +141,6 @@ def test_a_pharmacy_contractor_imported_from_the_real_file_appears_with_its_phar
                for s in body["services"])
 
 
-@pytest.mark.skipif("organisation_id" not in FORMATS["libraries"].fields,
-                    reason="the libraries format does not write organisation_id yet (importers/assets.py FORMATS)")
 def test_a_library_authority_imported_from_the_real_file_appears_with_its_libraries(client, db_session, data_dir,
                                                                                     tmp_path):
     path = tmp_path / "libraries_shropshire.csv"
@@ -233,8 +231,6 @@ def test_derived_ids_are_stable_and_the_migration_rewrites_stored_ones(db_sessio
     assert {o.id: stored(o) for o in (from_feed, by_hand)} == kept
 
 
-@pytest.mark.skipif("organisation_id" not in FORMATS["epraccur"].fields,
-                    reason="the epraccur format does not write organisation_id yet (importers/assets.py FORMATS)")
 def test_gp_practices_named_alike_are_separate_organisations_with_derived_ids(client, db_session, data_dir,
                                                                               tmp_path):
     with open(data_dir / "assets" / "epraccur_2023-12.csv", encoding="latin-1", newline="") as f:
