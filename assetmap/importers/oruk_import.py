@@ -58,10 +58,6 @@ class OrukReport(ImportReport):
         lines = [super().summary(max_problems)]
         for name, n in sorted(self.unknown_fields.items()):
             lines.append(f"  unknown field {name} in {n} object(s): kept as published, not published again")
-        for n in self.notes[:max_problems]:
-            lines.append(f"  note: {n}")
-        if len(self.notes) > max_problems:
-            lines.append(f"  ... and {len(self.notes) - max_problems} more notes")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:

@@ -57,7 +57,9 @@ class ImportReport:
             f"{self.source}: read {self.read}, inserted {self.inserted}, updated {self.updated}, "
             f"unchanged {self.unchanged}, skipped {self.skipped}"
         ]
-        lines.extend(f"  note: {n}" for n in self.notes)
+        lines.extend(f"  note: {n}" for n in self.notes[:max_problems])
+        if len(self.notes) > max_problems:
+            lines.append(f"  ... and {len(self.notes) - max_problems} more notes")
         for reason, n in self.skipped_reasons.most_common():
             lines.append(f"  skipped {n}: {reason}")
         for p in self.problems[:max_problems]:
