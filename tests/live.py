@@ -157,3 +157,17 @@ def gunicorn_server(env: dict, workers: int = 2, log: Path | None = None):
             process.wait()
         if log:
             out.close()
+
+
+def watch_problems(page) -> list[str]:
+    """The page's script errors and failed requests, collected as they happen.
+
+    A request the browser cancels itself (``net::ERR_ABORTED``: the page navigated away while the
+    favicon or an image was still loading, as "Use my location" does at once) is not a fault of the
+    server or the page, so it is not counted; refused connections, resets and DNS failures are."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("requestfailed", lambda r: None if r.failure == "net::ERR_ABORTED"
+            else problems.append(f"failed: {r.url} ({r.failure})"))
+    return problems

@@ -3,7 +3,7 @@ scripts under the Content-Security-Policy, with nothing loaded from outside."""
 import pytest
 
 from tests.factories import make_asset
-from tests.live import committed_clone, live_server
+from tests.live import committed_clone, live_server, watch_problems
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +23,8 @@ def server(db_url):
 
 def _watch(page) -> tuple[list[str], list[str]]:
     """The page's script errors and failed requests, and every URL it requests, as they happen."""
-    problems: list[str] = []
+    problems = watch_problems(page)
     requested: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
     page.on("request", lambda r: requested.append(r.url))
     return problems, requested
 

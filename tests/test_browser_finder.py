@@ -9,7 +9,7 @@ from sqlalchemy import text
 from assetmap.db.engine import session_scope
 from assetmap.domain.names import readable_name
 from tests.finder_fixtures import WEDNESDAY_NOON, fixed_clock, haversine_m
-from tests.live import live_server
+from tests.live import live_server, watch_problems
 
 pytestmark = pytest.mark.browser
 
@@ -37,9 +37,7 @@ def _nearest_pharmacy(url: str) -> str:
 def _page(browser, width: int, **context):
     ctx = browser.new_context(viewport={"width": width, "height": 900}, **context)
     page = ctx.new_page()
-    problems = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    problems = watch_problems(page)
     return ctx, page, problems
 
 

@@ -11,7 +11,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.finder_fixtures import WEDNESDAY_NOON, fixed_clock
-from tests.live import live_server
+from tests.live import live_server, watch_problems
 
 pytestmark = pytest.mark.browser
 
@@ -29,10 +29,7 @@ def server(finder_db_url):
 def _page(browser, width: int, **context):
     ctx = browser.new_context(viewport={"width": width, "height": 844 if width < 600 else 900}, **context)
     page = ctx.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    problems = watch_problems(page)
     return ctx, page, problems
 
 

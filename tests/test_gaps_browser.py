@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.gaps_fixtures import SHROPSHIRE
-from tests.live import live_server
+from tests.live import live_server, watch_problems
 
 pytestmark = pytest.mark.browser
 
@@ -24,10 +24,7 @@ def server(gaps_db_url):
 
 def open_page(browser, url, width=1280):
     page = browser.new_page(viewport={"width": width, "height": 900})
-    problems = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    problems = watch_problems(page)
     page.goto(url, wait_until="load")
     page.wait_for_selector("body[data-gap-map-ready]", timeout=20_000)
     return page, problems

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.live import live_server
+from tests.live import live_server, watch_problems
 from tests.profile_fixtures import oswestry_lsoas
 
 pytestmark = pytest.mark.browser
@@ -24,10 +24,7 @@ def server(profile_db_url):
 def _page(browser, width: int):
     ctx = browser.new_context(viewport={"width": width, "height": 900})
     page = ctx.new_page()
-    problems = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    problems = watch_problems(page)
     return ctx, page, problems
 
 
