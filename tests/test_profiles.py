@@ -571,6 +571,21 @@ def test_a_named_lsoas_profile_shows_its_imd_2025_rank_as_published_and_2019_on_
     assert f'href="/profile/{code}"' in earlier
 
 
+def test_an_lsoa_split_or_merged_since_2011_is_profiled_on_the_other_vintages_lsoas(db_session):
+    # The ONS lookup: E01028885 (2011) was split into E01035057 and E01035058; E01028991 and
+    # E01033529 (2011) were merged into E01035071.
+    split = profile_queries.build_profile(db_session, profile_queries.describe_area(db_session, "E01028885"))
+    assert split["area"]["level"] == "lsoa" and split["vintage"] == VINTAGES[2025]
+    assert {lsoa["code"] for lsoa in split["lsoas"] if lsoa["share"] > 0.9} == {"E01035057", "E01035058"}
+    assert split["need_change"]["count"] >= 2
+    assert {r["how"] for r in split["need_change"]["rows"] if r["code"] in ("E01035057", "E01035058")} == {"split"}
+    merged = profile_queries.build_profile(db_session, profile_queries.describe_area(db_session, "E01035071"),
+                                           VINTAGES[2019])
+    assert merged["area"]["level"] == "lsoa21" and merged["vintage"] == VINTAGES[2019]
+    assert {lsoa["code"] for lsoa in merged["lsoas"] if lsoa["share"] > 0.9} == {"E01028991", "E01033529"}
+    assert all(r["geography"] == "LSOA 2011" for r in merged["indicators"])
+
+
 def test_a_local_authority_profile_counts_its_own_lsoas_whole(db_session, data_dir, assets):
     profile = profile_queries.build_profile(db_session, profile_queries.describe_area(db_session, SHROPSHIRE))
     census = pd.read_csv(data_dir / "population" / "census2021_ts021_lsoa21.csv", dtype={"lsoa21_code": str})

@@ -37,6 +37,11 @@ class Vintage:
         """ "IoD 2025 on LSOA 2021"."""
         return f"IoD {self.year} on {self.geography}"
 
+    @property
+    def lsoas(self) -> str:
+        """Its LSOAs in the plural: "LSOAs (2021)"."""
+        return f"LSOAs ({self.geography.rsplit(' ', 1)[-1]})"
+
 
 #: The current vintage (the default everywhere) and the earlier one.
 CURRENT, EARLIER = 2025, 2019
@@ -55,8 +60,8 @@ def parse_vintage(value: str | int | None, default: int = CURRENT) -> Vintage:
 
     >>> parse_vintage(None).lsoa_level, parse_vintage("2019").lsoa_level
     ('lsoa21', 'lsoa')
-    >>> parse_vintage("2019").label
-    'IoD 2019 on LSOA 2011'
+    >>> parse_vintage("2019").label, parse_vintage("2019").lsoas
+    ('IoD 2019 on LSOA 2011', 'LSOAs (2011)')
     >>> parse_vintage("2015")
     Traceback (most recent call last):
     ...
