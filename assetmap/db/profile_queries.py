@@ -26,7 +26,15 @@ from assetmap.domain import area_profile as domain
 from assetmap.domain import need_change as need_change_domain
 from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY
 from assetmap.domain.validation import clean_text
-from assetmap.domain.vintages import CURRENT, CURRENT_LSOA_LEVEL, LSOA_LEVELS, VINTAGES, Vintage, parse_vintage
+from assetmap.domain.vintages import (
+    CURRENT,
+    CURRENT_LSOA_LEVEL,
+    EARLIER,
+    LSOA_LEVELS,
+    VINTAGES,
+    Vintage,
+    parse_vintage,
+)
 from assetmap.errors import BadInputError, NotFoundError
 
 #: Largest custom area accepted, in km² (a market town and its hinterland fit many times over;
@@ -59,7 +67,7 @@ def vintage_of(session: Session, value: str | None = None) -> Vintage:
         return parse_vintage(value)
     loaded = session.execute(text("SELECT EXISTS (SELECT 1 FROM area WHERE level = :level)"),
                              {"level": CURRENT_LSOA_LEVEL}).scalar()
-    return VINTAGES[CURRENT] if loaded else next(v for y, v in VINTAGES.items() if y != CURRENT)
+    return VINTAGES[CURRENT if loaded else EARLIER]
 
 
 # --- the subject -----------------------------------------------------------------------------
