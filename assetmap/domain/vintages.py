@@ -39,15 +39,15 @@ class Vintage:
 
     @property
     def lsoas(self) -> str:
-        """Its LSOAs in the plural: "LSOAs (2021)"."""
-        return f"LSOAs ({self.geography.rsplit(' ', 1)[-1]})"
+        """Its LSOAs in the plural: "LSOAs 2021"."""
+        return self.geography.replace("LSOA ", "LSOAs ", 1)
 
 
 #: The current vintage (the default everywhere) and the earlier one.
 CURRENT, EARLIER = 2025, 2019
 VINTAGES = {
     CURRENT: Vintage(CURRENT, "lsoa21", "LSOA 2021", "Census 2021", 33_755, DEFAULT_INDICATOR),
-    EARLIER: Vintage(EARLIER, "lsoa", "LSOA 2011", "mid-2015, IoD 2019", 32_844, EARLIER_DEFAULT_INDICATOR),
+    EARLIER: Vintage(EARLIER, "lsoa", "LSOA 2011", "mid-2015", 32_844, EARLIER_DEFAULT_INDICATOR),
 }
 #: The LSOA levels, oldest vintage first.
 LSOA_LEVELS = tuple(VINTAGES[y].lsoa_level for y in sorted(VINTAGES))
@@ -61,7 +61,7 @@ def parse_vintage(value: str | int | None, default: int = CURRENT) -> Vintage:
     >>> parse_vintage(None).lsoa_level, parse_vintage("2019").lsoa_level
     ('lsoa21', 'lsoa')
     >>> parse_vintage("2019").label, parse_vintage("2019").lsoas
-    ('IoD 2019 on LSOA 2011', 'LSOAs (2011)')
+    ('IoD 2019 on LSOA 2011', 'LSOAs 2011')
     >>> parse_vintage("2015")
     Traceback (most recent call last):
     ...
