@@ -60,11 +60,19 @@ def lsoa_shapes(data_dir, lad_file: str = "lsoa11_E06000051_shropshire.geojson")
     return {f["properties"]["LSOA11CD"]: shape(f["geometry"]) for f in features}
 
 
-def oswestry_lsoas(data_dir) -> list[str]:
-    """Oswestry's LSOAs: those with more than half their area inside the three Oswestry wards
-    (East, South, West), worked out with shapely from the boundary files."""
+def lsoa21_shapes(data_dir, lad_file: str = "lsoa21_E06000051_shropshire_bsc.geojson") -> dict:
+    """code → shapely polygon of every LSOA 2021 in the published file."""
+    features = _features(str(data_dir / "boundaries" / lad_file))
+    return {f["properties"]["LSOA21CD"]: shape(f["geometry"]) for f in features}
+
+
+def oswestry_lsoas(data_dir, vintage: int = 2019) -> list[str]:
+    """Oswestry's LSOAs (2011 for IoD 2019, 2021 for IoD 2025): those with more than half their
+    area inside the three Oswestry wards (East, South, West), worked out with shapely from the
+    boundary files."""
     town = ward_union(data_dir, "Oswestry")
-    return sorted(code for code, g in lsoa_shapes(data_dir).items() if g.intersection(town).area / g.area > 0.5)
+    shapes = lsoa_shapes(data_dir) if vintage == 2019 else lsoa21_shapes(data_dir)
+    return sorted(code for code, g in shapes.items() if g.intersection(town).area / g.area > 0.5)
 
 
 @pytest.fixture(scope="session")

@@ -105,3 +105,20 @@ def test_unknown_area_and_wrong_level(client, db_session):
     response = client.get(f"/exports/areas/{ward}/assets.geojson")
     assert response.status_code == 400
     assert "local authority or LSOA" in response.get_data(as_text=True)
+
+
+def test_an_lsoa_of_either_vintage_exports_its_own_assets(client, data_dir, shropshire_assets):
+    from shapely.geometry import Point
+
+    from tests.profile_fixtures import lsoa21_shapes, lsoa_shapes
+
+    hall = Point(-3.0475, 52.8641)
+    for shapes in (lsoa21_shapes(data_dir), lsoa_shapes(data_dir)):
+        code = next(c for c, g in shapes.items() if g.contains(hall))
+        response = client.get(f"/exports/areas/{code}/assets.csv")
+        assert response.status_code == 200, code
+        rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+        assert [r["name"] for r in rows] == ["Cabin Lane Community Hall"]
+    # LSOAs split in 2021 (E01028885 into E01035057 and E01035058): each code is its own area
+    for code in ("E01028885", "E01035057"):
+        assert client.get(f"/exports/areas/{code}/assets.geojson").status_code == 200, code

@@ -1,6 +1,7 @@
 """Area profiles in headless Chromium, against a server thread and a committed database with
-Shropshire's real libraries, pharmacies and GP practices: the profile of Oswestry's LSOAs at
-desktop and phone widths and as printed, and a custom area drawn with the map's polygon tool."""
+Shropshire's real libraries, pharmacies and GP practices: the profile of Oswestry's LSOAs 2021 on
+IoD 2025 at desktop and phone widths and as printed, the same area on IoD 2019, and a custom area
+drawn with the map's polygon tool."""
 from __future__ import annotations
 
 import json
@@ -28,14 +29,20 @@ def _page(browser, width: int):
     return ctx, page, problems
 
 
-@pytest.mark.parametrize("width", [1280, 360])
+@pytest.mark.parametrize("width", [1280, 390])
 def test_profile_of_oswestrys_lsoas_on_screen_and_in_print(server, browser, data_dir, shots, width):
-    codes = oswestry_lsoas(data_dir)
+    codes = oswestry_lsoas(data_dir, 2025)
     ctx, page, problems = _page(browser, width)
     page.goto(f"{server}/profile/lsoas?codes={','.join(codes)}", wait_until="networkidle")
 
-    assert page.get_by_role("heading", level=1).inner_text().startswith("10 LSOAs")
-    radar = page.get_by_role("img", name="Need in 10 LSOAs against the Shropshire average")
+    assert page.get_by_role("heading", level=1).inner_text().startswith("9 LSOAs")
+    assert "IoD 2025 on LSOA 2021" in page.locator(".profile-facts").inner_text()
+    assert "Census 2021" in page.locator(".profile-facts").inner_text()
+    imd = page.get_by_role("row", name=re.compile(r"^Index of Multiple Deprivation 2025 \(rank\)"))
+    assert imd.is_visible() and "2025, LSOA 2021" in imd.inner_text()
+    assert page.get_by_role("cell", name="Oswestry East (Shropshire 006C)").first.is_visible()
+    assert page.get_by_role("heading", name="Need over time: IMD rank 2019 to 2025").is_visible()
+    radar = page.get_by_role("img", name="Need in 9 LSOAs against the Shropshire average")
     assert radar.is_visible()
     assert radar.bounding_box()["width"] > min(300, width - 40)
     library = page.get_by_role("row", name=re.compile(r"^Library"))
@@ -63,8 +70,30 @@ def test_profile_of_oswestrys_lsoas_on_screen_and_in_print(server, browser, data
     assert not page.get_by_role("button", name="Print this profile").is_visible()
     assert page.get_by_text(re.compile(r"^Printed from http")).is_visible()
     assert radar.is_visible()
-    assert page.get_by_role("table", name="Need, provision and gap by type for 10 LSOAs").is_visible()
+    assert page.get_by_role("table", name="Need, provision and gap by type for 9 LSOAs").is_visible()
     page.screenshot(path=str(shots / f"profile_oswestry_lsoas_{width}_print.png"), full_page=True)
+    assert problems == []
+    ctx.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_earlier_vintage_is_one_link_away_and_labelled(server, browser, shots, width):
+    ctx, page, problems = _page(browser, width)
+    page.goto(f"{server}/profile/town-oswestry", wait_until="networkidle")
+    page.get_by_role("link", name="Earlier need data: IoD 2019 on LSOA 2011").click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/profile/town-oswestry?vintage=2019")
+    facts = page.locator(".profile-facts").inner_text()
+    assert "IoD 2019 on LSOA 2011" in facts and "an earlier vintage" in facts and "mid-2015" in facts
+    imd = page.get_by_role("row", name=re.compile(r"^Index of Multiple Deprivation \(rank\)"))
+    assert "2019, LSOA 2011" in imd.inner_text()
+    assert page.get_by_role("row", name=re.compile(r"2025 \(rank\)")).count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(shots / f"profile_oswestry_town_2019_{width}.png"), full_page=True)
+    page.get_by_role("link", name="Current need data: IoD 2025 on LSOA 2021").click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/profile/town-oswestry")
+    page.screenshot(path=str(shots / f"profile_oswestry_town_2025_{width}.png"), full_page=True)
     assert problems == []
     ctx.close()
 

@@ -4,16 +4,29 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.domain.vintages import CURRENT_LSOA_LEVEL, LSOA_LEVELS
+
 # Published assets in an LSOA, or in the LSOAs of a local authority: exact membership (the
 # authority's display outline is generalised), driven from the LSOAs so the asset GiST index is used.
+# The LSOAs are the current ones (LSOA 2021) where loaded; an LSOA code of the earlier vintage only
+# (split or merged since) is its own LSOA 2011.
 _IN_AREA = """
+    lsoa_level AS (
+        SELECT COALESCE(
+            (SELECT level FROM area WHERE code = :code AND level = ANY(CAST(:lsoa_levels AS text[]))
+             ORDER BY level = :current_level DESC LIMIT 1),
+            (SELECT level FROM area WHERE lad_code = :code AND level = ANY(CAST(:lsoa_levels AS text[]))
+             ORDER BY level = :current_level DESC LIMIT 1)) AS level
+    ),
     in_area AS (
         SELECT DISTINCT a.id
-        FROM area l
+        FROM lsoa_level v
+        JOIN area l ON l.level = v.level AND (l.code = :code OR l.lad_code = :code)
         JOIN asset a ON ST_Intersects(a.location, l.geom)
-        WHERE l.level = 'lsoa' AND (l.code = :code OR l.lad_code = :code) AND a.status = 'published'
+        WHERE a.status = 'published'
     )
 """
+_LEVELS = {"lsoa_levels": list(LSOA_LEVELS), "current_level": CURRENT_LSOA_LEVEL}
 
 
 def assets_in_area(session: Session, area_code: str, categories: list[str] | None = None) -> list[dict]:
@@ -34,7 +47,7 @@ def assets_in_area(session: Session, area_code: str, categories: list[str] | Non
             ORDER BY t.sort_order NULLS LAST, a.name, a.id
             """
         ),
-        {"code": area_code, "cats": categories or None},
+        {"code": area_code, "cats": categories or None, **_LEVELS},
     ).mappings()
     return [dict(r) for r in rows]
 
@@ -55,7 +68,7 @@ def category_counts(session: Session, area_code: str) -> list[dict]:
             ORDER BY tt.sort_order, tt.slug
             """
         ),
-        {"code": area_code},
+        {"code": area_code, **_LEVELS},
     ).mappings()
     return [dict(r) for r in rows]
 

@@ -130,7 +130,7 @@ def scores_for_areas(session: Session, area_codes: Iterable[str], category: str,
     ----------
     session : Session
     area_codes : iterable of str
-        LSOA codes.
+        LSOA codes, of the indicator's geography (LSOA 2021 for IoD 2025).
     category : str
         Asset-type slug.
     indicator, group, radius_m, decay
@@ -153,9 +153,9 @@ def scores_for_areas(session: Session, area_codes: Iterable[str], category: str,
     [{'code': 'E01028950', 'name': 'Shropshire 001A', 'provision': 0.00031, 'gap': 12.5, ...}, ...]
     """
     codes = sorted(set(area_codes))
-    found = dict(session.execute(text(
-        "SELECT code, lad_code FROM area WHERE level = 'lsoa' AND code = ANY(:codes)"
-    ), {"codes": codes}).all())
+    found = dict(session.execute(text(  # LSOAs of either vintage: the indicator's run has its own
+        "SELECT code, lad_code FROM area WHERE level = ANY(:levels) AND code = ANY(:codes)"
+    ), {"codes": codes, "levels": list(indicator_values.LSOA_LEVELS)}).all())
     unknown = [c for c in codes if c not in found]
     if unknown:
         raise BadInputError(f"not a loaded LSOA: {', '.join(unknown[:10])}", details={"unknown": unknown})

@@ -15,11 +15,11 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.domain.vintages import LSOA_LEVELS
+
 __all__ = ["LSOA_LEVELS", "PARENT_LEVELS", "CodeVintages", "area_ids_by_code", "code_vintages", "lsoa_parents",
            "lsoa_values", "wrong_vintage_message"]
 
-#: The LSOA levels, by vintage (migration 0012): 2011 and 2021.
-LSOA_LEVELS = ("lsoa", "lsoa21")
 #: Levels an LSOA can be placed in by its representative point (2011-era and current).
 PARENT_LEVELS = ("msoa", "ward", "msoa21", "ward24")
 

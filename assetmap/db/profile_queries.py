@@ -3,8 +3,10 @@ the published assets inside it and within reach, indicators of its local authori
 assets by quarter from the revision history, checks on a custom area, and towns.
 
 A profile is about a *subject*: an area row (LSOA, MSOA, ward, town, local authority or a saved
-custom area), ``{"kind": "area", "code": ...}``, or a list of LSOAs, ``{"kind": "lsoas",
-"codes": [...]}``, whose outline is their union. Distances are in metres on EPSG:27700.
+custom area), ``{"kind": "area", "code": ...}``, or a list of LSOAs of one vintage, ``{"kind":
+"lsoas", "codes": [...], "level": "lsoa21"}``, whose outline is their union. It is built on one
+vintage (:mod:`assetmap.domain.vintages`): its LSOAs, their population and its indicators, IoD
+2025 on LSOA 2021 unless IoD 2019 on LSOA 2011 is asked for. Distances are in metres on EPSG:27700.
 """
 from __future__ import annotations
 
@@ -18,10 +20,21 @@ from sqlalchemy.orm import Session
 
 from assetmap.db import gap_options, gap_results
 from assetmap.db import need_change as need_change_db
+from assetmap.db.areas import LEVEL_NAMES
+from assetmap.db.indicators import code_vintages, wrong_vintage_message
 from assetmap.domain import area_profile as domain
 from assetmap.domain import need_change as need_change_domain
-from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY, default_indicator
+from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY
 from assetmap.domain.validation import clean_text
+from assetmap.domain.vintages import (
+    CURRENT,
+    CURRENT_LSOA_LEVEL,
+    EARLIER,
+    LSOA_LEVELS,
+    VINTAGES,
+    Vintage,
+    parse_vintage,
+)
 from assetmap.errors import BadInputError, NotFoundError
 
 #: Largest custom area accepted, in km² (a market town and its hinterland fit many times over;
@@ -35,10 +48,26 @@ MAX_QUARTERS = 20
 #: Catchment used for a category that has none set.
 DEFAULT_CATCHMENT_M = 1600.0
 
-LEVEL_LABELS = {
-    "lsoa": "LSOA", "msoa": "MSOA", "ward": "Ward", "lad": "Local authority", "town": "Town",
-    "custom": "Custom area", "lsoas": "Set of LSOAs",
-}
+#: What a profile calls its subject's level: the level's name, with its vintage ("LSOA 2021").
+LEVEL_LABELS = {**{level: name[0].upper() + name[1:] for level, name in LEVEL_NAMES.items()},
+                "lsoas": "Set of LSOAs"}
+
+
+# --- the vintage ------------------------------------------------------------------------------
+def vintage_of(session: Session, value: str | None = None) -> Vintage:
+    """The vintage a profile is built on: the one asked for (its IoD year), else the current one
+    when its LSOAs are loaded, else the earlier one (a database without 2021 geography).
+
+    Raises
+    ------
+    BadInputError
+        For a year that is not a vintage (the message lists those that are).
+    """
+    if value is not None and str(value).strip():
+        return parse_vintage(value)
+    loaded = session.execute(text("SELECT EXISTS (SELECT 1 FROM area WHERE level = :level)"),
+                             {"level": CURRENT_LSOA_LEVEL}).scalar()
+    return VINTAGES[CURRENT if loaded else EARLIER]
 
 
 # --- the subject -----------------------------------------------------------------------------
@@ -51,8 +80,8 @@ def _subject_sql(subject: dict) -> tuple[str, dict]:
     if subject["kind"] == "lsoas":
         return (
             "SELECT ST_Multi(ST_Union(geom)) AS geom FROM area "
-            "WHERE level = 'lsoa' AND code = ANY(CAST(:subject_codes AS text[]))",
-            {"subject_codes": list(subject["codes"])},
+            "WHERE level = :subject_level AND code = ANY(CAST(:subject_codes AS text[]))",
+            {"subject_codes": list(subject["codes"]), "subject_level": subject["level"]},
         )
     raise ValueError(f"unknown subject kind {subject['kind']!r}")
 
@@ -97,13 +126,14 @@ def describe_area(session: Session, code: str) -> dict:
     return out
 
 
-def describe_lsoas(session: Session, codes: list[str]) -> dict:
-    """A set of LSOAs to profile together, described like :func:`describe_area`.
+def describe_lsoas(session: Session, codes: list[str], vintage: Vintage = VINTAGES[CURRENT]) -> dict:
+    """A set of LSOAs of one vintage to profile together, described like :func:`describe_area`.
 
     Raises
     ------
     BadInputError
-        If no code is given, more than :data:`MAX_LSOAS`, or some are not loaded LSOAs (listed).
+        If no code is given, more than :data:`MAX_LSOAS`, or some are not loaded LSOAs of the
+        vintage (listed; codes of the other vintage are told so, with how to ask for it).
     """
     codes = sorted({c.strip().upper() for c in codes if c and c.strip()})
     if not codes:
@@ -111,18 +141,26 @@ def describe_lsoas(session: Session, codes: list[str]) -> dict:
     if len(codes) > MAX_LSOAS:
         raise BadInputError(f"{len(codes)} LSOAs given; at most {MAX_LSOAS} can be profiled together")
     found = session.execute(
-        text("SELECT code FROM area WHERE level = 'lsoa' AND code = ANY(CAST(:codes AS text[])) ORDER BY code"),
-        {"codes": [c for c in codes if "\x00" not in c]},  # PostgreSQL refuses NUL; such a code is unknown
+        text("SELECT code FROM area WHERE level = :level AND code = ANY(CAST(:codes AS text[])) ORDER BY code"),
+        # PostgreSQL refuses NUL; such a code is unknown
+        {"codes": [c for c in codes if "\x00" not in c], "level": vintage.lsoa_level},
     ).scalars().all()
     unknown = sorted(set(codes) - set(found))
     if unknown:
         shown = ", ".join(unknown[:20]) + (f" and {len(unknown) - 20} more" if len(unknown) > 20 else "")
-        raise BadInputError(f"not a loaded LSOA: {shown}")
+        message = f"not a loaded {vintage.geography}: {shown}"
+        other = wrong_vintage_message(code_vintages(session, [c for c in unknown if "\x00" not in c]),
+                                      vintage.lsoa_level)
+        if other:
+            year = next(y for y in VINTAGES if y != vintage.year)
+            message += (f" ({other}). For the {VINTAGES[year].label} profile, add vintage={year} to the address.")
+        raise BadInputError(message)
+    subject = {"kind": "lsoas", "codes": codes, "level": vintage.lsoa_level}
     stmt, params = _with_subject(
-        {"kind": "lsoas", "codes": codes},
+        subject,
         """
         main_lad AS (
-            SELECT lad_code FROM area WHERE level = 'lsoa' AND code = ANY(CAST(:subject_codes AS text[]))
+            SELECT lad_code FROM area WHERE level = :subject_level AND code = ANY(CAST(:subject_codes AS text[]))
             GROUP BY lad_code ORDER BY sum(COALESCE(population, 0)) DESC, lad_code LIMIT 1
         )
         SELECT m.lad_code, lad.name AS lad_name, ST_Area(s.geom::geography) / 1e6 AS area_km2,
@@ -133,8 +171,7 @@ def describe_lsoas(session: Session, codes: list[str]) -> dict:
     row = dict(session.execute(stmt, params).mappings().one())
     row.update(
         code=None, name=f"{len(codes)} LSOA{'' if len(codes) == 1 else 's'}", level="lsoas",
-        level_label=LEVEL_LABELS["lsoas"], population=None, source=None,
-        subject={"kind": "lsoas", "codes": codes},
+        level_label=LEVEL_LABELS["lsoas"], population=None, source=None, subject=subject,
     )
     return row
 
@@ -149,28 +186,31 @@ def outline_geojson(session: Session, subject: dict, tolerance_deg: float = 0.00
 
 
 # --- its small areas ---------------------------------------------------------------------------
-def profile_lsoas(session: Session, subject: dict, level: str | None = None) -> list[dict]:
-    """The LSOAs a profile counts, with population and shares, by code.
+def profile_lsoas(session: Session, subject: dict, level: str | None = None,
+                  lsoa_level: str = CURRENT_LSOA_LEVEL) -> list[dict]:
+    """The LSOAs of ``lsoa_level`` (a vintage's) a profile counts, with population and shares, by code.
 
-    An LSOA subject counts itself, a list its members and a local authority its own LSOAs, whole
-    (``share`` 1). Any other outline counts the LSOAs it overlaps, with ``share`` = the part of
-    the LSOA's area inside it and ``share_of_area`` = the part of the outline in the LSOA (areas
-    on the ellipsoid). :func:`assetmap.domain.area_profile.profile_weights` turns these into weights.
+    An LSOA subject of that level (or whose code that level also has: an unchanged LSOA), a list
+    and a local authority count their own LSOAs, whole (``share`` 1). Any other outline counts the
+    LSOAs it overlaps, with ``share`` = the part of the LSOA's area inside it and
+    ``share_of_area`` = the part of the outline in the LSOA (areas on the ellipsoid).
+    :func:`assetmap.domain.area_profile.profile_weights` turns these into weights.
     """
-    unchanged = "SELECT bool_and(change_code = 'U') FROM lsoa_lookup WHERE lsoa21_code = :c"
-    if level == "lsoa21" and session.execute(text(unchanged), {"c": subject["code"]}).scalar():
-        level = "lsoa"  # an unchanged LSOA 2021 counts its 2011 self, whole
-    if subject["kind"] == "lsoas" or level in ("lsoa", "lad"):
+    own = "SELECT EXISTS (SELECT 1 FROM area WHERE code = :c AND level = :level)"
+    if level in LSOA_LEVELS and not session.execute(text(own), {"c": subject["code"], "level": lsoa_level}).scalar():
+        level = None  # an LSOA of the other vintage only (split or merged since): counted by overlap
+    if subject["kind"] == "lsoas" or level in (*LSOA_LEVELS, "lad"):
         where = ("l.code = ANY(CAST(:subject_codes AS text[]))" if subject["kind"] == "lsoas"
-                 else "l.code = :subject_code" if level == "lsoa" else "l.lad_code = :subject_code")
+                 else "l.lad_code = :subject_code" if level == "lad" else "l.code = :subject_code")
         stmt, params = _with_subject(
             subject,
             f"""
             SELECT l.code, l.name, l.lad_code, l.population, 1.0 AS share,
                    ST_Area(l.geom::geography) / NULLIF(ST_Area(s.geom::geography), 0) AS share_of_area
-            FROM subject s JOIN area l ON l.level = 'lsoa' AND {where}
+            FROM subject s JOIN area l ON l.level = :lsoa_level AND {where}
             ORDER BY l.code
             """,
+            {"lsoa_level": lsoa_level},
         )
     else:
         stmt, params = _with_subject(
@@ -180,13 +220,14 @@ def profile_lsoas(session: Session, subject: dict, level: str | None = None) -> 
             parts AS (
                 SELECT l.code, l.name, l.lad_code, l.population, ST_Area(l.geom::geography) AS lsoa_m2,
                        ST_Area(ST_Intersection(l.geom, s.geom)::geography) AS in_m2, s.m2
-                FROM sized s JOIN area l ON l.level = 'lsoa' AND ST_Intersects(l.geom, s.geom)
+                FROM sized s JOIN area l ON l.level = :lsoa_level AND ST_Intersects(l.geom, s.geom)
             )
             SELECT code, name, lad_code, population,
                    LEAST(1.0, in_m2 / NULLIF(lsoa_m2, 0)) AS share, LEAST(1.0, in_m2 / NULLIF(m2, 0)) AS share_of_area
             FROM parts WHERE in_m2 > 0
             ORDER BY code
             """,
+            {"lsoa_level": lsoa_level},
         )
     return [dict(r) for r in session.execute(stmt, params).mappings()]
 
@@ -261,31 +302,42 @@ def assets_in_reach(session: Session, subject: dict, limit: int = 2000) -> list[
 
 
 # --- indicators ---------------------------------------------------------------------------------
-def indicator_values(session: Session, lad_codes: list[str]) -> tuple[list[dict], pd.DataFrame]:
-    """The LSOA indicators of some local authorities: their definitions, and one row per LSOA.
+def indicator_values(session: Session, lad_codes: list[str],
+                     lsoa_level: str = CURRENT_LSOA_LEVEL) -> tuple[list[dict], pd.DataFrame]:
+    """The indicators kept on the LSOAs of ``lsoa_level`` (a vintage's) of some local authorities:
+    their definitions, and one row per LSOA.
+
+    The IMD 2019 rank carried to LSOA 2021 and its change to 2025 are left out: a profile shows
+    them as need over time (:func:`need_change_of`), not as IoD 2025 need.
 
     Returns
     -------
     (list of dict, pandas.DataFrame)
-        Indicators at LSOA level (``key``, ``label``, ``unit``, ``higher_is_more_need``) by key;
-        and a frame with ``code``, ``lad_code``, ``population`` and a column per indicator key
-        (NaN where the LSOA has no value), by code.
+        Indicators (``key``, ``label``, ``unit``, ``higher_is_more_need``, ``year`` and
+        ``geography``, e.g. "LSOA 2021") by key; and a frame with ``code``, ``lad_code``,
+        ``population`` and a column per indicator key (NaN where the LSOA has no value), by code.
     """
-    indicators = [dict(r) for r in session.execute(text(
-        "SELECT id, key, label, unit, higher_is_more_need FROM indicator WHERE area_level = 'lsoa' ORDER BY key"
-    )).mappings()]
+    derived = [need_change_db.CHANGE_KEY, need_change_db.RANK_2019_KEY]
+    indicators = [
+        {**r, "geography": LEVEL_NAMES.get(r["area_level"], r["area_level"])}
+        for r in session.execute(text(
+            "SELECT id, key, label, unit, higher_is_more_need, year, area_level FROM indicator"
+            " WHERE area_level = :level AND key <> ALL(CAST(:derived AS text[])) ORDER BY key"
+        ), {"level": lsoa_level, "derived": derived}).mappings()
+    ]
     rows = session.execute(
         text(
             """
             SELECT l.code, l.lad_code, l.population, i.key, v.value
             FROM area l
             LEFT JOIN indicator_value v ON v.area_id = l.id
-            LEFT JOIN indicator i ON i.id = v.indicator_id AND i.area_level = 'lsoa'
-            WHERE l.level = 'lsoa' AND l.lad_code = ANY(CAST(:lads AS text[]))
+            LEFT JOIN indicator i ON i.id = v.indicator_id AND i.area_level = :level
+                                 AND i.key <> ALL(CAST(:derived AS text[]))
+            WHERE l.level = :level AND l.lad_code = ANY(CAST(:lads AS text[]))
             ORDER BY l.code, i.key
             """
         ),
-        {"lads": lad_codes},
+        {"lads": lad_codes, "level": lsoa_level, "derived": derived},
     ).all()
     return domain.indicator_table(indicators, rows)
 
@@ -413,10 +465,10 @@ def check_custom_area(session: Session, geometry: shapely.MultiPolygon) -> dict:
             SELECT count(*) AS lsoas,
                    COALESCE(sum(ST_Area(ST_Intersection(l.geom, g.geom)::geography)), 0)
                      / NULLIF(ST_Area((SELECT geom FROM g)::geography), 0) AS coverage
-            FROM g JOIN area l ON l.level = 'lsoa' AND ST_Intersects(l.geom, g.geom)
+            FROM g JOIN area l ON l.level = :level AND ST_Intersects(l.geom, g.geom)
             """
         ),
-        {"wkb": shapely.to_wkb(geometry, hex=True)},
+        {"wkb": shapely.to_wkb(geometry, hex=True), "level": vintage_of(session).lsoa_level},
     ).mappings().one()
     if not cover["lsoas"] or not cover["coverage"]:
         loaded = session.execute(text(
@@ -435,7 +487,7 @@ def save_custom_area(session: Session, geometry: shapely.MultiPolygon, name: str
 
     The code is derived from the outline and name, so the same area saved twice is one row (and
     one link). The local authority is the one holding most of the area's people, and the
-    population is the areal-weighted sum of its LSOAs'.
+    population is the areal-weighted sum of its LSOAs' (of the default vintage: Census 2021).
     """
     # Without control characters, as form text is kept everywhere (PostgreSQL refuses NUL).
     name = (clean_text(name) or "")[:200] or "Custom area"
@@ -456,7 +508,8 @@ def save_custom_area(session: Session, geometry: shapely.MultiPolygon, name: str
 
 
 def _set_population_and_lad(session: Session, code: str) -> None:
-    weights = domain.profile_weights(profile_lsoas(session, {"kind": "area", "code": code}))
+    weights = domain.profile_weights(profile_lsoas(session, {"kind": "area", "code": code},
+                                                   lsoa_level=vintage_of(session).lsoa_level))
     if weights.empty:
         return
     lad = domain.main_lad(weights) if weights["weight"].sum() > 0 else str(weights["lad_code"].iloc[0])
@@ -518,7 +571,8 @@ def upsert_town(session: Session, town: dict, source: str) -> str:
 
 
 def _set_population(session: Session, code: str) -> None:
-    weights = domain.profile_weights(profile_lsoas(session, {"kind": "area", "code": code}))
+    weights = domain.profile_weights(profile_lsoas(session, {"kind": "area", "code": code},
+                                                   lsoa_level=vintage_of(session).lsoa_level))
     session.execute(
         text("UPDATE area SET population = :pop WHERE code = :code AND population IS DISTINCT FROM :pop"),
         {"pop": float(weights["weight"].sum()) if not weights.empty else None, "code": code},
@@ -544,10 +598,14 @@ def list_profile_choices(session: Session) -> dict:
 
 
 # --- the whole profile ------------------------------------------------------------------------------
-def build_profile(session: Session, area: dict) -> dict:
-    """Everything a profile page shows, for an area from :func:`describe_area` or :func:`describe_lsoas`."""
+def build_profile(session: Session, area: dict, vintage: Vintage | None = None) -> dict:
+    """Everything a profile page shows, for an area from :func:`describe_area` or :func:`describe_lsoas`,
+    on one vintage (:func:`vintage_of` when None; a list of LSOAs is of its own)."""
     subject = area["subject"]
-    lsoas = profile_lsoas(session, subject, area["level"])
+    if subject["kind"] == "lsoas":
+        vintage = next(v for v in VINTAGES.values() if v.lsoa_level == subject["level"])
+    vintage = vintage or vintage_of(session)
+    lsoas = profile_lsoas(session, subject, area["level"], vintage.lsoa_level)
     weights_frame = domain.profile_weights(lsoas)
     weights = weights_frame["weight"] if not weights_frame.empty else pd.Series(dtype=float)
     lad_code = area.get("lad_code") if area["level"] != "lad" else area["code"]
@@ -555,49 +613,58 @@ def build_profile(session: Session, area: dict) -> dict:
         lad_code = domain.main_lad(weights_frame)
     lad_codes = sorted({lad_code, *weights_frame["lad_code"].dropna().astype(str)}) if lad_code else []
 
-    indicators, values = indicator_values(session, lad_codes) if lad_codes else ([], pd.DataFrame())
-    comparison = domain.compare_indicators(indicators, values, weights, lad_code) if lad_code else []
+    indicators, values = (indicator_values(session, lad_codes, vintage.lsoa_level) if lad_codes
+                          else ([], pd.DataFrame()))
+    axes = domain.RADAR_AXES.get(vintage.year, {})
+    comparison = domain.compare_indicators(indicators, values, weights, lad_code, axes) if lad_code else []
     return {
         "area": area,
+        "vintage": vintage,
+        "default_year": vintage_of(session).year,
+        "other_vintages": [v for v in VINTAGES.values() if v != vintage],
         "lad_code": lad_code,
         "lsoas": weights_frame.reset_index().to_dict("records"),
         "population": float(weights.sum()) if len(weights) else None,
         "assets": asset_counts(session, subject),
         "asset_list": assets_in_reach(session, subject),
         "indicators": comparison,
-        "radar": domain.radar_axes(comparison),
-        "gaps": gaps_by_category(session, weights),
+        "radar": domain.radar_axes(comparison, axes),
+        "gaps": gaps_by_category(session, weights, vintage),
         "quarters": domain.quarter_rows(quarterly_published(session, subject)),
-        "need_change": need_change_of(session, area, weights_frame),
+        "need_change": need_change_of(session, vintage, weights_frame),
         "outline": domain.display_outline(outline_geojson(session, subject)),
     }
 
 
-def need_change_of(session: Session, area: dict, weights_frame: pd.DataFrame) -> dict:
-    """The change in IMD rank 2019 -> 2025 of the LSOAs 2021 the profile covers: the area itself
-    if it is one, else those the profile's 2011 LSOAs became (:mod:`assetmap.domain.need_change`)."""
-    if area["level"] == "lsoa21":
-        codes = [area["code"]]
+def need_change_of(session: Session, vintage: Vintage, weights_frame: pd.DataFrame) -> dict:
+    """The change in IMD rank 2019 -> 2025 of the LSOAs 2021 the profile covers: its own LSOAs on
+    the current vintage, else those its 2011 LSOAs became (:mod:`assetmap.domain.need_change`)."""
+    counted = list(weights_frame.index.astype(str)) if not weights_frame.empty else []
+    if vintage.lsoa_level == CURRENT_LSOA_LEVEL:
+        codes = counted
     else:
-        old = list(weights_frame.index.astype(str)) if not weights_frame.empty else []
         codes = list(session.execute(text(
             "SELECT DISTINCT lsoa21_code FROM lsoa_lookup WHERE lsoa11_code = ANY(CAST(:c AS text[]))"),
-            {"c": old}).scalars())
+            {"c": counted}).scalars())
     return need_change_domain.summarise_changes(need_change_db.rank_change_of(session, codes))
 
 
-def gaps_by_category(session: Session, weights: pd.Series) -> dict:
+def gaps_by_category(session: Session, weights: pd.Series, vintage: Vintage = VINTAGES[CURRENT]) -> dict:
     """Need, provision and gap by asset type for the profile's LSOAs, from the gap analysis.
 
     Per LSOA the scores are the gap map's (:func:`assetmap.db.gap_results.scores_for_areas`: stored
-    runs with the default parameters, each type's catchment, computed and stored first when there
-    is none); the profile's figures are their weighted means
+    runs with the default parameters, the vintage's IMD rank as need and each type's catchment,
+    computed and stored first when there is none); the profile's figures are their weighted means
     (:func:`assetmap.domain.area_profile.aggregate_gaps`). A type with no published places gets a
-    message instead of figures.
+    message instead of figures; without the vintage's IMD there are no figures (``missing`` says so).
     """
     if weights.empty:
         return {"rows": [], "indicator": None, "method": None}
     options = gap_options.gap_options(session)
+    indicator = next((i for i in options["indicators"] if i["key"] == vintage.imd_key), None)
+    if indicator is None:
+        return {"rows": [], "indicator": None, "method": None,
+                "missing": f"the IMD {vintage.year} rank is not loaded"}
     codes = sorted(weights.index)
     rows = []
     for cat in options["categories"]:
@@ -606,13 +673,11 @@ def gaps_by_category(session: Session, weights: pd.Series) -> dict:
         if not cat["published"]:
             row["message"] = "No published places of this type: no provision anywhere."
         else:
-            scores = gap_results.scores_for_areas(session, codes, cat["slug"])
+            scores = gap_results.scores_for_areas(session, codes, cat["slug"], indicator=vintage.imd_key)
             per_lsoa = pd.DataFrame(
                 scores, columns=["code", "need_pct", "provision_pct", "gap", "run_id"]).set_index("code")
             row.update(domain.aggregate_gaps(per_lsoa.astype({"need_pct": float, "provision_pct": float, "gap": float}),
                                              weights))
             row["run_ids"] = sorted({int(r) for r in per_lsoa["run_id"]})
         rows.append(row)
-    default = default_indicator({i["key"]: i["label"] for i in options["indicators"]})
-    indicator = next((i["label"] for i in options["indicators"] if i["key"] == default), default)
-    return {"rows": rows, "indicator": indicator, "method": DECAYS[DEFAULT_DECAY]}
+    return {"rows": rows, "indicator": indicator["label"], "method": DECAYS[DEFAULT_DECAY]}

@@ -7,8 +7,10 @@ turns the rows the queries return into the figures a profile shows.
 
 How a profile counts its small areas
 ------------------------------------
-Indicators and populations are published per LSOA. A profile's LSOAs are those its outline
-overlaps, each weighted by its population times the share of its area inside the outline (areal
+Indicators and populations are published per LSOA. A profile is of one vintage
+(:mod:`assetmap.domain.vintages`): by default IoD 2025 on LSOA 2021 with Census 2021 populations,
+or IoD 2019 on LSOA 2011 with mid-2015 ones; never a mix. A profile's LSOAs, of its vintage, are
+those its outline overlaps, each weighted by its population times the share of its area inside the outline (areal
 weighting): an LSOA wholly inside counts fully, one half inside counts half. An LSOA, a list of
 LSOAs or a local authority counts its own LSOAs whole.
 
@@ -60,24 +62,41 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 #: Most coordinates accepted in a custom area (a drawn polygon has tens).
 MAX_VERTICES = 50_000
 
-#: Indicators on the radar chart, with the short label each axis carries, in order round the
-#: chart. The IoD 2019 ranks (rank 1 = most deprived) and the population shares (more = more need).
-RADAR_AXES: Mapping[str, str] = {
-    "imd_rank": "IMD",
-    "income_rank": "Income",
-    "employment_rank": "Employment",
-    "education_rank": "Education",
-    "health_rank": "Health",
-    "crime_rank": "Crime",
-    "barriers_rank": "Barriers",
-    "living_environment_rank": "Environment",
-    "share_0_15": "Children",
-    "share_60_plus": "Aged 60+",
+#: Indicators on the radar chart of each vintage (:mod:`assetmap.domain.vintages`), with the
+#: short label each axis carries, in order round the chart: the IMD and its seven domains (ranks,
+#: rank 1 = most deprived), then children and older people: IoD 2019's population shares (more =
+#: more need), IoD 2025's IDACI and IDAOPI ranks (File 3).
+RADAR_AXES: Mapping[int, Mapping[str, str]] = {
+    2019: {
+        "imd_rank": "IMD",
+        "income_rank": "Income",
+        "employment_rank": "Employment",
+        "education_rank": "Education",
+        "health_rank": "Health",
+        "crime_rank": "Crime",
+        "barriers_rank": "Barriers",
+        "living_environment_rank": "Environment",
+        "share_0_15": "Children",
+        "share_60_plus": "Aged 60+",
+    },
+    2025: {
+        "imd_rank_2025": "IMD",
+        "income_rank_2025": "Income",
+        "employment_rank_2025": "Employment",
+        "education_rank_2025": "Education",
+        "health_rank_2025": "Health",
+        "crime_rank_2025": "Crime",
+        "barriers_rank_2025": "Barriers",
+        "living_environment_rank_2025": "Environment",
+        "idaci_rank_2025": "Children",
+        "idaopi_rank_2025": "Older people",
+    },
 }
 
-#: Indicators not compared with the authority: a count, not a need. IoD deciles are left out too,
-#: as they repeat the ranks coarsely.
+#: Indicators not compared with the authority: a count, not a need. IoD deciles and scores are
+#: left out too (:data:`_REPEATS_A_RANK`), as they repeat the ranks, coarsely or on another scale.
 NOT_COMPARED = frozenset({"population"})
+_REPEATS_A_RANK = re.compile(r"_(decile|score)(_\d{4})?$")
 
 #: An LSOA touching a custom outline by less than this share of its own area, and covering less
 #: than this share of the outline, is a sliver where generalised boundaries disagree, not a part.
@@ -374,26 +393,29 @@ def indicator_table(indicators: Sequence[Mapping], rows: Iterable[Sequence]) -> 
 
 
 def compare_indicators(indicators: Sequence[Mapping], values: pd.DataFrame, weights: pd.Series,
-                       lad_code: str) -> list[dict]:
+                       lad_code: str, axes: Mapping[str, str] = RADAR_AXES[2019]) -> list[dict]:
     """Each indicator for the profile and for its local authority, as values and need percentiles.
 
     Parameters
     ----------
     indicators : sequence of mappings
-        ``key``, ``label``, ``unit`` and ``higher_is_more_need`` of each indicator, in display order.
+        ``key``, ``label``, ``unit`` and ``higher_is_more_need`` of each indicator (any other
+        item, such as ``year`` and ``geography``, is passed through).
     values : pandas.DataFrame
         One row per LSOA of the local authorities concerned: ``code``, ``lad_code``,
-        ``population`` and a column per indicator key (NaN = no data). Deciles and
-        :data:`NOT_COMPARED` are skipped; the :data:`RADAR_AXES` come first, the rest by key.
+        ``population`` and a column per indicator key (NaN = no data). Deciles, scores and
+        :data:`NOT_COMPARED` are skipped; the ``axes`` come first, the rest by key.
     weights : pandas.Series
         The profile's LSOA weights indexed by code (see :func:`profile_weights`).
     lad_code : str
         The authority to compare with.
+    axes : mapping
+        The radar chart's indicators of the vintage (one of :data:`RADAR_AXES`).
 
     Returns
     -------
     list of dict
-        Per indicator: ``key``, ``label``, ``unit``, ``higher_is_more_need``, ``value`` (the
+        Per indicator: its own items (``key``, ``label``, ``unit``, ``higher_is_more_need``...), ``value`` (the
         profile's weighted mean), ``la_value`` (the authority's population-weighted mean),
         ``need_pct`` and ``la_need_pct`` (weighted means of LSOA need percentiles within their
         own authority, 100 = most need), ``no_data`` (profile LSOAs without a value) and
@@ -413,9 +435,10 @@ def compare_indicators(indicators: Sequence[Mapping], values: pd.DataFrame, weig
     """
     frame = values.set_index("code")
     la = frame[frame["lad_code"] == lad_code]
+    order = list(axes)
     indicators = sorted(
-        (i for i in indicators if i["key"] not in NOT_COMPARED and not i["key"].endswith("_decile")),
-        key=lambda i: (list(RADAR_AXES).index(i["key"]) if i["key"] in RADAR_AXES else len(RADAR_AXES), i["key"]),
+        (i for i in indicators if i["key"] not in NOT_COMPARED and not _REPEATS_A_RANK.search(i["key"])),
+        key=lambda i: (order.index(i["key"]) if i["key"] in order else len(order), i["key"]),
     )
     in_profile = weights[weights.index.isin(frame.index)]
     rows = []
@@ -429,8 +452,7 @@ def compare_indicators(indicators: Sequence[Mapping], values: pd.DataFrame, weig
         ).reindex(frame.index)
         la_pop = la["population"].astype(float)
         row = {
-            "key": key,
-            "label": ind["label"],
+            **ind,
             "unit": ind.get("unit"),
             "higher_is_more_need": bool(ind["higher_is_more_need"]),
             "value": _weighted(column.reindex(in_profile.index), in_profile),
@@ -464,8 +486,8 @@ def _direction(pct: float | None, la_pct: float | None, band: float = 5.0) -> st
     return "about the same"
 
 
-def radar_axes(rows: Sequence[Mapping]) -> list[dict]:
-    """The radar chart's axes: the :data:`RADAR_AXES` indicators among ``rows``, in that order.
+def radar_axes(rows: Sequence[Mapping], axes: Mapping[str, str] = RADAR_AXES[2019]) -> list[dict]:
+    """The radar chart's axes: the ``axes`` indicators (one of :data:`RADAR_AXES`) among ``rows``, in that order.
 
     Each axis has ``key``, ``label`` (short), ``title`` (the indicator's full label), ``value``
     (the profile's need percentile) and ``reference`` (the authority's); None where no data.
@@ -482,7 +504,7 @@ def radar_axes(rows: Sequence[Mapping]) -> list[dict]:
     return [
         {"key": key, "label": short, "title": by_key[key]["label"],
          "value": by_key[key]["need_pct"], "reference": by_key[key]["la_need_pct"]}
-        for key, short in RADAR_AXES.items() if key in by_key
+        for key, short in axes.items() if key in by_key
     ]
 
 

@@ -9,10 +9,12 @@ from flask import Blueprint, Response, jsonify
 
 from assetmap.db import areas, catalogue
 from assetmap.db import oruk_queries as queries
+from assetmap.db.areas import LEVEL_NAMES
 from assetmap.domain import oruk_query, oruk_write
 from assetmap.domain.attribution import attribution_by_source, oruk_meta
 from assetmap.domain.csv_safe import csv_text
 from assetmap.domain.tabular import hours_text
+from assetmap.domain.vintages import LSOA_LEVELS
 from assetmap.errors import BadInputError
 from assetmap.importers import oruk_import
 from assetmap.importers import tabular as tabular_import
@@ -34,8 +36,9 @@ CSV_COLUMNS = (
 
 def _area(code: str) -> dict:
     area = areas.get_area(get_session(), code)
-    if area["level"] not in ("lad", "lsoa"):
-        raise BadInputError(f"{code} is a {area['level']}; exports are by local authority or LSOA")
+    if area["level"] not in ("lad", *LSOA_LEVELS):
+        raise BadInputError(f"{code} is a {LEVEL_NAMES.get(area['level'], area['level'])}; "
+                            "exports are by local authority or LSOA")
     return area
 
 

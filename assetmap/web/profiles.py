@@ -1,5 +1,8 @@
 """Area profiles: an LSOA, a set of LSOAs, a ward, MSOA, town, local authority, or an area drawn
-on the map or uploaded as GeoJSON. Printable (print styles in static/css/app.css)."""
+on the map or uploaded as GeoJSON. Printable (print styles in static/css/app.css).
+
+Built on IoD 2025 and LSOA 2021 unless ``vintage=2019`` asks for IoD 2019 on LSOA 2011
+(:mod:`assetmap.domain.vintages`)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -48,7 +51,8 @@ def pick():
 def lsoas():
     session = get_session()
     codes = (request.args.get("codes") or "").replace(" ", ",").split(",")
-    profile = profile_queries.build_profile(session, profile_queries.describe_lsoas(session, codes))
+    vintage = profile_queries.vintage_of(session, request.args.get("vintage"))
+    profile = profile_queries.build_profile(session, profile_queries.describe_lsoas(session, codes, vintage), vintage)
     session.commit()  # gap runs computed for this profile are kept for the next
     return _render_profile(profile)
 
@@ -75,7 +79,8 @@ def custom():
 @limiter.limit(gap_rate_limit)
 def area_profile(code: str):
     session = get_session()
-    profile = profile_queries.build_profile(session, profile_queries.describe_area(session, code))
+    vintage = profile_queries.vintage_of(session, request.args.get("vintage"))
+    profile = profile_queries.build_profile(session, profile_queries.describe_area(session, code), vintage)
     session.commit()  # gap runs computed for this profile are kept for the next
     return _render_profile(profile)
 
