@@ -74,8 +74,9 @@ def aggregate_run(session: Session, run: dict, level: str) -> dict:
 
     The wards and MSOAs are those of the run's own geography
     (:func:`~assetmap.domain.gap_analysis.shown_level`): 2024 wards and 2021 MSOAs for a run on
-    LSOA 2021, the 2011-era ones for a run on LSOA 2011. Each LSOA belongs to the ward or MSOA
-    its representative point lies in (:func:`assetmap.db.indicators.lsoa_parents`); the weights
+    LSOA 2021, the 2011-era ones for a run on LSOA 2011. Each LSOA belongs to one ward or MSOA
+    (:func:`assetmap.db.indicators.lsoa_parents`: as the ONS publishes it, else by where its
+    representative point lies); the weights
     are the run's population group; the means are
     :func:`assetmap.domain.gap_analysis.aggregate_scores` (gap and class on the aggregated
     percentiles).

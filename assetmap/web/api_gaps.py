@@ -67,7 +67,7 @@ def _meta(session, **extra) -> dict:
 
 AGGREGATE_FIELDS = {
     "code": "ward or MSOA code, of the run's geography (meta.parameters.level): 2024 wards and 2021 MSOAs for "
-            "an indicator on LSOA 2021, the 2011-era ones for one on LSOA 2011",
+            "an indicator on LSOA 2021, the 2011-era ones for one on LSOA 2011 (which LSOAs are in it: meta.method)",
     "name": "ward name, or the MSOA's House of Commons Library name",
     "areas": "LSOAs in it",
     "population": "people in the population group, summed over its LSOAs",
@@ -106,8 +106,10 @@ def gap_rows():
             } for r in aggregated["rows"]],
             "meta": _meta(session, parameters=parameters, run=run_meta, fields=AGGREGATE_FIELDS,
                           lsoas_in_no_area=aggregated["unassigned"],
-                          method="LSOA scores population-weighted (by the population group) over the LSOAs whose "
-                                 "representative point lies in each area", order="code"),
+                          method="LSOA scores population-weighted (by the population group) over the LSOAs in "
+                                 "each area: an LSOA's MSOA and 2024 ward as the ONS publishes them (the ward by "
+                                 "best fit), a 2011-era ward by where the LSOA's representative point lies",
+                          order="code"),
         })
     rows = gap_results.run_scores(session, run["id"])
     session.commit()

@@ -85,10 +85,13 @@ def _report(with_assets: bool = True, top: int | None = None, level: str | None 
 
 def _metadata(report: dict, params) -> dict:
     run = report["run"]
+    lsoa_level = gap_runs.run_level(get_session(), params, report["indicator"])
     return {
         "title": f"Need and provision: {report['category']['label']} in {report['area']['name']}",
         "parameters": {
             **params.as_dict(),
+            "level": lsoa_level,
+            "geography": LEVEL_NAMES.get(lsoa_level, lsoa_level),
             "lad_name": report["area"]["name"],
             "category_label": report["category"]["label"],
             "indicator_label": report["indicator"]["label"],
