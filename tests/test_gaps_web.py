@@ -522,3 +522,16 @@ def test_a_level_with_no_boundaries_loaded_is_400_naming_what_is(gclient, gdb):
     message = response.get_json()["error"]["message"]
     assert message.startswith("no LSOA 2021 boundaries are loaded (loaded: ") and "LSOA 2011" in message
     assert gclient.get(f"/plan?{CURRENT}&indicator=imd_rank").status_code == 200  # the 2019 view still works
+
+
+def test_the_table_by_area_stops_at_its_cap_and_points_to_the_csv(gclient, monkeypatch):
+    from assetmap.web import plan
+
+    monkeypatch.setattr(plan, "AREA_TABLE_MAX", 50)  # an England-wide run's 33,755 LSOAs, in small
+    html = gclient.get(f"/plan?{CURRENT}&level=lsoa").get_data(as_text=True)
+    assert len(_table_rows(html)) == 50
+    assert "The table shows the 50 biggest gaps of 198 areas:" in html and "/plan/gaps.csv?" in html
+    rows = gclient.get(f"/api/v1/gaps?{CURRENT}").get_json()["rows"]
+    biggest = sorted((r for r in rows if r["gap"] is not None), key=lambda r: (-r["gap"], r["code"]))[:50]
+    assert [code for code, _ in _table_rows(html)] == [r["code"] for r in biggest]
+    assert len(_table_rows(gclient.get(f"/plan?{CURRENT}&level=ward").get_data(as_text=True))) == 50

@@ -53,6 +53,10 @@ bp = Blueprint("plan", __name__)
 
 #: Rows in the ranked table on the page.
 TOP_N = 20
+#: Rows at most in the table by area: every ward, MSOA or LSOA of a local authority, but of an
+#: England-wide run's 33,755 LSOAs the biggest gaps only (every row would make a page of many
+#: megabytes; the CSV has them all).
+AREA_TABLE_MAX = 500
 MVT_MIMETYPE = "application/vnd.mapbox-vector-tile"
 METHOD = ("Provision: two-step floating catchment (2SFCA, Luo & Wang 2003; with Gaussian decay the enhanced "
           "2SFCA of Luo & Qi 2009), asset capacity (1 where unknown) per person within the radius of each LSOA's "
@@ -133,6 +137,8 @@ def gap_map():
                   for c in report["options"]["categories"]]
     by_area = gap_results.aggregate_run(session, run, shown)
     by_area["rows"].sort(key=lambda r: (r["gap"] is None, -(r["gap"] or 0.0), r["code"]))
+    by_area["count"] = len(by_area["rows"])
+    del by_area["rows"][AREA_TABLE_MAX:]
     # The map draws the level the table shows: LSOAs, or the wards or MSOAs they add up to, all of
     # the run's own geography.
     lsoa_level = by_area["lsoa_level"]
