@@ -97,3 +97,38 @@ def test_gap_page_on_a_phone_and_with_missing_need_data(server, browser, shots):
     page.screenshot(path=str(shots / "gaps-empty-360.png"), full_page=True)
     assert problems == []
     page.close()
+
+
+@pytest.mark.parametrize("level, tiles, profile", [("ward", "/tiles/gaps/ward24/", r"/profile/E05\d{6}"),
+                                                  ("lsoa", "/tiles/lsoa/", r"/profile/E01\d{6}")])
+def test_the_default_view_is_drawn_on_2021_geography(server, browser, shots, level, tiles, profile):
+    """IMD 2025 (the default) by 2024 ward and by LSOA 2021: the tiles are of that geography, and a
+    click on the map names an area of the table, by its name."""
+    for width in (390, 1280):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        problems = watch_problems(page)
+        fetched = []
+        page.on("response", lambda r, fetched=fetched: fetched.append(r.url) if ".pbf" in r.url else None)
+        page.goto(f"{server}/plan?lad={SHROPSHIRE}&category=library&level={level}", wait_until="load")
+        page.wait_for_selector("body[data-gap-map-ready]", timeout=20_000)
+        assert fetched and all(tiles in url for url in fetched)
+        heading = page.locator("#by-area-heading").inner_text()
+        assert heading == ("By ward (2024)" if level == "ward" else "By LSOA 2021 (every area)")
+        names = set(page.locator(".gap-area-table .area-name").all_inner_texts())
+        if level == "lsoa":
+            assert all(re.fullmatch(r".+ \(Shropshire \d{3}[A-Z]\)", n) for n in names) and len(names) == 198
+        the_map = page.locator(".map-pane .folium-map")
+        the_map.scroll_into_view_if_needed()  # below the table on a phone
+        box = the_map.bounding_box()
+        link = page.locator(".gap-profile-link")
+        for dx, dy in [(0.5, 0.5), (0.45, 0.55), (0.55, 0.45), (0.4, 0.6), (0.6, 0.4)]:
+            page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
+            page.wait_for_timeout(300)
+            if link.count():
+                break
+        assert link.count() == 1 and re.fullmatch(profile, link.get_attribute("href"))
+        assert link.inner_text().removeprefix("Open the profile of ") in names
+        page.screenshot(path=str(shots / f"gaps-2021-{level}-{width}.png"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert problems == []
+        page.close()

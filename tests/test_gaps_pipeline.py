@@ -412,3 +412,49 @@ def test_rural_flags_are_all_urban_until_the_classification_is_loaded(gdb):
         rural = gap_runs.ensure_run(gdb, with_rural)
         assert rural["params"]["rural_radius_m"] == 8000.0
         assert [r["provision"] for r in gap_results.run_scores(gdb, rural["id"])] == [r["provision"] for r in plain]
+
+
+# --- each run on its own geography: IoD 2025 by 2024 ward and 2021 MSOA, IoD 2019 by 2011-era ones --------
+def test_an_iod_2025_run_adds_up_to_2024_wards_by_the_ons_lookup(gdb):
+    run = gap_runs.ensure_run(gdb, params(indicator="imd_rank_2025"))
+    assert gap_runs.run_level(gdb, run) == "lsoa21"
+    wards = gap_results.aggregate_run(gdb, run, "ward")
+    assert wards["level"] == "ward24" and wards["unassigned"] == 0
+    by_code = {r["code"]: r for r in wards["rows"]}
+    names = dict(gdb.execute(text("SELECT code, name FROM area WHERE level = 'ward24' AND lad_code = :lad"),
+                             {"lad": SHROPSHIRE}).all())
+    assert {c: r["name"] for c, r in by_code.items()} == names  # all 63, by name
+    assert sum(r["areas"] for r in wards["rows"]) == 198  # every 2021 LSOA, once
+    # Ludlow East holds three LSOAs by the ONS best fit, though their representative points lie
+    # in Ludlow North and South: the published membership wins
+    ludlow_east = by_code["E05008166"]
+    assert ludlow_east["name"] == "Ludlow East" and ludlow_east["areas"] == 3
+    scores = {r["code"]: r for r in gap_results.run_scores(gdb, run["id"])}
+    members = [scores[c] for c in ("E01029006", "E01029007", "E01029010")]
+    weights = np.array([m["population"] for m in members])
+    assert ludlow_east["population"] == pytest.approx(weights.sum())
+    assert ludlow_east["need_pct"] == pytest.approx(np.average([m["need_pct"] for m in members], weights=weights))
+    msoas = gap_results.aggregate_run(gdb, run, "msoa")
+    assert msoas["level"] == "msoa21" and len(msoas["rows"]) == 39 and msoas["unassigned"] == 0
+    assert "Oswestry East" in {r["name"] for r in msoas["rows"]}
+    assert gap_results.run_bounds(gdb, run) is not None
+
+
+def test_an_iod_2019_run_still_adds_up_to_2011_era_wards(gdb):
+    run = gap_runs.ensure_run(gdb, params(lad=OLDHAM, indicator="imd_rank"))
+    assert gap_runs.run_level(gdb, run) == "lsoa"
+    wards = gap_results.aggregate_run(gdb, run, "ward")
+    old = set(gdb.execute(text("SELECT code FROM area WHERE level = 'ward' AND lad_code = :lad"),
+                          {"lad": OLDHAM}).scalars())
+    assert wards["level"] == "ward" and {r["code"] for r in wards["rows"]} == old
+    assert sum(r["areas"] for r in wards["rows"]) + wards["unassigned"] == 141
+    with pytest.raises(Exception, match="level 'ward24' is not of this run's geography"):
+        gap_results.aggregate_run(gdb, run, "ward24")
+
+
+def test_scores_for_areas_take_2021_lsoa_codes(gdb):
+    rows = gap_results.scores_for_areas(gdb, ["E01035057", "E01034232"], "library")  # 2021 only: split, new
+    assert [(r["code"], r["lad_code"]) for r in rows] == [("E01034232", OLDHAM), ("E01035057", SHROPSHIRE)]
+    assert rows[1]["name"] == "Hinstock & Hodnet (Shropshire 009E)" and rows[1]["need"] is not None
+    earlier = gap_results.scores_for_areas(gdb, ["E01028885"], "library", indicator="imd_rank")  # 2011 only
+    assert [r["code"] for r in earlier] == ["E01028885"]

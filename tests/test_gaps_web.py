@@ -7,6 +7,7 @@ import io
 import json
 import re
 import struct
+from html import unescape as html_unescape
 
 import pandas as pd
 import pytest
@@ -409,3 +410,128 @@ def test_sparse_category_is_told_above_the_map_with_a_larger_radius(gclient, gdb
     none = [r for r in api if r["provision"] == 0]
     assert {r["class"] for r in none if r["need_pct"] is not None} == {"no-provision"}
     assert {r["provision_pct"] for r in none} == {0.0}
+
+
+# --- 2021 geography end to end: IoD 2025 on LSOA 2021, 2024 wards, 2021 MSOAs; IoD 2019 on 2011 --------
+CURRENT = f"lad={SHROPSHIRE}&category=library&radius_m=3000&decay=gaussian"  # the default indicator: IMD 2025
+
+
+def _codes_names(session, level, lad):
+    return dict(session.execute(text("SELECT code, name FROM area WHERE level = :level AND lad_code = :lad"),
+                                {"level": level, "lad": lad}).all())
+
+
+def _table_rows(html):
+    by_area = html.split('class="gap-area-table"')[1].split("</table>")[0]
+    return re.findall(r'<th scope="row"><a href="/profile/(E0\d{7})"><span class="area-name">([^<]+)</span>', by_area)
+
+
+def _tile_features(gclient, html, layer, tiles=((125, 83), (125, 84), (126, 83), (126, 84))):
+    url = tile_url(html)
+    return [f for x, y in tiles for f in decode_mvt(gclient.get(url.replace("{z}/{x}/{y}", f"8/{x}/{y}")).data)
+            .get(layer, [])]
+
+
+def test_iod_2025_ward_msoa_and_lsoa_views_are_on_2021_geography_with_names(gclient, gdb):
+    wards24 = _codes_names(gdb, "ward24", SHROPSHIRE)
+    html = gclient.get(f"/plan?{CURRENT}").get_data(as_text=True)  # the default: IMD 2025, by ward
+    assert 'value="imd_rank_2025" selected' in html
+    assert "By ward (2024)" in html and "<dt>Areas (LSOA 2021)</dt><dd>198</dd>" in html
+    assert "/tiles/gaps/ward24/" in tile_url(html) and '"ward24": ' in html
+    rows = _table_rows(html)
+    assert {code for code, _ in rows} == set(wards24)  # every 2024 ward of Shropshire, by its name
+    assert all(html_unescape(name) == wards24[code] for code, name in rows)
+    features = _tile_features(gclient, html, "ward24")
+    assert {f["code"] for f in features} == set(wards24) and all(f["name"] == wards24[f["code"]] for f in features)
+
+    msoas21 = _codes_names(gdb, "msoa21", SHROPSHIRE)
+    html = gclient.get(f"/plan?{CURRENT}&level=msoa").get_data(as_text=True)
+    assert "By MSOA 2021" in html and "/tiles/gaps/msoa21/" in tile_url(html)
+    rows = dict(_table_rows(html))
+    assert set(rows) == set(msoas21) and rows["E02006024"] == "Oswestry East"
+    assert {f["name"] for f in _tile_features(gclient, html, "msoa21")} == set(msoas21.values())
+
+    lsoas21 = _codes_names(gdb, "lsoa21", SHROPSHIRE)
+    html = gclient.get(f"/plan?{CURRENT}&level=lsoa").get_data(as_text=True)
+    assert "By LSOA 2021 (every area)" in html and "/tiles/lsoa/" in tile_url(html) and '"lsoa21": ' in html
+    rows = dict(_table_rows(html))
+    assert set(rows) == set(lsoas21) and "E01035057" in rows  # a 2021 LSOA split from a 2011 one
+    assert html_unescape(rows["E01035057"]) == "Hinstock & Hodnet (Shropshire 009E)"
+    features = _tile_features(gclient, html, "lsoa21")
+    assert {f["code"] for f in features} == set(lsoas21)
+
+
+def test_oldham_2024_wards_for_iod_2025_and_2011_wards_for_iod_2019(gclient, gdb):
+    """Oldham's wards were redrawn in 2023: the two vintages share no ward code."""
+    wards24, wards11 = _codes_names(gdb, "ward24", OLDHAM), _codes_names(gdb, "ward", OLDHAM)
+    assert not set(wards24) & set(wards11)
+    current = gclient.get(f"/plan?lad={OLDHAM}&category=library&level=ward").get_data(as_text=True)
+    assert {code for code, _ in _table_rows(current)} == set(wards24)
+    assert "(142 LSOAs," in current  # Oldham's 2021 LSOAs
+    earlier = gclient.get(f"/plan?lad={OLDHAM}&category=library&indicator=imd_rank&level=ward").get_data(as_text=True)
+    assert {code for code, _ in _table_rows(earlier)} == set(wards11)
+    assert "By ward (2011 boundaries)" in earlier and "(141 LSOAs," in earlier
+    assert "/tiles/gaps/ward/" in tile_url(earlier) and '"ward": ' in earlier
+    assert {f["code"] for f in _tile_features(gclient, earlier, "ward", [(126, 82), (126, 83)])} == set(wards11)
+
+
+def test_api_and_exports_name_the_geography(gclient, gdb):
+    body = gclient.get(f"/api/v1/gaps?lad={OLDHAM}&category=library").get_json()
+    assert body["meta"]["parameters"]["level"] == "lsoa21" and body["meta"]["parameters"]["geography"] == "LSOA 2021"
+    assert body["meta"]["fields"]["code"] == "LSOA 2021 code" and "Census 2021" in body["meta"]["fields"]["population"]
+    names = {r["code"]: r["name"] for r in body["rows"]}
+    assert len(names) == 142 and names["E01034232"] == "Werneth (Oldham 036A)"
+    wards = gclient.get(f"/api/v1/gaps?lad={OLDHAM}&category=library&level=ward").get_json()
+    assert wards["meta"]["parameters"]["level"] == "ward24"
+    assert {r["code"]: r["name"] for r in wards["rows"]} == _codes_names(gdb, "ward24", OLDHAM)
+    assert sum(r["areas"] for r in wards["rows"]) + wards["meta"]["lsoas_in_no_area"] == 142
+    named = gclient.get(f"/api/v1/gaps?lad={OLDHAM}&category=library&level=ward24").get_json()
+    assert named["rows"] == wards["rows"]
+    earlier = gclient.get(f"/api/v1/gaps?lad={OLDHAM}&category=library&indicator=imd_rank&level=msoa").get_json()
+    assert earlier["meta"]["parameters"]["level"] == "msoa"
+    assert {r["code"] for r in earlier["rows"]} == set(_codes_names(gdb, "msoa", OLDHAM))
+    old = gclient.get(f"/api/v1/gaps?lad={OLDHAM}&category=library&indicator=imd_rank")
+    assert old.get_json()["meta"]["fields"]["code"] == "LSOA 2011 code" and len(old.get_json()["rows"]) == 141
+    mixed = gclient.get(f"/api/v1/gaps?lad={OLDHAM}&category=library&indicator=imd_rank&level=ward24")
+    assert mixed.status_code == 400
+    assert set(mixed.get_json()["error"]["allowed"]) == {"lsoa", "ward", "msoa"}
+    # the exports: every 2021 LSOA, and the meta says which geography
+    frame = pd.read_csv(io.BytesIO(gclient.get(f"/plan/gaps.csv?{CURRENT}").get_data()))
+    assert len(frame) == 198 and "E01035057" in set(frame["code"])
+    meta = gclient.get(f"/plan/gaps.meta.json?{CURRENT}").get_json()
+    assert meta["parameters"]["level"] == "lsoa21" and meta["parameters"]["geography"] == "LSOA 2021"
+    geojson = json.loads(gclient.get(f"/plan/gaps.geojson?{CURRENT}").data)
+    assert len(geojson["features"]) == 198 and geojson["parameters"]["indicator"] == "imd_rank_2025"
+    assert {f["id"] for f in geojson["features"]} == set(_codes_names(gdb, "lsoa21", SHROPSHIRE))
+
+
+def test_a_level_with_no_boundaries_loaded_is_400_naming_what_is(gclient, gdb):
+    gdb.execute(text("UPDATE area SET geom = NULL WHERE level = 'ward24'"))
+    for path in ("/api/v1/gaps", "/plan"):
+        response = gclient.get(f"{path}?{CURRENT}&level=ward")
+        assert response.status_code == 400, path
+        message = response.get_data(as_text=True)
+        assert "no ward (2024) boundaries are loaded (loaded: " in message and "LSOA 2021" in message, path
+    # the page's own default level is not asked for by name: the page says what is missing
+    html = gclient.get(f"/plan?{CURRENT}").get_data(as_text=True)
+    assert "No ward (2024) boundaries are loaded for Shropshire." in html
+    # the indicator's geography itself
+    gdb.execute(text("UPDATE area SET geom = NULL WHERE level = 'lsoa21'"))
+    response = gclient.get(f"/api/v1/gaps?{CURRENT}")
+    assert response.status_code == 400
+    message = response.get_json()["error"]["message"]
+    assert message.startswith("no LSOA 2021 boundaries are loaded (loaded: ") and "LSOA 2011" in message
+    assert gclient.get(f"/plan?{CURRENT}&indicator=imd_rank").status_code == 200  # the 2019 view still works
+
+
+def test_the_table_by_area_stops_at_its_cap_and_points_to_the_csv(gclient, monkeypatch):
+    from assetmap.web import plan
+
+    monkeypatch.setattr(plan, "AREA_TABLE_MAX", 50)  # an England-wide run's 33,755 LSOAs, in small
+    html = gclient.get(f"/plan?{CURRENT}&level=lsoa").get_data(as_text=True)
+    assert len(_table_rows(html)) == 50
+    assert "The table shows the 50 biggest gaps of 198 areas:" in html and "/plan/gaps.csv?" in html
+    rows = gclient.get(f"/api/v1/gaps?{CURRENT}").get_json()["rows"]
+    biggest = sorted((r for r in rows if r["gap"] is not None), key=lambda r: (-r["gap"], r["code"]))[:50]
+    assert [code for code, _ in _table_rows(html)] == [r["code"] for r in biggest]
+    assert len(_table_rows(gclient.get(f"/plan?{CURRENT}&level=ward").get_data(as_text=True))) == 50

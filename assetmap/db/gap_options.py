@@ -111,10 +111,12 @@ def parse_query(session: Session, args, default_lads: Iterable[str] = ()) -> tup
         params = dataclasses.replace(params, **quantised)
         if params.rural_radius_m == params.radius_m:
             params = dataclasses.replace(params, rural_radius_m=None)
-    # the indicator's geography must have its boundaries loaded (a 400 naming what is)
+    # the indicator's geography, and the LSOAs of its vintage the run is computed on, must have
+    # their boundaries loaded (a 400 naming what is)
     level = next((r["area_level"] for r in options["indicators"] if r["key"] == params.indicator), None)
     if level is not None:
-        areas.require_level_loaded(session, level)
+        for needed in dict.fromkeys([level, gap_analysis.demand_level(level)]):
+            areas.require_level_loaded(session, needed)
     return params, options
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from assetmap.db import gap_runs
 from assetmap.db import indicators as indicator_values
 from assetmap.db.area_geometry import refresh_area_geometry
 from assetmap.db.gap_options import category_term, gap_options, indicator_row
@@ -71,35 +72,40 @@ def _run_frame(session: Session, run_id: int) -> pd.DataFrame:
 def aggregate_run(session: Session, run: dict, level: str) -> dict:
     """A run's LSOA scores population-weighted up to wards or MSOAs, and to the whole area.
 
-    Each LSOA belongs to the ward or MSOA its representative point lies in
-    (:func:`assetmap.db.indicators.lsoa_parents`); the weights are the run's population group;
-    the means are :func:`assetmap.domain.gap_analysis.aggregate_scores` (gap and class on the
-    aggregated percentiles).
+    The wards and MSOAs are those of the run's own geography
+    (:func:`~assetmap.domain.gap_analysis.shown_level`): 2024 wards and 2021 MSOAs for a run on
+    LSOA 2021, the 2011-era ones for a run on LSOA 2011. Each LSOA belongs to one ward or MSOA
+    (:func:`assetmap.db.indicators.lsoa_parents`: as the ONS publishes it, else by where its
+    representative point lies); the weights
+    are the run's population group; the means are
+    :func:`assetmap.domain.gap_analysis.aggregate_scores` (gap and class on the aggregated
+    percentiles).
 
     Parameters
     ----------
     session : Session
     run : dict
         A ``gap_run`` row.
-    level : {"lsoa", "ward", "msoa"}
-        ``"lsoa"`` gives the run's rows as they are (:func:`run_scores`).
+    level : str
+        ``"lsoa"``, ``"ward"`` or ``"msoa"`` (in the run's vintage), or a level of that vintage
+        named outright (``"ward24"``). The LSOA level gives the run's rows as they are
+        (:func:`run_scores`).
 
     Returns
     -------
     dict
         ``rows``: ``[{code, name, areas, population, need, need_pct, provision, provision_pct,
         gap, bivariate_class}]`` by code; ``unassigned``: LSOAs in no loaded area of that level;
-        ``total``: the same figures over all the run's LSOAs (the local authority's line).
+        ``total``: the same figures over all the run's LSOAs (the local authority's line);
+        ``level``: the stored level shown (``"ward24"``), ``lsoa_level`` the run's LSOA level.
 
     Raises
     ------
     BadInputError
-        For an unknown level (the message lists the allowed ones).
+        For a level the run cannot be shown at (the message lists the allowed ones).
     """
-    if level not in gap_analysis.AGGREGATE_LEVELS:
-        allowed = list(gap_analysis.AGGREGATE_LEVELS)
-        raise BadInputError(f"unknown level {level!r}; allowed: {', '.join(allowed)}",
-                            details={"parameter": "level", "allowed": allowed})
+    lsoa_level = gap_runs.run_level(session, run)
+    shown = gap_analysis.shown_level(lsoa_level, level)
     frame = _run_frame(session, run["id"])
     total = gap_analysis.aggregate_scores(frame, [run["lad_code"]] * len(frame))
     if run["lad_code"] == ALL_AREAS:
@@ -107,11 +113,12 @@ def aggregate_run(session: Session, run: dict, level: str) -> dict:
     else:
         names = dict(session.execute(text("SELECT code, name FROM area WHERE code = :c"),
                                      {"c": run["lad_code"]}).all())
-    out = {"total": (gap_analysis.aggregated_rows(total, names) or [None])[0], "unassigned": 0}
-    if level == "lsoa":
+    out = {"total": (gap_analysis.aggregated_rows(total, names) or [None])[0], "unassigned": 0,
+           "level": shown, "lsoa_level": lsoa_level}
+    if shown == lsoa_level:
         out["rows"] = [{**r, "areas": 1} for r in run_scores(session, run["id"])]
         return out
-    parents = indicator_values.lsoa_parents(session, frame["area_id"], level)
+    parents = indicator_values.lsoa_parents(session, frame["area_id"], shown)
     out["rows"], out["unassigned"] = gap_analysis.aggregate_to_parents(frame, parents)
     return out
 
@@ -130,7 +137,8 @@ def scores_for_areas(session: Session, area_codes: Iterable[str], category: str,
     ----------
     session : Session
     area_codes : iterable of str
-        LSOA codes, of the indicator's geography (LSOA 2021 for IoD 2025).
+        LSOA codes, 2021 or 2011. The runs are on the indicator's geography (LSOA 2021 for IoD
+        2025, LSOA 2011 for IoD 2019), so a code only of the other vintage has no row.
     category : str
         Asset-type slug.
     indicator, group, radius_m, decay
@@ -153,7 +161,7 @@ def scores_for_areas(session: Session, area_codes: Iterable[str], category: str,
     [{'code': 'E01028950', 'name': 'Shropshire 001A', 'provision': 0.00031, 'gap': 12.5, ...}, ...]
     """
     codes = sorted(set(area_codes))
-    found = dict(session.execute(text(  # LSOAs of either vintage: the indicator's run has its own
+    found = dict(session.execute(text(
         "SELECT code, lad_code FROM area WHERE level = ANY(:levels) AND code = ANY(:codes)"
     ), {"codes": codes, "levels": list(indicator_values.LSOA_LEVELS)}).all())
     unknown = [c for c in codes if c not in found]
@@ -206,9 +214,9 @@ def run_bounds(session: Session, run: dict) -> tuple[float, float, float, float]
         row = session.execute(text(
             """
             SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
-            FROM (SELECT ST_Extent(geom) AS e FROM area WHERE level = 'lsoa' AND lad_code = :lad) q
+            FROM (SELECT ST_Extent(geom) AS e FROM area WHERE level = :level AND lad_code = :lad) q
             """
-        ), {"lad": run["lad_code"]}).first()
+        ), {"lad": run["lad_code"], "level": gap_runs.run_level(session, run)}).first()
     return None if row is None or row[0] is None else tuple(float(v) for v in row)
 
 

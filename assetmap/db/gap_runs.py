@@ -43,6 +43,7 @@ __all__ = [
     "demand_radii",
     "ensure_run",
     "reach_m",
+    "run_level",
     "find_run",
     "float8_array",
     "get_run",
@@ -102,7 +103,7 @@ def compute_run(session: Session, params: GapParams) -> dict:
     indicator = indicator_row(session, params.indicator)
     refresh_area_geometry(session, check_changed=False, tiles=False)
     # The run is computed on the small areas of its indicator's geography, never an assumed one.
-    level = gap_analysis.demand_level(indicator["area_level"])
+    level = run_level(session, params, indicator)
     area_box = reported_box(session, params.lad, level)
     reach = reach_m(session, params)
     supply_box = grow_box(area_box, reach)
@@ -126,6 +127,19 @@ def compute_run(session: Session, params: GapParams) -> dict:
             points = demand.set_index("id").loc[frame.loc[far, "id"], ["x", "y"]].reset_index()
             frame.loc[far, "nearest_m"] = nearest_distances(session, term["id"], points, 4 * NEAREST_REACH_M)
     return {"frame": frame, "supply": supply, "box": supply_box, "term": term, "indicator": indicator}
+
+
+def run_level(session: Session, params: GapParams | dict, indicator: dict | None = None) -> str:
+    """The LSOA level (``lsoa21`` or ``lsoa``) a run is computed on: its indicator's geography
+    (:func:`~assetmap.domain.gap_analysis.demand_level`).
+
+    ``params`` is the run's parameters, or its ``gap_run`` row; ``indicator`` its row when the
+    caller has read it already.
+    """
+    if indicator is None:
+        key = params.indicator if isinstance(params, GapParams) else params["params"]["indicator"]
+        indicator = indicator_row(session, key)
+    return gap_analysis.demand_level(indicator["area_level"])
 
 
 def reach_m(session: Session, params: GapParams) -> float:

@@ -6,6 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from assetmap.db.gap_runs import float8_array
+from assetmap.db.indicators import PARENT_LEVELS
 from assetmap.errors import BadInputError
 
 __all__ = ["lsoa_tile", "parent_tile"]
@@ -22,8 +23,9 @@ def _tile_column(z: int) -> str:
     return "geom_lo" if z <= 7 else ("geom_mid" if z <= 10 else "geom_hi")
 
 
-def lsoa_tile(session: Session, run_id: int, z: int, x: int, y: int) -> bytes:
-    """A Mapbox vector tile (layer ``lsoa``) of a run's LSOAs in tile ``z/x/y``.
+def lsoa_tile(session: Session, run_id: int, z: int, x: int, y: int, layer: str = "lsoa") -> bytes:
+    """A Mapbox vector tile (layer ``layer``: the run's LSOA level, ``lsoa21`` or ``lsoa``) of a
+    run's LSOAs in tile ``z/x/y``.
 
     Each feature's id is the area id, and it carries ``np`` (need percentile), ``pp``
     (provision percentile), ``gap``, ``cls`` (class) and ``none`` (1 when nothing is within
@@ -60,16 +62,16 @@ def lsoa_tile(session: Session, run_id: int, z: int, x: int, y: int) -> bytes:
             JOIN gap_score s ON s.area_id = t.area_id AND s.run_id = :run
             JOIN area a ON a.id = s.area_id
         )
-        SELECT ST_AsMVT(features, 'lsoa', {MVT_EXTENT}, 'geom', 'fid') FROM features WHERE geom IS NOT NULL
+        SELECT ST_AsMVT(features, :layer, {MVT_EXTENT}, 'geom', 'fid') FROM features WHERE geom IS NOT NULL
         """
-    ), {"z": z, "x": x, "y": y, "run": run_id}).scalar()
+    ), {"z": z, "x": x, "y": y, "run": run_id, "layer": layer}).scalar()
     return bytes(tile or b"")
 
 
 def parent_tile(session: Session, level: str, rows: list[dict], z: int, x: int, y: int) -> bytes:
-    """A Mapbox vector tile (layer ``level``) of the wards or MSOAs in ``rows``, drawn with their
-    aggregated scores (:func:`assetmap.db.gap_results.aggregate_run`), so the map shows the level
-    the table does.
+    """A Mapbox vector tile (layer ``level``: ``ward24``, ``msoa21``, ``ward`` or ``msoa``) of the
+    wards or MSOAs in ``rows``, drawn with their aggregated scores
+    (:func:`assetmap.db.gap_results.aggregate_run`), so the map shows the level the table does.
 
     Features carry ``code``, ``name``, ``pop``, ``np``, ``pp``, ``gap`` (whole numbers below
     zoom 9, to 0.1 from it), ``cls``, ``none`` (1 when none of the area's LSOAs has anything in
@@ -77,8 +79,8 @@ def parent_tile(session: Session, level: str, rows: list[dict], z: int, x: int, 
     """
     if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
         raise BadInputError(f"no tile {z}/{x}/{y}")
-    if level not in ("ward", "msoa"):
-        raise BadInputError(f"no tiles for level {level!r}")
+    if level not in PARENT_LEVELS:
+        raise BadInputError(f"no tiles for level {level!r}; allowed: {', '.join(PARENT_LEVELS)}")
     digits = 1 if z >= 9 else 0
     tolerance = _PARENT_TOLERANCE_M[_tile_column(z)]
     tile = session.execute(text(

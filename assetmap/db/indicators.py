@@ -1,9 +1,12 @@
 """Indicators kept at one area level and read at another: which ward or MSOA each LSOA lies in.
 
 The gap analysis works on LSOAs. An indicator uploaded by MSOA or ward code applies to each LSOA
-whose representative point (``area_point.pt``, PostGIS ``ST_PointOnSurface`` in EPSG:27700)
-lies inside that MSOA or ward; the same membership aggregates LSOA scores up to wards and MSOAs.
-A point on a shared edge goes to the area with the lowest code, so every LSOA has at most one.
+of that MSOA or ward; the same membership aggregates LSOA scores up to wards and MSOAs. Where the
+ONS publishes the membership it is used: an LSOA's MSOA (``area.msoa_code``, the LSOA nests in
+it) and an LSOA 2021's 2024 ward (``area.ward_code``, the ONS best-fit lookup). Otherwise (the
+2011-era wards, which have no lookup here) an LSOA belongs to the area its representative point
+(``area_point.pt``, PostGIS ``ST_PointOnSurface`` in EPSG:27700) lies in; a point on a shared
+edge goes to the area with the lowest code, so every LSOA has at most one.
 """
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ __all__ = ["LSOA_LEVELS", "PARENT_LEVELS", "CodeVintages", "area_ids_by_code", "
 #: Levels an LSOA can be placed in by its representative point (2011-era and current).
 PARENT_LEVELS = ("msoa", "ward", "msoa21", "ward24")
 
-# Every LSOA of :lsoa_ids with the area of :level its representative point lies in.
+# Every LSOA of :lsoa_ids with the area of :level it belongs to: by the published code where the
+# LSOA has one of an area of that level loaded, else by its representative point.
 _MEMBERSHIP = """
     WITH parent AS MATERIALIZED (
         -- The few wards or MSOAs drive the join, in the points' own CRS, so the GiST index on
@@ -31,13 +35,27 @@ _MEMBERSHIP = """
         -- Materialized, so each shape is transformed once, not again for the index condition and
         -- the exact test (which otherwise dominates a LAD's gap page).
         SELECT id, code, name, ST_Transform(geom, 27700) AS geom FROM area WHERE level = :level AND geom IS NOT NULL
+    ),
+    by_code AS (
+        SELECT l.id AS lsoa_id, g.id AS parent_id, g.code AS parent_code, g.name AS parent_name
+        FROM area l
+        JOIN parent g ON g.code = CASE WHEN :level LIKE 'msoa%' THEN l.msoa_code
+                                       WHEN :level = 'ward24' THEN l.ward_code END
+        WHERE l.id = ANY(CAST(:lsoa_ids AS int[]))
+    ),
+    by_point AS (
+        SELECT DISTINCT ON (p.area_id) p.area_id AS lsoa_id, g.id AS parent_id, g.code AS parent_code,
+               g.name AS parent_name
+        FROM parent g
+        JOIN area_point p ON ST_Intersects(g.geom, p.pt)
+        WHERE p.area_id = ANY(CAST(:lsoa_ids AS int[]))
+          AND NOT EXISTS (SELECT 1 FROM by_code c WHERE c.lsoa_id = p.area_id)
+        ORDER BY p.area_id, g.code
     )
-    SELECT DISTINCT ON (p.area_id) p.area_id AS lsoa_id, g.id AS parent_id, g.code AS parent_code,
-           g.name AS parent_name
-    FROM parent g
-    JOIN area_point p ON ST_Intersects(g.geom, p.pt)
-    WHERE p.area_id = ANY(CAST(:lsoa_ids AS int[]))
-    ORDER BY p.area_id, g.code
+    SELECT lsoa_id, parent_id, parent_code, parent_name FROM by_code
+    UNION ALL
+    SELECT lsoa_id, parent_id, parent_code, parent_name FROM by_point
+    ORDER BY lsoa_id
 """
 
 
@@ -47,7 +65,8 @@ def _check_level(level: str) -> None:
 
 
 def lsoa_parents(session: Session, lsoa_ids: Iterable[int], level: str) -> pd.DataFrame:
-    """The ward or MSOA each LSOA's representative point lies in.
+    """The ward or MSOA each LSOA belongs to: by the published code (its MSOA; an LSOA 2021's
+    2024 ward, ONS best fit), else the one its representative point lies in.
 
     Parameters
     ----------
@@ -73,8 +92,8 @@ def lsoa_values(session: Session, indicator_id: int, level: str, lsoa_ids: Itera
     """An indicator's values by LSOA id, whatever level it is kept at.
 
     An LSOA indicator is read as stored; an MSOA or ward indicator gives each LSOA the value of
-    the MSOA or ward its representative point lies in. LSOAs without a value are absent (no
-    data, never zero).
+    the MSOA or ward it belongs to (as :func:`lsoa_parents`). LSOAs without a value are absent
+    (no data, never zero).
     """
     ids = [int(i) for i in lsoa_ids]
     if level in LSOA_LEVELS:

@@ -47,6 +47,7 @@ __all__ = [
     "GROUPS",
     "GapParams",
     "RANK_DIGITS",
+    "VINTAGE_LEVELS",
     "aggregate_scores",
     "default_indicator",
     "aggregate_to_parents",
@@ -56,6 +57,7 @@ __all__ = [
     "compute_provision",
     "decay_function",
     "demand_level",
+    "shown_level",
     "numeric_frame",
     "parse_gap_query",
     "rank_gaps",
@@ -267,7 +269,15 @@ def _choose(name: str, value: str | None, allowed: list[str]) -> str:
     return value
 
 
-#: The small-area level a run is computed on when its indicator is kept by a larger area.
+#: The levels of each geography's vintage, by its LSOA level: what a run computed on those LSOAs
+#: is shown at when the table (and map) asks for :data:`AGGREGATE_LEVELS` "lsoa", "ward" or "msoa".
+#: A run on LSOA 2021 (IoD 2025) adds up to the 2024 wards and 2021 MSOAs; one on LSOA 2011
+#: (IoD 2019) to the 2011-era wards and MSOAs. The one place the pairing lives.
+VINTAGE_LEVELS = {
+    "lsoa21": {"lsoa": "lsoa21", "ward": "ward24", "msoa": "msoa21"},
+    "lsoa": {"lsoa": "lsoa", "ward": "ward", "msoa": "msoa"},
+}
+#: The small-area level a run is computed on when its indicator's level is of no known vintage.
 DEFAULT_SMALL_AREA_LEVEL = "lsoa"
 
 
@@ -275,13 +285,53 @@ def demand_level(indicator_level: str) -> str:
     """The small-area level a gap run is computed on, from its indicator's ``area_level``.
 
     An indicator kept by LSOA, of whichever vintage (``lsoa``, ``lsoa11``, ``lsoa21``), is
-    computed on those LSOAs; one kept by a larger area (MSOA, ward) is read at each LSOA of
-    :data:`DEFAULT_SMALL_AREA_LEVEL` inside it.
+    computed on those LSOAs; one kept by a larger area (MSOA, ward) is read at each LSOA of its
+    own vintage inside it (:data:`VINTAGE_LEVELS`), else of :data:`DEFAULT_SMALL_AREA_LEVEL`.
 
     >>> demand_level("lsoa21"), demand_level("lsoa"), demand_level("ward")
     ('lsoa21', 'lsoa', 'lsoa')
+    >>> demand_level("ward24"), demand_level("msoa21")
+    ('lsoa21', 'lsoa21')
     """
-    return indicator_level if indicator_level.startswith("lsoa") else DEFAULT_SMALL_AREA_LEVEL
+    if indicator_level.startswith("lsoa"):
+        return indicator_level
+    for lsoa_level, levels in VINTAGE_LEVELS.items():
+        if indicator_level in levels.values():
+            return lsoa_level
+    return DEFAULT_SMALL_AREA_LEVEL
+
+
+def shown_level(run_level: str, level: str) -> str:
+    """The stored area level that shows a run on ``run_level`` LSOAs at ``level``.
+
+    ``level`` is one of :data:`AGGREGATE_LEVELS` (read in the run's vintage), or a level of the
+    run's own vintage named outright (``ward24`` for a run on ``lsoa21``).
+
+    Raises
+    ------
+    BadInputError
+        For any other level; ``details["allowed"]`` lists the levels this run can be shown at.
+
+    Examples
+    --------
+    >>> shown_level("lsoa21", "ward"), shown_level("lsoa21", "msoa21"), shown_level("lsoa", "msoa")
+    ('ward24', 'msoa21', 'msoa')
+    >>> shown_level("lsoa", "ward24")
+    Traceback (most recent call last):
+    ...
+    assetmap.errors.BadInputError: level 'ward24' is not of this run's geography (LSOA level 'lsoa'); \
+allowed: lsoa, ward, msoa
+    """
+    levels = VINTAGE_LEVELS.get(run_level, {"lsoa": run_level})
+    if level in AGGREGATE_LEVELS and level in levels:
+        return levels[level]
+    if level in levels.values():
+        return level
+    allowed = list(dict.fromkeys([*AGGREGATE_LEVELS, *levels.values()]))
+    known = level in AGGREGATE_LEVELS or any(level in v.values() for v in VINTAGE_LEVELS.values())
+    reason = f"is not of this run's geography (LSOA level {run_level!r})" if known else "is unknown"
+    raise BadInputError(f"level {level!r} {reason}; allowed: {', '.join(allowed)}",
+                        details={"parameter": "level", "allowed": allowed})
 
 
 def decay_function(decay: str, radius_m):

@@ -390,7 +390,8 @@ def build_gap_map(
         URL of an area's profile with ``__code__`` for its code; a click on an area then offers
         a link to it.
     tile_layer : str
-        The layer name inside the tiles (the level they draw).
+        The layer name inside the tiles: the stored level they draw (``lsoa21``, ``ward24``,
+        ``msoa21`` for a run on 2021 geography; ``lsoa``, ``ward``, ``msoa`` on 2011).
 
     Returns
     -------

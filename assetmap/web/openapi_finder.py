@@ -300,7 +300,8 @@ _GAP_ROW = {
     "type": "object",
     "required": ["code", "name", "population", "need", "need_pct", "provision", "provision_pct", "gap", "class"],
     "properties": {
-        "code": {"type": "string", "description": "Area code (LSOA, ward or MSOA, as `level` asks)."},
+        "code": {"type": "string", "description": "Area code (LSOA, ward or MSOA, as `level` asks, of the "
+                                                  "indicator's geography: meta.parameters.level names it)."},
         "name": _STRING,
         "areas": {"type": "integer", "description": "Small areas in it (ward and MSOA rows only)."},
         "population": _NUMBER_OR_NULL,
@@ -322,7 +323,9 @@ _GAP_ROWS = {
     "required": ["rows", "meta"],
     "properties": {
         "rows": {"type": "array", "items": {"$ref": "#/components/schemas/GapRow"}},
-        "meta": {"type": "object", "description": "Parameters, run, field descriptions, licence and attribution."},
+        "meta": {"type": "object", "description": "Parameters (with `level`, the level of the rows' geography: "
+                                                  "lsoa21, ward24, msoa21 for IoD 2025; lsoa, ward, msoa for IoD "
+                                                  "2019), run, field descriptions, licence and attribution."},
     },
 }
 _PATHS["/api/v1/gaps"] = {

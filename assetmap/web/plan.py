@@ -20,7 +20,9 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
-from assetmap.db import catalogue, gap_inputs, gap_options, gap_results, gap_runs, gap_tiles
+from assetmap.db import areas, catalogue, gap_inputs, gap_options, gap_results, gap_runs, gap_tiles
+from assetmap.db.areas import LEVEL_NAMES
+from assetmap.db.indicators import PARENT_LEVELS
 from assetmap.domain.attribution import data_meta
 from assetmap.domain.csv_safe import csv_text
 from assetmap.domain.gap_analysis import (
@@ -30,7 +32,9 @@ from assetmap.domain.gap_analysis import (
     FALLBACK_RADIUS_M,
     GROUPS,
     MAX_RADIUS_M,
+    VINTAGE_LEVELS,
     rank_gaps,
+    shown_level,
 )
 from assetmap.domain.permissions import can_upload
 from assetmap.errors import BadInputError, ImportFileError, NotFoundError
@@ -49,6 +53,10 @@ bp = Blueprint("plan", __name__)
 
 #: Rows in the ranked table on the page.
 TOP_N = 20
+#: Rows at most in the table by area: every ward, MSOA or LSOA of a local authority, but of an
+#: England-wide run's 33,755 LSOAs the biggest gaps only (every row would make a page of many
+#: megabytes; the CSV has them all).
+AREA_TABLE_MAX = 500
 MVT_MIMETYPE = "application/vnd.mapbox-vector-tile"
 METHOD = ("Provision: two-step floating catchment (2SFCA, Luo & Wang 2003; with Gaussian decay the enhanced "
           "2SFCA of Luo & Qi 2009), asset capacity (1 where unknown) per person within the radius of each LSOA's "
@@ -61,21 +69,33 @@ METHOD = ("Provision: two-step floating catchment (2SFCA, Luo & Wang 2003; with 
 
 
 
-def _report(with_assets: bool = True, top: int | None = None) -> tuple[dict, object]:
+def _report(with_assets: bool = True, top: int | None = None, level: str | None = None) -> tuple[dict, object]:
+    """The run for this request's query and what describes it; with ``level`` (as the query
+    names it), also ``report["level"]``: the stored level that shows the run there
+    (:func:`~assetmap.domain.gap_analysis.shown_level`), checked before anything is computed."""
     session = get_session()
     params, options = gap_options.parse_query(session, request.args, current_app.config["DEFAULT_AREAS"])
+    shown = None
+    if level is not None:
+        shown = shown_level(gap_runs.run_level(session, params), level)
+        if request.args.get("level"):  # asked for by name: its boundaries must be loaded somewhere
+            areas.require_level_loaded(session, shown)
     report = gap_results.gap_report(session, params, with_assets=with_assets, top=top)
     session.commit()  # the run is a stored result: keep it for the tiles and the next visitor
     report["options"] = options
+    report["level"] = shown
     return report, params
 
 
 def _metadata(report: dict, params) -> dict:
     run = report["run"]
+    lsoa_level = gap_runs.run_level(get_session(), params, report["indicator"])
     return {
         "title": f"Need and provision: {report['category']['label']} in {report['area']['name']}",
         "parameters": {
             **params.as_dict(),
+            "level": lsoa_level,
+            "geography": LEVEL_NAMES.get(lsoa_level, lsoa_level),
             "lad_name": report["area"]["name"],
             "category_label": report["category"]["label"],
             "indicator_label": report["indicator"]["label"],
@@ -104,12 +124,10 @@ def gap_map():
     if layer not in LAYERS:
         raise BadInputError(f"unknown layer {layer!r}; allowed: {', '.join(LAYERS)}",
                             details={"parameter": "layer", "allowed": list(LAYERS)})
-    level = request.args.get("level") or "ward"
-    if level not in AGGREGATE_LEVELS:
-        raise BadInputError(f"unknown level {level!r}; allowed: {', '.join(AGGREGATE_LEVELS)}",
-                            details={"parameter": "level", "allowed": list(AGGREGATE_LEVELS)})
-    report, params = _report(top=TOP_N)
+    level = (request.args.get("level") or "ward").strip()
+    report, params = _report(top=TOP_N, level=level)
     run = report["run"]
+    shown = report["level"]
     session = get_session()
     counts = gap_options.category_counts(session, params.lad)
     rural_defaults = gap_options.rural_radii()
@@ -117,20 +135,25 @@ def gap_map():
                    "radius_m": c["catchment_m"] or FALLBACK_RADIUS_M,
                    "rural_m": rural_defaults.get(c["slug"], c["catchment_m"] or FALLBACK_RADIUS_M)}
                   for c in report["options"]["categories"]]
-    by_area = gap_results.aggregate_run(session, run, level)
+    by_area = gap_results.aggregate_run(session, run, shown)
     by_area["rows"].sort(key=lambda r: (r["gap"] is None, -(r["gap"] or 0.0), r["code"]))
-    # The map draws the level the table shows: LSOAs, or the wards or MSOAs they add up to.
-    if level == "lsoa":
+    by_area["count"] = len(by_area["rows"])
+    del by_area["rows"][AREA_TABLE_MAX:]
+    # The map draws the level the table shows: LSOAs, or the wards or MSOAs they add up to, all of
+    # the run's own geography.
+    lsoa_level = by_area["lsoa_level"]
+    level = next(k for k, v in VINTAGE_LEVELS[lsoa_level].items() if v == shown)  # as the links name it
+    if shown == lsoa_level:
         tiles = url_for("plan.lsoa_tile", z=0, x=0, y=0, run=run["id"], v=_version(run))
     else:
-        tiles = url_for("plan.level_tile", level=level, z=0, x=0, y=0, run=run["id"], v=_version(run))
+        tiles = url_for("plan.level_tile", level=shown, z=0, x=0, y=0, run=run["id"], v=_version(run))
     tiles = tiles.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
     sources = catalogue.data_sources(get_session())
     m = build_gap_map(
         tiles_url=tiles, assets=report["assets"], bounds=report["bounds"],
         category_label=report["category"]["label"], active_layer=layer,
         tile_url=current_app.config["TILE_URL"], attribution=current_app.config["TILE_ATTRIBUTION"],
-        profile_url=url_for("profiles.area_profile", code="__code__"), tile_layer=level,
+        profile_url=url_for("profiles.area_profile", code="__code__"), tile_layer=shown,
     )
     # Links carry both radii, so a rural radius set equal to the urban one stays so.
     link_args = {**params.as_dict(), "rural_radius_m": params.rural_m}
@@ -144,10 +167,19 @@ def gap_map():
         larger_radius=_larger_radius(params.radius_m), categories=categories,
         area_label=report["area"]["name"] if params.lad != ALL_AREAS else "all loaded areas",
         rural_loaded=gap_inputs.rural_classification_loaded(session),
-        export_args=link_args, level=level, levels=AGGREGATE_LEVELS, by_area=by_area,
+        export_args=link_args, level=level, by_area=by_area,
+        level_label=LEVEL_NAMES[shown], lsoa_label=LEVEL_NAMES[lsoa_level],
+        levels={key: _capitalised(LEVEL_NAMES[VINTAGE_LEVELS[lsoa_level][key]]) for key in AGGREGATE_LEVELS},
+        indicator_level=None if report["indicator"]["area_level"].startswith("lsoa")
+        else LEVEL_NAMES.get(report["indicator"]["area_level"], report["indicator"]["area_level"]),
         map_parts=map_parts(m),
         sources=sources,
     )
+
+
+def _capitalised(label: str) -> str:
+    """``label`` with its first letter a capital ("Ward (2024)"), the rest as it is ("MSOA 2021")."""
+    return label[:1].upper() + label[1:]
 
 
 def _larger_radius(radius_m: float) -> float | None:
@@ -231,7 +263,7 @@ def lsoa_tile(z: int, x: int, y: int):
     run = gap_runs.current_run(session, run_id)
     if run is None:
         raise NotFoundError(f"no current gap run {run_id}; reload the gap map")
-    body = gap_tiles.lsoa_tile(session, run_id, z, x, y)
+    body = gap_tiles.lsoa_tile(session, run_id, z, x, y, layer=gap_runs.run_level(session, run))
     response = Response(body, mimetype=MVT_MIMETYPE)
     fresh = request.args.get("v") == _version(run)
     response.headers["Cache-Control"] = "public, max-age=86400, immutable" if fresh else "no-cache"
@@ -241,10 +273,12 @@ def lsoa_tile(z: int, x: int, y: int):
 @bp.get("/tiles/gaps/<level>/<int:z>/<int:x>/<int:y>.pbf")
 def level_tile(level: str, z: int, x: int, y: int):
     """A vector tile of one run's wards or MSOAs (``?run=<id>``) with their population-weighted
-    scores, cached as :func:`lsoa_tile`'s."""
-    if level not in AGGREGATE_LEVELS or level == "lsoa":
-        raise BadInputError(f"unknown level {level!r}; allowed: ward, msoa",
-                            details={"parameter": "level", "allowed": ["ward", "msoa"]})
+    scores, cached as :func:`lsoa_tile`'s. ``level`` is ``ward`` or ``msoa`` (of the run's
+    geography) or such a level named outright (``ward24``, ``msoa21``); the tile's layer is
+    named for the stored level it draws."""
+    if level not in PARENT_LEVELS:
+        raise BadInputError(f"unknown level {level!r}; allowed: {', '.join(PARENT_LEVELS)}",
+                            details={"parameter": "level", "allowed": list(PARENT_LEVELS)})
     try:
         run_id = int(request.args.get("run", ""))
     except ValueError:
@@ -253,8 +287,9 @@ def level_tile(level: str, z: int, x: int, y: int):
     run = gap_runs.current_run(session, run_id)
     if run is None:
         raise NotFoundError(f"no current gap run {run_id}; reload the gap map")
-    rows = gap_results.aggregate_run(session, run, level)["rows"]
-    body = gap_tiles.parent_tile(session, level, rows, z, x, y)
+    shown = shown_level(gap_runs.run_level(session, run), level)
+    rows = gap_results.aggregate_run(session, run, shown)["rows"]
+    body = gap_tiles.parent_tile(session, shown, rows, z, x, y)
     response = Response(body, mimetype=MVT_MIMETYPE)
     fresh = request.args.get("v") == _version(run)
     response.headers["Cache-Control"] = "public, max-age=86400, immutable" if fresh else "no-cache"
@@ -262,9 +297,6 @@ def level_tile(level: str, z: int, x: int, y: int):
 
 
 # --- uploading a need indicator ----------------------------------------------------------------
-LEVEL_NAMES = {"lsoa": "LSOA", "msoa": "MSOA", "ward": "ward"}
-
-
 def _planners_and_admins_only():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
