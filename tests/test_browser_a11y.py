@@ -38,7 +38,8 @@ WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 NOT_PAGES = {
     "static", "vendor.vendor_file", "health.healthz", "health.readyz", "plan.lsoa_tile", "plan.gaps_csv",
     "plan.gaps_geojson", "openapi.spec", "contribute.duplicates", "contribute.organisations",
-    "contribute.postcode_lookup", "upload.progress", "profiles.pick", "plan.gaps_meta", "plan.level_tile",
+    "contribute.postcode_lookup", "contribute.hours_reading", "upload.progress", "profiles.pick", "plan.gaps_meta",
+    "plan.level_tile",
 }
 
 
