@@ -470,3 +470,40 @@ def test_the_review_pages_say_who_runs_the_place(client, mod_client, db_session)
     request_id = db_session.query(ChangeRequest).filter_by(asset_id=plain.id).one().id
     assert "<dt>Who runs it</dt><dd>Not given</dd>" in mod_client.get(f"/moderate/requests/{request_id}").get_data(
         as_text=True)
+
+
+def test_who_runs_it_as_the_moderator_leaves_it_is_what_approving_saves(client, mod_client, db_session):
+    name = "Oswestry Knit and Natter"
+    assert submit(client, name=name, organisation_name="Friends of Cae Glas Park").status_code == 302
+    asset_id = latest_asset_id(db_session, name)
+    assert review(mod_client, f"/moderate/new/{asset_id}", "approve",
+                  organisation_name="Oswestry  Town Council").status_code == 302
+    asset = db_session.get(Asset, asset_id)
+    db_session.refresh(asset)
+    assert asset.status.value == "published" and asset.organisation.name == "Oswestry Town Council"
+
+    # A suggested change approved as it is keeps who runs it.
+    token = csrf_token(client, f"/contribute/change/{asset_id}")
+    client.post(f"/contribute/change/{asset_id}", data=asset_form(
+        name=name, phone="01691 111111", comment="new number", csrf_token=token))
+    request_id = db_session.query(ChangeRequest).filter_by(asset_id=asset_id, kind="change").one().id
+    assert review(mod_client, f"/moderate/requests/{request_id}", "approve").status_code == 302
+    db_session.refresh(asset)
+    assert asset.phone == "01691 111111" and asset.organisation.name == "Oswestry Town Council"
+
+    # A problem report: who runs it changes only with "Save my corrections", and says so.
+    url = f"/contribute/problem/{asset_id}"
+    for _ in range(2):
+        client.post(url, data={"problem_type": "wrong_details", "comment": "The library runs it now",
+                               "csrf_token": csrf_token(client, url)})
+    first, second = (r.id for r in db_session.query(ChangeRequest).filter_by(asset_id=asset_id, kind="problem")
+                     .order_by(ChangeRequest.id))
+    assert review(mod_client, f"/moderate/requests/{first}", "approve",
+                  organisation_name="Shropshire Libraries").status_code == 302
+    db_session.refresh(asset)
+    assert asset.organisation.name == "Oswestry Town Council"
+    assert review(mod_client, f"/moderate/requests/{second}", "approve", apply_edits="y",
+                  organisation_name="Shropshire Libraries").status_code == 302
+    db_session.refresh(asset)
+    assert asset.organisation.name == "Shropshire Libraries"
+    assert "was corrected (who runs it)" in mod_client.get("/moderate").get_data(as_text=True)
