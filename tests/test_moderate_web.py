@@ -476,6 +476,9 @@ def test_who_runs_it_as_the_moderator_leaves_it_is_what_approving_saves(client, 
     name = "Oswestry Knit and Natter"
     assert submit(client, name=name, organisation_name="Friends of Cae Glas Park").status_code == 302
     asset_id = latest_asset_id(db_session, name)
+    field = 'id="organisation_name" name="organisation_name" value="{}"'
+    page = mod_client.get(f"/moderate/new/{asset_id}").get_data(as_text=True)
+    assert field.format("Friends of Cae Glas Park") in page
     assert review(mod_client, f"/moderate/new/{asset_id}", "approve",
                   organisation_name="Oswestry  Town Council").status_code == 302
     asset = db_session.get(Asset, asset_id)
@@ -487,6 +490,8 @@ def test_who_runs_it_as_the_moderator_leaves_it_is_what_approving_saves(client, 
     client.post(f"/contribute/change/{asset_id}", data=asset_form(
         name=name, phone="01691 111111", comment="new number", csrf_token=token))
     request_id = db_session.query(ChangeRequest).filter_by(asset_id=asset_id, kind="change").one().id
+    page = mod_client.get(f"/moderate/requests/{request_id}").get_data(as_text=True)
+    assert field.format("Oswestry Town Council") in page  # as it is: a suggested change does not carry it
     assert review(mod_client, f"/moderate/requests/{request_id}", "approve").status_code == 302
     db_session.refresh(asset)
     assert asset.phone == "01691 111111" and asset.organisation.name == "Oswestry Town Council"

@@ -220,7 +220,9 @@ def review_request(request_id: int):
         flash(f"This was already {item['request']['status']}.", "info")
         return redirect(url_for(".asset", asset_id=item["asset"]["id"]))
     if request.method == "GET":
-        form = ReviewForm(data={**form_data(item["proposed"]), "version": item["asset"]["version"]})
+        # (what a change proposes is fields of the place; who runs it is as it is now)
+        form = ReviewForm(data={**form_data(item["proposed"]), "organisation_name": item["asset"]["organisation_name"]
+                                or "", "version": item["asset"]["version"]})
         return _render_review(item, form, {})
     user_id, asset_id = current_user.id, item["asset"]["id"]
     return _decide(
