@@ -97,6 +97,14 @@ def test_msoas_are_found_by_their_commons_library_names(db_session, typed, code)
     assert found["label"].endswith("(Shropshire)")
 
 
+def test_a_town_and_the_msoa_named_after_it_are_suggested_once_as_the_town(db_session):
+    with pytest.raises(NotFoundError) as typo:
+        finder.locate(db_session, Where("place", "Church Stretten"), HOME)
+    suggestions = typo.value.details["suggestions"]
+    assert suggestions[0] == "Church Stretton, Shropshire" and "Church Stretton" not in suggestions
+    assert typo.value.message.count("Church Stretton (Shropshire)") == 1
+
+
 def test_an_msoa_name_spelt_nearly_right_gets_did_you_mean(db_session):
     with pytest.raises(NotFoundError) as typo:
         finder.locate(db_session, Where("place", "Highley & Ditton Prior"), HOME)

@@ -638,7 +638,11 @@ def _unknown_place(session: Session, name: str, home: Sequence[str] = ()) -> Not
     found = [(r["score"], 0, lbl, typed_) for r, (lbl, typed_) in zip(places, labelled, strict=True)]
     found += [(r["score"], 1, _area_label(r), _place_value(r)) for r in areas]
     found.sort(key=lambda f: (-f[0], f[1]))
-    found = list({f[2]: f for f in found}.values())[:5]
+    # One suggestion a label, the first: a town of the gazetteer before the MSOA named after it.
+    first_of_label: dict[str, tuple] = {}
+    for f in found:
+        first_of_label.setdefault(f[2], f)
+    found = list(first_of_label.values())[:5]
     suggestions = list(dict.fromkeys(f[3] for f in found))
     message = (f"We could not find a place called {name.strip()!r}. A town, village, ward or council name, "
                "a postcode (SY11 1QD) or a postcode district (SY11) works.")
