@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from assetmap.db.engine import dispose_engines, drop_database, session_scope
 from assetmap.db.users import create_user
-from tests.live import clone_template, live_server, screenshot_widths
+from tests.live import clone_template, live_server, screenshot_widths, watch_problems
 
 pytestmark = pytest.mark.browser
 
@@ -141,3 +141,43 @@ def test_add_by_map_click_approve_and_see_the_marker(server, browser, shots, bro
     assert NAME in popup.inner_text()  # its marker is where the pin was; "<b>" shows as text
     page.screenshot(path=str(shots / "area-after-approval-1280.png"))
     assert problems == []
+
+
+@pytest.mark.parametrize("width", (390, 1280))
+def test_hours_are_read_back_while_they_are_typed(server, browser, shots, width):
+    """Typing hours "as you would say it" shows, after a pause, what the server's reader makes of
+    them, in a live region (one request a pause, not one a key); "Read these hours" still fills
+    in the days."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    problems = watch_problems(page)
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/contribute/hours" in r.url else None)
+    page.goto(f"{server}/contribute?area={SHROPSHIRE}", wait_until="networkidle")
+    live = page.locator("#hours-live")
+    assert live.get_attribute("aria-live") == "polite" and live.inner_text() == ""
+
+    page.locator("#hours_text").press_sequentially("Mon-Fri 9-5", delay=40)
+    expect(live).to_have_text("We read this as: Mon–Fri 09:00–17:00; Sat–Sun closed. "
+                              "Press “Read these hours” to fill in the days below.")
+    assert len(asked) == 1, asked
+    page.locator("#hours_text").fill("")
+    page.locator("#hours_text").press_sequentially("Tuesdays 10am - 12pm, term time only", delay=40)
+    expect(live).to_contain_text("We read this as: Mon closed; Tue 10:00–12:00; Wed–Sun closed; "
+                                 "note: term time only.")
+    live.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / f"contribute-hours-live-{width}.png"))
+    page.locator("#hours_text").fill("whenever the kettle is on")
+    expect(live).to_contain_text("We cannot read that as opening hours yet")
+    expect(live).to_have_class("hours-live hours-live-unread")
+    page.locator("#hours_text").fill("")
+    expect(live).to_have_text("")
+
+    # The button (and so the page without the script) reads the same way.
+    page.locator("#hours_text").fill("Mon-Fri 9-5")
+    page.get_by_role("button", name="Read these hours").click()
+    expect(page.locator("#hours-reading")).to_contain_text("Mon–Fri 09:00–17:00; Sat–Sun closed")
+    assert page.input_value("#hours_wed_times") == "09:00-17:00"
+    assert problems == []
+    page.close()

@@ -2,6 +2,7 @@
 honeypot, duplicates, the JSON helpers, size and rate limits. Real PostGIS, rolled back."""
 import re
 
+import pytest
 from sqlalchemy import text
 
 from assetmap.db.models import Asset, ChangeRequest, Revision
@@ -219,6 +220,39 @@ def test_hours_written_as_said_are_read_back_to_confirm_then_saved(client, db_se
     asset = db_session.get(Asset, latest_asset_id(db_session, "Oswestry Knit and Natter"))
     assert asset.opening_hours["wed"] == [["09:00", "17:00"]] and asset.opening_hours["sun"] == []
     assert asset.opening_hours_note == "term time only"
+
+
+def test_hours_are_read_as_they_are_typed_by_the_same_reader_as_the_button(client, db_session):
+    form = client.get("/contribute").get_data(as_text=True)
+    assert 'data-hours-url="/contribute/hours"' in form and 'id="hours-live" aria-live="polite"' in form
+    assert "js/hours.js" in form
+
+    def read(said):
+        # A plain GET: no session, no CSRF token (it writes nothing).
+        return client.get("/contribute/hours", query_string={"text": said}, headers={"Accept": "application/json"})
+
+    body = read("Mon-Fri 9-5").get_json()
+    assert body == {"said": "Mon-Fri 9-5", "reading": "Mon–Fri 09:00–17:00; Sat–Sun closed", "notes": []}
+    assert read("Tuesdays 10am - 12pm, term time only").get_json() == {
+        "said": "Tuesdays 10am - 12pm, term time only", "notes": ["term time only"],
+        "reading": "Mon closed; Tue 10:00–12:00; Wed–Sun closed; note: term time only"}
+    assert read("whenever the kettle is on").get_json()["reading"] is None
+    assert read("").get_json() == {"said": "", "reading": None, "notes": []}
+    # What the page says after "Read these hours" is the same reading.
+    page = submit(client, hours_text="Tuesdays 10am - 12pm, term time only", read_hours="1").get_data(as_text=True)
+    assert "as:</strong> Mon closed; Tue 10:00–12:00; Wed–Sun closed; note: term time only" in page
+    too_long = read("Mon-Fri 9-5 " * 50)
+    assert too_long.status_code == 400 and "under 500 characters" in too_long.get_json()["error"]["message"]
+    assert client.post("/contribute/hours", data={"text": "Mon-Fri 9-5"}).status_code in (400, 405)
+    assert db_session.execute(text("SELECT count(*) FROM asset WHERE source = 'web'")).scalar_one() == 0
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
+                        ASSETMAP_HOURS_READ_RATE_LIMIT="3 per minute")
+def test_reading_hours_as_typed_is_rate_limited(client):
+    statuses = [client.get("/contribute/hours?text=9-5", headers={"Accept": "application/json"}).status_code
+                for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
 
 
 def test_day_times_take_am_and_pm_and_unreadable_said_hours_are_shown_as_a_problem(client, db_session):

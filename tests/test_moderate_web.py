@@ -434,3 +434,81 @@ def test_a_moderator_sets_who_runs_it_on_the_edit_form(mod_client, db_session):
     assert "<dt>Who runs it</dt><dd>Wem Town Council</dd>" in page
     form = mod_client.get(f"/moderate/assets/{hall.id}/edit").get_data(as_text=True)
     assert 'value="Wem Town Council"' in form
+
+
+def test_the_review_pages_say_who_runs_the_place(client, mod_client, db_session):
+    """A moderator sees who runs a place before approving it (new places, suggested changes and
+    problem reports), escaped like everything a volunteer types."""
+    name = "Oswestry Knit and Natter"
+    assert submit(client, name=name, organisation_name="Friends of <Cae Glas> & Co").status_code == 302
+    asset_id = latest_asset_id(db_session, name)
+    page = mod_client.get(f"/moderate/new/{asset_id}").get_data(as_text=True)
+    facts = page.split('class="review-summary"')[1].split("</dl>")[0]
+    assert "<dt>Who runs it</dt><dd>Friends of &lt;Cae Glas&gt; &amp; Co</dd>" in facts
+    assert "<Cae Glas>" not in page
+
+    hall = make_asset(db_session, "Wem Town Hall", lon=-2.7231, lat=52.8557, phone="01939 000000")
+    assert review(mod_client, f"/moderate/assets/{hall.id}/edit", None,
+                  organisation_name="Wem Town Council").status_code == 302
+    token = csrf_token(client, f"/contribute/change/{hall.id}")
+    client.post(f"/contribute/change/{hall.id}", data=asset_form(
+        name="Wem Town Hall", lat="52.8557", lon="-2.7231", postcode="", five_ways=None, phone="01939 111111",
+        csrf_token=token))
+    url = f"/contribute/problem/{hall.id}"
+    client.post(url, data={"problem_type": "wrong_details", "comment": "No lift",
+                           "csrf_token": csrf_token(client, url)})
+    requests = db_session.query(ChangeRequest).filter_by(asset_id=hall.id).all()
+    assert sorted(r.kind for r in requests) == ["change", "problem"]
+    for request in requests:
+        page = mod_client.get(f"/moderate/requests/{request.id}").get_data(as_text=True)
+        facts = page.split('class="review-summary"')[1].split("</dl>")[0]
+        assert "<dt>Who runs it</dt><dd>Wem Town Council</dd>" in facts, request.kind
+
+    plain = make_asset(db_session, "Wem Library", lon=-2.7240, lat=52.8560)
+    url = f"/contribute/problem/{plain.id}"
+    client.post(url, data={"problem_type": "closed", "comment": "Shut", "csrf_token": csrf_token(client, url)})
+    request_id = db_session.query(ChangeRequest).filter_by(asset_id=plain.id).one().id
+    assert "<dt>Who runs it</dt><dd>Not given</dd>" in mod_client.get(f"/moderate/requests/{request_id}").get_data(
+        as_text=True)
+
+
+def test_who_runs_it_as_the_moderator_leaves_it_is_what_approving_saves(client, mod_client, db_session):
+    name = "Oswestry Knit and Natter"
+    assert submit(client, name=name, organisation_name="Friends of Cae Glas Park").status_code == 302
+    asset_id = latest_asset_id(db_session, name)
+    field = 'id="organisation_name" name="organisation_name" value="{}"'
+    page = mod_client.get(f"/moderate/new/{asset_id}").get_data(as_text=True)
+    assert field.format("Friends of Cae Glas Park") in page
+    assert review(mod_client, f"/moderate/new/{asset_id}", "approve",
+                  organisation_name="Oswestry  Town Council").status_code == 302
+    asset = db_session.get(Asset, asset_id)
+    db_session.refresh(asset)
+    assert asset.status.value == "published" and asset.organisation.name == "Oswestry Town Council"
+
+    # A suggested change approved as it is keeps who runs it.
+    token = csrf_token(client, f"/contribute/change/{asset_id}")
+    client.post(f"/contribute/change/{asset_id}", data=asset_form(
+        name=name, phone="01691 111111", comment="new number", csrf_token=token))
+    request_id = db_session.query(ChangeRequest).filter_by(asset_id=asset_id, kind="change").one().id
+    page = mod_client.get(f"/moderate/requests/{request_id}").get_data(as_text=True)
+    assert field.format("Oswestry Town Council") in page  # as it is: a suggested change does not carry it
+    assert review(mod_client, f"/moderate/requests/{request_id}", "approve").status_code == 302
+    db_session.refresh(asset)
+    assert asset.phone == "01691 111111" and asset.organisation.name == "Oswestry Town Council"
+
+    # A problem report: who runs it changes only with "Save my corrections", and says so.
+    url = f"/contribute/problem/{asset_id}"
+    for _ in range(2):
+        client.post(url, data={"problem_type": "wrong_details", "comment": "The library runs it now",
+                               "csrf_token": csrf_token(client, url)})
+    first, second = (r.id for r in db_session.query(ChangeRequest).filter_by(asset_id=asset_id, kind="problem")
+                     .order_by(ChangeRequest.id))
+    assert review(mod_client, f"/moderate/requests/{first}", "approve",
+                  organisation_name="Shropshire Libraries").status_code == 302
+    db_session.refresh(asset)
+    assert asset.organisation.name == "Oswestry Town Council"
+    assert review(mod_client, f"/moderate/requests/{second}", "approve", apply_edits="y",
+                  organisation_name="Shropshire Libraries").status_code == 302
+    db_session.refresh(asset)
+    assert asset.organisation.name == "Shropshire Libraries"
+    assert "was corrected (who runs it)" in mod_client.get("/moderate").get_data(as_text=True)

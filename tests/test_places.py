@@ -48,6 +48,71 @@ def test_same_named_places_are_told_apart_and_picked_by_county_or_district(db_se
         assert "Shropshire" in finder.locate(db_session, Where("place", shropshire[0]))["label"]
 
 
+HOME = ("E06000051", "E08000004")  # the default areas: Shropshire, Oldham
+
+
+def test_same_named_places_in_or_near_the_home_areas_come_first(db_session):
+    with pytest.raises(BadInputError) as westons:
+        finder.locate(db_session, Where("place", "Weston"), HOME)
+    suggestions = westons.value.details["suggestions"]
+    # The four Westons of Shropshire (inside), biggest first, then the rest of Britain's.
+    assert sorted(suggestions[:4]) == ["Weston, SY10", "Weston, SY4", "Weston, SY7", "Weston, TF13"]
+    assert not any(s in suggestions[4:] for s in suggestions[:4])
+    message = westons.value.message
+    assert message.index("Weston, SY4 (Shropshire)") < message.index("(Cheshire East)")
+    with pytest.raises(BadInputError) as anywhere:
+        finder.locate(db_session, Where("place", "Weston"))  # no home: biggest first
+    assert not anywhere.value.details["suggestions"][0].startswith(("Weston, SY", "Weston, TF"))
+    # Newport, Telford (near Shropshire, not in it) before the Isle of Wight's, a town as big.
+    with pytest.raises(BadInputError) as newports:
+        finder.locate(db_session, Where("place", "Newport"), HOME)
+    assert newports.value.details["suggestions"][0] == "Newport, Telford and Wrekin"
+    with pytest.raises(BadInputError) as newports:
+        finder.locate(db_session, Where("place", "Newport"))
+    assert newports.value.details["suggestions"][0] == "Newport, Isle of Wight"
+    # A place of a name found once is found wherever it is.
+    assert finder.locate(db_session, Where("place", "Uppermill"), ("E06000051",))["label"] == "Uppermill (Oldham)"
+
+
+def test_the_web_finder_lists_the_home_areas_places_first(client):
+    page = client.get("/find?where=Weston")
+    assert page.status_code == 400
+    links = re.findall(r'<li><a href="/find\?where=([^"]+)">([^<]+)</a>', page.get_data(as_text=True))
+    assert [label for _, label in links[:4]] and all(
+        label.startswith(("Weston, SY", "Weston, TF")) for _, label in links[:4]), links
+
+
+@pytest.mark.parametrize("typed, code", [
+    ("Craven Arms & Broadstone", "E02006043"),
+    ("craven arms broadstone", "E02006043"),
+    ("Woore, Prees & Tilstock", "E02006016"),  # a comma that is not "place, county"
+])
+def test_msoas_are_found_by_their_commons_library_names(db_session, typed, code):
+    found = finder.locate(db_session, Where("place", typed), HOME)
+    inside = db_session.execute(text(
+        "SELECT ST_Intersects(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) FROM area "
+        "WHERE level = 'msoa21' AND code = :code"), {"lon": found["lon"], "lat": found["lat"], "code": code},
+    ).scalar_one()
+    assert inside, found
+    assert found["label"].endswith("(Shropshire)")
+
+
+def test_a_town_and_the_msoa_named_after_it_are_suggested_once_as_the_town(db_session):
+    with pytest.raises(NotFoundError) as typo:
+        finder.locate(db_session, Where("place", "Church Stretten"), HOME)
+    suggestions = typo.value.details["suggestions"]
+    assert suggestions[0] == "Church Stretton, Shropshire" and "Church Stretton" not in suggestions
+    assert typo.value.message.count("Church Stretton (Shropshire)") == 1
+
+
+def test_an_msoa_name_spelt_nearly_right_gets_did_you_mean(db_session):
+    with pytest.raises(NotFoundError) as typo:
+        finder.locate(db_session, Where("place", "Highley & Ditton Prior"), HOME)
+    assert typo.value.details["suggestions"][0] == "Highley & Ditton Priors"
+    assert finder.locate(db_session, Where("place", "Highley & Ditton Priors"))["label"] == \
+        "Highley & Ditton Priors (Shropshire)"
+
+
 def test_the_web_finder_searches_from_a_village(client):
     html = client.get("/find?where=Craven+Arms").get_data(as_text=True)
     assert "Craven Arms (Shropshire)" in html

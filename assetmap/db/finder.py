@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
@@ -77,8 +78,15 @@ __all__ = [
 _POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
 # The published-assets condition must read exactly like the index predicate of migration 0003.
 _PUBLISHED = "a.status = 'published'"
-#: Levels of area whose names are place names people type (LSOA/MSOA names are codes in words).
-PLACE_LEVELS = ("town", "ward", "lad")
+#: Levels of area whose names are place names people type, smallest first: towns, wards, MSOAs
+#: by the House of Commons Library's names ("Craven Arms & Broadstone"), local authorities.
+#: (LSOA names are an MSOA's name and a code.) A name two levels share finds the first.
+PLACE_LEVELS = ("town", "ward", "msoa21", "lad")
+#: Levels whose names are often a town's, and that lie around it: the gazetteer's town comes first.
+GAZETTEER_FIRST = frozenset({"msoa21"})
+#: A place of the gazetteer this near one of the service's own areas (its default areas) counts
+#: as near home: among places of one name, those inside the areas come first, then those near.
+HOME_NEAR_M = 10_000
 #: A group of areas whose names all start with the words typed ("Oswestry" → Oswestry East,
 #: South and West) is taken as one place if it spans no more than this, corner to corner.
 PLACE_GROUP_MAX_M = 20_000
@@ -352,8 +360,25 @@ def _normalised_sql(column: str) -> str:
     return f"trim(regexp_replace(regexp_replace(lower({column}), '[''\u2019]', '', 'g'), '[^a-z0-9]+', ' ', 'g'))"
 
 
-def _same_name_sql(column: str) -> str:
-    return f"(SELECT count(*) FROM area x WHERE x.level = ANY(:levels) AND lower(x.name) = lower({column}))"
+def _same_name_sql(column: str, level: str) -> str:
+    """How many areas of that name the name alone could mean: those of the same level or of a
+    level :func:`find_place` tries first (an MSOA named like a ward is reached by its code)."""
+    return (f"(SELECT count(*) FROM area x WHERE x.level = ANY(:levels) AND lower(x.name) = lower({column}) "
+            f"AND array_position(:levels, x.level::text) <= array_position(:levels, {level}::text))")
+
+
+def _home_rank_sql(point: str) -> str:
+    """0 for a point inside one of the ``:home`` local authorities, 1 within ``:near_m`` of one,
+    else 2 (and 2 for every point when no home is given).
+
+    Most places of a name are far from home: a box ``:near_deg`` wider than the point (more than
+    ``:near_m`` in every direction in Britain) rules them out before the exact tests, which read
+    every vertex of a council's boundary."""
+    home = f"h.level = 'lad' AND h.code = ANY(:home) AND h.geom && ST_Expand({point}, :near_deg)"
+    return f"""CASE WHEN EXISTS (SELECT 1 FROM area h WHERE {home} AND ST_Intersects(h.geom, {point})) THEN 0
+             WHEN EXISTS (SELECT 1 FROM area h WHERE {home}
+                          AND ST_DWithin(h.geom::geography, {point}::geography, :near_m)) THEN 1
+             ELSE 2 END"""
 
 
 def _place_value(row: Mapping) -> str:
@@ -389,6 +414,7 @@ _PLACE_RANK = ("CASE p.local_type WHEN 'City' THEN 0 WHEN 'Town' THEN 1 WHEN 'Su
                "WHEN 'Village' THEN 3 WHEN 'Hamlet' THEN 4 ELSE 5 END")
 _PLACE_COLUMNS = f"""p.name, p.local_type, p.district, p.county, p.postcode_district,
     ST_Y(p.location) AS lat, ST_X(p.location) AS lon, {_PLACE_RANK} AS rank"""
+_PLACE_HOME = f'{_home_rank_sql("p.location")} AS home'
 
 
 def _bilingual(value: str | None) -> str | None:
@@ -421,21 +447,27 @@ def _labelled_places(rows: Sequence[Mapping]) -> list[tuple[str, str]]:
     return out
 
 
-def _gazetteer(session: Session, wanted: str, qualifier: str | None) -> list[dict]:
-    """Places of OS Open Names called ``wanted`` (a :func:`name_key`), biggest first; with a
-    ``qualifier`` only those whose district, county or postcode district it names."""
+def _home_params(home: Sequence[str]) -> dict:
+    # A degree of longitude is over 50 km as far north as Shetland (61°N); of latitude, 111 km.
+    return {"home": list(home), "near_m": HOME_NEAR_M, "near_deg": HOME_NEAR_M / 50_000}
+
+
+def _gazetteer(session: Session, wanted: str, qualifier: str | None, home: Sequence[str]) -> list[dict]:
+    """Places of OS Open Names called ``wanted`` (a :func:`name_key`): those inside the ``home``
+    local authorities first, then those near them, each part biggest first; with a ``qualifier``
+    only those whose district, county or postcode district it names."""
     rows = session.execute(
         text(
             f"""
-            SELECT {_PLACE_COLUMNS} FROM place p
+            SELECT {_PLACE_COLUMNS}, {_PLACE_HOME} FROM place p
             WHERE p.name_key = :q
               AND (CAST(:qual AS text) IS NULL OR lower(p.county) = :qual OR lower(p.district) = :qual
                    OR lower(p.postcode_district) = :qual)
-            ORDER BY rank, p.county NULLS LAST, p.district NULLS LAST, p.name, p.os_id
+            ORDER BY home, rank, p.county NULLS LAST, p.district NULLS LAST, p.name, p.os_id
             LIMIT 50
             """
         ),
-        {"q": wanted, "qual": qualifier.lower() if qualifier else None},
+        {"q": wanted, "qual": qualifier.lower() if qualifier else None, **_home_params(home)},
     ).mappings().all()
     return [dict(r) for r in rows]
 
@@ -471,15 +503,18 @@ def _from_gazetteer(session: Session, name: str, rows: list[dict]) -> dict:
     )
 
 
-def find_place(session: Session, name: str) -> dict:
-    """Where a place name typed by someone is: a ward, town or local authority, or any city,
-    town, village, hamlet or suburb of OS Open Names.
+def find_place(session: Session, name: str, home: Sequence[str] = ()) -> dict:
+    """Where a place name typed by someone is: a town, ward, MSOA (by its Commons Library name,
+    "Craven Arms & Broadstone") or local authority, or any city, town, village, hamlet or suburb
+    of OS Open Names.
 
-    An exact ward, town or council name (ignoring case and punctuation) wins; then a place of
-    the gazetteer of that name ("Craven Arms", "Uppermill"); otherwise areas whose names start
+    An exact town, ward or council name (ignoring case and punctuation) wins; then a place of
+    the gazetteer of that name ("Craven Arms", "Uppermill"); then an MSOA's; otherwise areas whose names start
     with the words typed are taken together when they lie close (the union of their wards, and its
     point on surface). "Newtown, Shropshire" or "Newtown, SY4" picks one of several places of a
-    name. Returns ``{label, lat, lon, areas}``.
+    name. Where names repeat, those in or near the ``home`` local authorities (the service's
+    default areas) come first: the one taken from a close group, and the first suggestions.
+    Returns ``{label, lat, lon, areas}``.
 
     Raises
     ------
@@ -494,24 +529,35 @@ def find_place(session: Session, name: str) -> dict:
     if not wanted:
         raise BadInputError(f"{name[:40]!r} is not a place name", details={"parameter": "where"})
     if qualifier:
-        places = _gazetteer(session, wanted, qualifier)
-        if not places:
-            raise _unknown_place(session, name)
-        return _from_gazetteer(session, name, places)
+        places = _gazetteer(session, wanted, qualifier, home)
+        if places:
+            return _from_gazetteer(session, name, places)
+        # Not "place, county": perhaps an area whose name has a comma ("Woore, Prees & Tilstock").
+        wanted = name_key(name)
     rows = session.execute(
         text(
             f"""
             SELECT a.code, a.name, a.level, l.name AS lad_name, {norm} = :q AS exact,
-                   {_same_name_sql("a.name")} AS same_name
+                   {_same_name_sql("a.name", "a.level")} AS same_name
             FROM area a LEFT JOIN area l ON l.code = a.lad_code AND l.level = 'lad'
             WHERE a.level = ANY(:levels) AND a.geom IS NOT NULL
               AND ({norm} = :q OR {norm} LIKE :prefix)
-            ORDER BY array_position(:levels, a.level::text), a.name, a.code
+            ORDER BY array_position(:levels, a.level::text), COALESCE(a.lad_code, a.code) = ANY(:home) DESC,
+                     a.name, a.code
             """
         ),
-        {"q": wanted, "prefix": wanted + " %", "levels": list(PLACE_LEVELS)},
+        {"q": wanted, "prefix": wanted + " %", "levels": list(PLACE_LEVELS), "home": list(home)},
     ).mappings().all()
+    if qualifier and not any(r["exact"] for r in rows):
+        raise _unknown_place(session, name, home)
     exact = [r for r in rows if r["exact"]]
+    if exact and exact[0]["level"] in GAZETTEER_FIRST:
+        # "Church Stretton" is a town of the gazetteer and the MSOA around it: the town's point;
+        # but when the gazetteer has several far apart ("Coppice"), the one MSOA of that name.
+        places = _gazetteer(session, wanted, None, home)
+        if places:
+            with suppress(BadInputError):
+                return _from_gazetteer(session, name, places)
     if exact:
         # The smallest kind of area of that name (a town before a local authority of the same name).
         same_level = [r for r in exact if r["level"] == exact[0]["level"]]
@@ -521,11 +567,11 @@ def find_place(session: Session, name: str) -> dict:
                     "areas": [_area_label(point)]}
         rows = same_level
     else:
-        places = _gazetteer(session, wanted, None)
+        places = _gazetteer(session, wanted, None, home)
         if places:
             return _from_gazetteer(session, name, places)
     if not rows:
-        raise _unknown_place(session, name)
+        raise _unknown_place(session, name, home)
     if len(rows) == 1:
         point = _area_point(session, rows[0]["code"])
         return {"label": _area_label(point), "lat": point["lat"], "lon": point["lon"], "areas": [_area_label(point)]}
@@ -551,13 +597,14 @@ def find_place(session: Session, name: str) -> dict:
     )
 
 
-def _unknown_place(session: Session, name: str) -> NotFoundError:
-    """Not found: "did you mean" the places and areas spelt most alike (trigrams, pg_trgm)."""
+def _unknown_place(session: Session, name: str, home: Sequence[str] = ()) -> NotFoundError:
+    """Not found: "did you mean" the places and areas spelt most alike (trigrams, pg_trgm), those
+    in or near the ``home`` local authorities first among those spelt as alike."""
     typed = name.partition(",")[0].strip()
     areas = session.execute(
         text(
             f"""
-            SELECT a.code, a.name, a.level, l.name AS lad_name, {_same_name_sql("a.name")} AS same_name,
+            SELECT a.code, a.name, a.level, l.name AS lad_name, {_same_name_sql("a.name", "a.level")} AS same_name,
                    greatest(similarity(a.name, :q), word_similarity(:q, a.name)) AS score
             FROM area a LEFT JOIN area l ON l.code = a.lad_code AND l.level = 'lad'
             WHERE a.level = ANY(:levels) AND a.geom IS NOT NULL
@@ -568,24 +615,34 @@ def _unknown_place(session: Session, name: str) -> NotFoundError:
         ),
         {"q": typed, "levels": list(PLACE_LEVELS)},
     ).mappings().all()
-    # "%" and "<%" use the trigram index on place.name (their threshold is pg_trgm's 0.3).
+    # "%" and "<%" use the trigram index on place.name (their threshold is pg_trgm's 0.3). Home
+    # breaks ties of likeness, so it is worked out for the likeliest few only.
     places = session.execute(
         text(
             f"""
-            SELECT {_PLACE_COLUMNS}, greatest(similarity(p.name, :q), word_similarity(:q, p.name)) AS score
-            FROM place p
-            WHERE p.name % :q OR :q <% p.name
-            ORDER BY score DESC, rank, p.name, p.os_id
+            SELECT p.*, {_PLACE_HOME} FROM (
+                SELECT p.os_id, p.location, {_PLACE_COLUMNS},
+                       greatest(similarity(p.name, :q), word_similarity(:q, p.name)) AS score
+                FROM place p
+                WHERE p.name % :q OR :q <% p.name
+                ORDER BY score DESC, rank, p.name, p.os_id
+                LIMIT 25
+            ) p
+            ORDER BY score DESC, home, rank, p.name, p.os_id
             LIMIT 5
             """
         ),
-        {"q": typed},
+        {"q": typed, **_home_params(home)},
     ).mappings().all()
     labelled = _labelled_places(places)
     found = [(r["score"], 0, lbl, typed_) for r, (lbl, typed_) in zip(places, labelled, strict=True)]
     found += [(r["score"], 1, _area_label(r), _place_value(r)) for r in areas]
     found.sort(key=lambda f: (-f[0], f[1]))
-    found = list({f[2]: f for f in found}.values())[:5]
+    # One suggestion a label, the first: a town of the gazetteer before the MSOA named after it.
+    first_of_label: dict[str, tuple] = {}
+    for f in found:
+        first_of_label.setdefault(f[2], f)
+    found = list(first_of_label.values())[:5]
     suggestions = list(dict.fromkeys(f[3] for f in found))
     message = (f"We could not find a place called {name.strip()!r}. A town, village, ward or council name, "
                "a postcode (SY11 1QD) or a postcode district (SY11) works.")
@@ -594,8 +651,9 @@ def _unknown_place(session: Session, name: str) -> NotFoundError:
     return NotFoundError(message, details={"parameter": "where", "suggestions": suggestions})
 
 
-def locate(session: Session, where: Where) -> dict:
-    """The point to search around: ``{kind, label, lat, lon}`` (plus ``areas`` for a place).
+def locate(session: Session, where: Where, home: Sequence[str] = ()) -> dict:
+    """The point to search around: ``{kind, label, lat, lon}`` (plus ``areas`` for a place);
+    ``home``: the service's own local authorities, first among places of one name (:func:`find_place`).
 
     Raises
     ------
@@ -623,7 +681,7 @@ def locate(session: Session, where: Where) -> dict:
             raise NotFoundError(f"no area with code {where.text} is loaded", details={"parameter": "where"})
         return {"kind": "area", "label": _area_label(point), "lat": point["lat"], "lon": point["lon"],
                 "areas": [_area_label(point)]}
-    place = find_place(session, where.text)
+    place = find_place(session, where.text, home)
     return {"kind": "place", **place}
 
 
@@ -992,7 +1050,7 @@ def _page_in_tiers(session: Session, origin: Origin, *, radius_m: float, tiers: 
 
 
 def find(session: Session, query: FinderQuery, probe: OpenNowProbe, *, stale_before: datetime | None = None,
-         with_area_services: bool = False, features: Features | None = None) -> dict:
+         with_area_services: bool = False, features: Features | None = None, home: Sequence[str] = ()) -> dict:
     """Run a finder query: locate it, then list what matches, nearest first.
 
     Parameters
@@ -1005,6 +1063,9 @@ def find(session: Session, query: FinderQuery, probe: OpenNowProbe, *, stale_bef
     features : Features, optional
         Items as GeoJSON Feature text (the API) rather than details; ``stale`` and
         ``within_radius`` are then in the features.
+    home : sequence of str
+        The service's own local authorities (its default areas): among places of one name, those
+        in or near them come first (:func:`find_place`).
 
     Returns
     -------
@@ -1027,14 +1088,14 @@ def find(session: Session, query: FinderQuery, probe: OpenNowProbe, *, stale_bef
         total, location, widened, services = query.offset + len(items), None, False, []
     else:
         # A postcode (most searches) is looked up within the search itself; anything else first.
-        location = None if query.where.kind == "postcode" else locate(session, query.where)
+        location = None if query.where.kind == "postcode" else locate(session, query.where, home)
         origin = Origin.postcode(query.where.text) if location is None else Origin.at(location["lat"], location["lon"])
         common = {"filters": filters, "probe": probe, "open_now": query.open_now, "features": features}
         tiers = _tiers(stale_before)
         items, more = _page_in_tiers(session, origin, radius_m=query.radius_m, tiers=tiers,
                                      limit=query.per_page, offset=query.offset, **common)
         if location is None and not items:  # an unknown postcode ends here, with its suggestions
-            location = locate(session, query.where)
+            location = locate(session, query.where, home)
         total = query.offset + len(items)
         widened = False
         if query.page == 1 and not more and total < FALLBACK_MIN:

@@ -25,6 +25,7 @@ from assetmap.domain.contribution import (
     ACCESS_MODES,
     ACCESSIBILITY,
     AGE_GROUPS,
+    organisation_key,
 )
 from assetmap.domain.duplicates import is_likely_duplicate, name_similarity, place_words
 from assetmap.domain.postcodes import normalise_postcode
@@ -259,6 +260,18 @@ def organisation_for(session: Session, name: str | None) -> Organisation | None:
     return found
 
 
+def organisation_columns(session: Session, asset_id: int, organisation_name: str | None) -> dict[str, Any]:
+    """``{"organisation": ...}`` to set who runs an asset to ``organisation_name`` ("" for no one),
+    or ``{}`` when that is who runs it now (ignoring case and spacing) or when None (not asked)."""
+    if organisation_name is None:
+        return {}
+    now = session.scalar(select(Organisation.name).join(Asset, Asset.organisation_id == Organisation.id)
+                         .where(Asset.id == asset_id))
+    if organisation_key(now) == organisation_key(organisation_name):
+        return {}
+    return {"organisation": organisation_for(session, organisation_name)}
+
+
 def submit_new(session: Session, values: dict, submitter_email: str | None, user_id: int | None = None,
                organisation_name: str | None = None) -> int:
     """Store a volunteer's new asset as ``pending`` with its change request; returns the asset id.
@@ -324,12 +337,14 @@ def _pending_new(session: Session, asset_id: int, expected_version: int | None) 
 
 
 def approve_new(session: Session, asset_id: int, values: dict | None, expected_version: int | None,
-                moderator_id: int, reason: str | None = None) -> AssetChanges:
-    """Publish a pending asset at once, with the moderator's edits (``values``) if any."""
+                moderator_id: int, reason: str | None = None, *, organisation_name: str | None = None) -> AssetChanges:
+    """Publish a pending asset at once, with the moderator's edits (``values``, and who runs it:
+    ``organisation_name``, "" for no one, None to leave it) if any."""
     _pending_new(session, asset_id, expected_version)
     changes = assets.update_asset(session, asset_id, values, expected_version=expected_version, user_id=moderator_id,
                                   action="approve", reason=reason or "approved", status=AssetStatus.published,
-                                  reviewed_by=moderator_id, verified=True)
+                                  reviewed_by=moderator_id, verified=True,
+                                  columns=organisation_columns(session, asset_id, organisation_name))
     _close_requests(session, asset_id, ("new",), "approved", moderator_id, reason)
     return changes
 
@@ -357,18 +372,21 @@ def _pending_request(session: Session, request_id: int) -> ChangeRequest:
 
 
 def approve_request(session: Session, request_id: int, values: dict | None, expected_version: int | None,
-                    moderator_id: int, reason: str | None = None) -> AssetChanges:
+                    moderator_id: int, reason: str | None = None, *,
+                    organisation_name: str | None = None) -> AssetChanges:
     """Apply a suggested change (or the moderator's edit of it) or resolve a problem report.
 
     For a change, ``values`` are what the moderator approved (default: the suggested fields). For a
     problem, ``values`` are the moderator's corrections, if any. The asset counts as checked when
     it changes. A problem resolved with nothing to correct closes the report and writes no revision
-    (the report keeps who resolved it, when and why).
+    (the report keeps who resolved it, when and why). ``organisation_name`` sets who runs it
+    ("" for no one; None leaves it).
     """
     request = _pending_request(session, request_id)
     if request.kind == "change":
         values = values if values is not None else request.payload
-    if request.kind == "problem" and not request_changes(session, request.asset_id, values):
+    columns = organisation_columns(session, request.asset_id, organisation_name)
+    if request.kind == "problem" and not request_changes(session, request.asset_id, values) and not columns:
         assets.load_asset(session, request.asset_id, expected_version)  # still the version the moderator saw
         _close_requests(session, request.asset_id, (request.kind,), "approved", moderator_id, reason,
                         request_id=request.id)
@@ -376,7 +394,7 @@ def approve_request(session: Session, request_id: int, values: dict | None, expe
         return assets.NOTHING
     why = f"{request.kind} request {request.id}" + (f": {reason}" if reason else "")
     changes = assets.update_asset(session, request.asset_id, values or {}, expected_version=expected_version,
-                                  user_id=moderator_id, action="update", reason=why, verified=True)
+                                  user_id=moderator_id, action="update", reason=why, verified=True, columns=columns)
     _close_requests(session, request.asset_id, (request.kind,), "approved", moderator_id, reason,
                     request_id=request.id)
     return changes

@@ -41,6 +41,7 @@ __all__ = [
     "format_day_periods",
     "parse_day_periods",
     "validate_asset",
+    "organisation_key",
     "validate_organisation_name",
     "validate_problem",
     "validate_reason",
@@ -75,6 +76,15 @@ class Checks:
     service_areas: frozenset[int] = frozenset()
     locate_postcode: Callable[[str], tuple[float, float] | None] = lambda postcode: None
     is_inside: Callable[[float, float], bool] = lambda lon, lat: True
+
+
+def organisation_key(name: str | None) -> str:
+    """How names of who runs a place are compared: ignoring case and spacing ("" for none).
+
+    >>> organisation_key("  Oswestry   Town COUNCIL ") == organisation_key("oswestry town council")
+    True
+    """
+    return " ".join((name or "").split()).lower()
 
 
 def validate_organisation_name(value: Any) -> tuple[str | None, str | None]:

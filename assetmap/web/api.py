@@ -72,7 +72,7 @@ def assets():
     at = current_time()
     query = parse_finder_query(request.args.to_dict(flat=False), vocabularies(db), api=True)
     result = finder.find(db, query, open_now_probe(at), stale_before=stale_before(at),
-                         features=finder.Features(_asset_url_prefix()))
+                         features=finder.Features(_asset_url_prefix()), home=current_app.config["DEFAULT_AREAS"])
     total, more = result["total"], result["has_more"]
     location = result["location"]
     paging = {

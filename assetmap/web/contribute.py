@@ -1,8 +1,10 @@
 """Volunteers' pages: add a place or group, suggest a change, report a problem; and the small JSON
-helpers the form's script uses (postcode position, likely duplicates). No account needed.
+helpers the form's script uses (postcode position, likely duplicates, who runs it, the hours as
+read while they are typed). No account needed.
 
 Submissions are rate-limited per address (``ASSETMAP_SUBMIT_RATE_LIMIT``, 10 a minute) and carry
-a honeypot field; a filled honeypot gets the thank-you page and nothing is stored.
+a honeypot field; a filled honeypot gets the thank-you page and nothing is stored. Reading hours as
+they are typed is limited per address too (``ASSETMAP_HOURS_READ_RATE_LIMIT``, 60 a minute).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from assetmap.domain.contribution import (
     validate_reason,
 )
 from assetmap.domain.opening_hours import DAY_LABELS, DAYS
+from assetmap.domain.opening_hours_text import read_free_text
 from assetmap.domain.postcodes import normalise_postcode
 from assetmap.domain.revisions import diff
 from assetmap.domain.validation import validate_email
@@ -31,6 +34,7 @@ from assetmap.errors import BadInputError, NotFoundError
 from assetmap.maps.pin_map import build_pin_map
 from assetmap.web.auth import current_user_id
 from assetmap.web.contribute_forms import (
+    HOURS_TEXT_MAX,
     ChangeForm,
     ProblemForm,
     SubmissionForm,
@@ -38,6 +42,7 @@ from assetmap.web.contribute_forms import (
     form_expired,
     raw_from_form,
     read_hours_into_form,
+    reading_shown,
 )
 from assetmap.web.db import get_session
 from assetmap.web.extensions import limiter
@@ -52,6 +57,8 @@ POSTCODE_DATASET = "codepoint-open"
 @bp.record_once
 def _defaults(state) -> None:
     state.app.config.setdefault("ASSETMAP_SUBMIT_RATE_LIMIT", "10 per minute")
+    # The form's script asks once a pause in typing; a person never needs more.
+    state.app.config.setdefault("ASSETMAP_HOURS_READ_RATE_LIMIT", "60 per minute")
     # "west,south,east,north": accept points in this box instead of in the loaded areas.
     state.app.config.setdefault("ASSETMAP_CONTRIBUTE_BBOX", None)
 
@@ -265,6 +272,19 @@ def _float_arg(name: str) -> float:
     if value != value or abs(value) > (90 if name == "lat" else 180):
         raise BadInputError(f"{name} is out of range")
     return value
+
+
+@bp.get("/contribute/hours")
+@limiter.limit(lambda: current_app.config["ASSETMAP_HOURS_READ_RATE_LIMIT"])
+def hours_reading():
+    """``?text=Mon-Fri 9-5`` → how the form reads these hours (``{"said", "reading", "notes"}``,
+    ``reading`` None when not understood), by the same reader as its "Read these hours" button,
+    for the script to show as the person types. Writes nothing (so needs no CSRF token)."""
+    said = (request.args.get("text") or "").strip()
+    if len(said) > HOURS_TEXT_MAX:
+        raise BadInputError(f"That is longer than we can read: keep the hours under {HOURS_TEXT_MAX} characters",
+                            details={"parameter": "text"})
+    return jsonify(reading_shown(said, read_free_text(said)))
 
 
 @bp.route("/contribute/organisations")

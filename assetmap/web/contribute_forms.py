@@ -14,7 +14,7 @@ from wtforms import BooleanField, HiddenField, PasswordField, SelectMultipleFiel
 
 from assetmap.domain.contribution import format_day_periods
 from assetmap.domain.opening_hours import DAYS
-from assetmap.domain.opening_hours_text import read_free_text
+from assetmap.domain.opening_hours_text import HoursReading, read_free_text
 from assetmap.domain.revisions import EDITABLE_FIELDS
 
 
@@ -122,6 +122,18 @@ def raw_from_form(form: AssetForm) -> dict[str, Any]:
     return raw
 
 
+#: The longest hours "as you would say it" that are read (a week's timetable is far shorter).
+HOURS_TEXT_MAX = 500
+
+
+def reading_shown(said: str, reading: HoursReading) -> dict[str, Any]:
+    """What the form shows of a reading of ``said``: ``{"said", "reading": the reading in a line,
+    or None when not understood, "notes": [...]}`` (the page after "Read these hours", and the
+    reading shown as the hours are typed)."""
+    return {"said": said, "reading": reading.describe() if reading.schedule is not None else None,
+            "notes": list(reading.notes)}
+
+
 def read_hours_into_form(form: AssetForm, *, asked: bool) -> dict[str, Any] | None:
     """Read the hours written "as you would say it" into the day-by-day editor, to be checked.
 
@@ -141,9 +153,9 @@ def read_hours_into_form(form: AssetForm, *, asked: bool) -> dict[str, Any] | No
                        and not (form[f"hours_{day}_times"].data or "").strip() for day in DAYS)
     if not said or not (asked or editor_empty):
         return None
-    reading = read_free_text(said[:500])
+    reading = read_free_text(said[:HOURS_TEXT_MAX])
     if reading.schedule is None:
-        return {"said": said, "reading": None, "notes": list(reading.notes)}
+        return reading_shown(said, reading)
     for day, periods in zip(DAYS, reading.schedule.days):
         form[f"hours_{day}_state"].data = "unknown" if periods is None else ("open" if periods else "closed")
         form[f"hours_{day}_times"].data = format_day_periods([list(p.as_pair()) for p in periods or ()])
@@ -151,7 +163,7 @@ def read_hours_into_form(form: AssetForm, *, asked: bool) -> dict[str, Any] | No
     extra = [n for n in reading.notes if n.lower() not in note.lower()]
     form.opening_hours_note.data = "; ".join([note, *extra] if note else extra)
     form.hours_text.data = ""
-    return {"said": said, "reading": reading.describe(), "notes": list(reading.notes)}
+    return reading_shown(said, reading)
 
 
 def _tri(value: bool | None) -> str:

@@ -8,7 +8,7 @@ partner's visitors are not tracked by being shown it. Results open the full page
 """
 from __future__ import annotations
 
-from flask import Blueprint, make_response, render_template, request, url_for
+from flask import Blueprint, current_app, make_response, render_template, request, url_for
 
 from assetmap.db import areas, finder
 from assetmap.domain.names import readable_items
@@ -49,7 +49,8 @@ def find():
     try:
         query = parse_finder_query(args, vocab)
         if query.where is not None:
-            result = finder.find(session, query, open_now_probe(at), stale_before=stale_before(at))
+            result = finder.find(session, query, open_now_probe(at), stale_before=stale_before(at),
+                                 home=current_app.config["DEFAULT_AREAS"])
             result["items"] = readable_items(result["items"])
     except (BadInputError, NotFoundError) as error:
         problem = error

@@ -124,7 +124,7 @@ def find():
         result = None
         if query.where is not None:
             result = finder.find(session, query, open_now_probe(at), stale_before=stale_before(at),
-                                 with_area_services=True)
+                                 with_area_services=True, home=current_app.config["DEFAULT_AREAS"])
     except (BadInputError, NotFoundError) as error:
         return render_template("finder/find.html", problem=error, query=None, result=None,
                                radius_m=_radius_arg(), **page), error.http_status
@@ -184,7 +184,7 @@ def _shortlist_origin(session, text: str | None) -> dict | None:
         return None
     if "\x00" in text or len(text) > 100:
         raise BadInputError("from must be a postcode or place name", details={"parameter": "from"})
-    return finder.locate(session, classify_where(text))
+    return finder.locate(session, classify_where(text), current_app.config["DEFAULT_AREAS"])
 
 
 @bp.route("/shortlist")

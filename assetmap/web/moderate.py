@@ -15,7 +15,13 @@ from flask_wtf.csrf import CSRFError
 
 from assetmap.db import moderation, users
 from assetmap.db.gap_refresh import refresh_after_commit
-from assetmap.domain.contribution import PROBLEM_TYPES, validate_asset, validate_organisation_name, validate_reason
+from assetmap.domain.contribution import (
+    PROBLEM_TYPES,
+    organisation_key,
+    validate_asset,
+    validate_organisation_name,
+    validate_reason,
+)
 from assetmap.domain.permissions import ROLE_LABELS, ROLES, can_edit, can_manage_users, can_moderate
 from assetmap.domain.revisions import FIELD_LABELS, display_value
 from assetmap.errors import BadInputError, ConflictError
@@ -54,6 +60,8 @@ def _moderators_only():
 
 @bp.app_template_filter("field_label")
 def _field_label(field: str) -> str:
+    if field == "organisation_name":
+        return "Who runs it"
     return FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
 
 
@@ -129,7 +137,8 @@ def _render_review(item: dict, form, errors: dict, status: int = 200):
 
 
 def _decide(item: dict, form, approve, reject, archive=None):
-    """Shared POST handling of the review page; ``approve(values, version, reason)`` etc."""
+    """Shared POST handling of the review page; ``approve(values, version, reason, organisation)``
+    (``organisation``: who runs it as the moderator left the field, None when not asked) etc."""
     session = get_session()
     decision = request.form.get("decision")
     version = _version()
@@ -138,15 +147,23 @@ def _decide(item: dict, form, approve, reject, archive=None):
     if reason_error:
         errors["reason"] = reason_error + (" for rejecting it" if decision == "reject" else "")
     if decision == "approve":
-        values = None
+        values, organisation = None, None
         if item["kind"] != "problem" or request.form.get("apply_edits"):
             checks = checks_for(session, form_options(session, item["asset"]))
             values, field_errors = validate_asset(raw_from_form(form), checks)
             errors.update(field_errors)
+            if "organisation_name" in request.form:  # who runs it, as the moderator left it
+                organisation, organisation_error = validate_organisation_name(form.organisation_name.data)
+                organisation = organisation or ""
+                if organisation_error:
+                    errors["organisation_name"] = organisation_error
         if errors:
             return _render_review(item, form, errors, 400)
         changed = moderation.request_changes(session, item["asset"]["id"], values) if item["kind"] == "problem" else {}
-        changes = approve(values, version, reason)
+        if organisation is not None and organisation_key(organisation) != organisation_key(
+                item["asset"]["organisation_name"]):
+            changed = {**changed, "organisation_name": [item["asset"]["organisation_name"], organisation]}
+        changes = approve(values, version, reason, organisation)
         message = _approved_message(item, changed)
     elif decision == "reject":
         if errors:
@@ -189,8 +206,8 @@ def review_new(asset_id: int):
     user_id = current_user.id
     return _decide(
         item, ReviewForm(),
-        approve=lambda values, version, reason: moderation.approve_new(session, asset_id, values, version, user_id,
-                                                                        reason),
+        approve=lambda values, version, reason, organisation: moderation.approve_new(
+            session, asset_id, values, version, user_id, reason, organisation_name=organisation),
         reject=lambda version, reason: moderation.reject_new(session, asset_id, version, user_id, reason),
     )
 
@@ -203,13 +220,15 @@ def review_request(request_id: int):
         flash(f"This was already {item['request']['status']}.", "info")
         return redirect(url_for(".asset", asset_id=item["asset"]["id"]))
     if request.method == "GET":
-        form = ReviewForm(data={**form_data(item["proposed"]), "version": item["asset"]["version"]})
+        # (what a change proposes is fields of the place; who runs it is as it is now)
+        form = ReviewForm(data={**form_data(item["proposed"]), "organisation_name": item["asset"]["organisation_name"]
+                                or "", "version": item["asset"]["version"]})
         return _render_review(item, form, {})
     user_id, asset_id = current_user.id, item["asset"]["id"]
     return _decide(
         item, ReviewForm(),
-        approve=lambda values, version, reason: moderation.approve_request(session, request_id, values, version,
-                                                                            user_id, reason),
+        approve=lambda values, version, reason, organisation: moderation.approve_request(
+            session, request_id, values, version, user_id, reason, organisation_name=organisation),
         reject=lambda version, reason: moderation.reject_request(session, request_id, user_id, reason),
         archive=lambda version, reason: moderation.archive_asset(session, asset_id, version, user_id, reason,
                                                                  request_id=request_id),
