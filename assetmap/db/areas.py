@@ -12,7 +12,15 @@ from assetmap.errors import BadInputError, NotFoundError
 
 #: Where a code is both (an unchanged LSOA, a ward code kept through a review), the current
 #: vintage is the one meant: 2021 geography first (migration 0012).
-_LEVEL_PREFERENCE = "CASE level WHEN 'lsoa21' THEN 0 WHEN 'msoa21' THEN 0 WHEN 'ward24' THEN 0 ELSE 1 END"
+CURRENT_LEVELS = ("lsoa21", "msoa21", "ward24")
+
+
+def current_vintage_first(level_column: str = "level") -> str:
+    """An ``ORDER BY`` term that puts rows of the current geography first (where a code is both)."""
+    return f"({level_column} IN ({', '.join(repr(level) for level in CURRENT_LEVELS)})) DESC"
+
+
+_LEVEL_PREFERENCE = current_vintage_first()
 LEVEL_NAMES = {"lsoa": "LSOA 2011", "msoa": "MSOA 2011", "ward": "ward (2011 boundaries)", "lsoa21": "LSOA 2021",
                "msoa21": "MSOA 2021", "ward24": "ward (2024)", "lad": "local authority", "town": "town",
                "custom": "custom area"}

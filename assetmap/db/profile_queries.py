@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from assetmap.db import gap_options, gap_results
 from assetmap.db import need_change as need_change_db
-from assetmap.db.areas import LEVEL_NAMES
+from assetmap.db.areas import LEVEL_NAMES, current_vintage_first
 from assetmap.db.indicators import code_vintages, wrong_vintage_message
 from assetmap.domain import area_profile as domain
 from assetmap.domain import need_change as need_change_domain
@@ -106,13 +106,13 @@ def describe_area(session: Session, code: str) -> dict:
         raise NotFoundError(f"no area with code {code!r} is loaded; pick one from the profiles page")
     row = session.execute(
         text(
-            """
+            f"""
             SELECT a.code, a.name, a.level, a.lad_code, a.population, a.source, lad.name AS lad_name,
                    ST_Area(a.geom::geography) / 1e6 AS area_km2,
                    ST_XMin(a.geom) AS west, ST_YMin(a.geom) AS south, ST_XMax(a.geom) AS east, ST_YMax(a.geom) AS north
             FROM area a LEFT JOIN area lad ON lad.code = a.lad_code AND lad.level = 'lad'
             WHERE a.code = :code AND a.geom IS NOT NULL
-            ORDER BY a.level IN ('lsoa21', 'msoa21', 'ward24') DESC  -- a code of both vintages: the current one
+            ORDER BY {current_vintage_first('a.level')}  -- a code of both vintages: the current one
             LIMIT 1
             """
         ),
