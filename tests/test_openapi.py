@@ -49,7 +49,8 @@ def test_api_conforms_to_its_description(app, published):
         @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def run(case):
-            response = case.call()
+            # Plain bodies: schemathesis asks for compressed ones, and over WSGI nothing decodes them.
+            response = case.call(headers={"Accept-Encoding": "identity"})
             assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text[:300]}"
             case.validate_response(response, checks=CHECKS)
 

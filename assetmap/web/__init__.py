@@ -27,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from assetmap.web import (
         auth,
+        compression,
         contribute,
         db,
         errors,
@@ -39,7 +40,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         vendor,
     )
 
-    params.init_app(app)  # first: routes added later use its integer converter
+    compression.init_app(app)  # first: its after_request hook runs last, on the finished body
+    params.init_app(app)  # before the blueprints: their routes use its integer converter
     security.init_app(app)
     extensions.init_app(app)
     db.init_app(app)
