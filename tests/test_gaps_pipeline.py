@@ -458,3 +458,20 @@ def test_scores_for_areas_take_2021_lsoa_codes(gdb):
     assert rows[1]["name"] == "Hinstock & Hodnet (Shropshire 009E)" and rows[1]["need"] is not None
     earlier = gap_results.scores_for_areas(gdb, ["E01028885"], "library", indicator="imd_rank")  # 2011 only
     assert [r["code"] for r in earlier] == ["E01028885"]
+
+
+def test_a_kept_aggregation_follows_the_runs_version_and_is_not_changed_by_its_callers(gdb):
+    run = gap_runs.ensure_run(gdb, params(indicator="imd_rank_2025"))
+    first = gap_results.aggregate_run(gdb, run, "ward")
+    first["rows"].clear()  # a caller cutting its copy (the gap page keeps the top rows)
+    first["total"]["gap"] = 99
+    again = gap_results.aggregate_run(gdb, run, "ward")
+    assert len(again["rows"]) == 63 and again["total"]["gap"] != 99
+    oswestry = {r["code"]: r for r in again["rows"]}["E05009283"]  # Oswestry South
+    # a new library in Oswestry: the run's scores change, and so does the next aggregation
+    new = make_asset(gdb, "New community library", lon=-3.0540, lat=52.8600, category="library")
+    assert gap_refresh.recompute_for_asset_change(gdb, new.id)["runs"] == [run["id"]]
+    updated = gap_runs.get_run(gdb, run["id"])
+    assert updated["updated_at"] != run["updated_at"]
+    after = {r["code"]: r for r in gap_results.aggregate_run(gdb, updated, "ward")["rows"]}["E05009283"]
+    assert after["provision"] > oswestry["provision"]

@@ -4,6 +4,9 @@ wards or MSOAs, scores of any LSOAs, the assets it counted, its bounds, and its 
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable
 
 import pandas as pd
@@ -12,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from assetmap.db import gap_runs
 from assetmap.db import indicators as indicator_values
-from assetmap.db.area_geometry import refresh_area_geometry
 from assetmap.db.gap_options import category_term, gap_options, indicator_row
 from assetmap.db.gap_runs import ensure_run
 from assetmap.domain import gap_analysis
@@ -104,6 +106,38 @@ def aggregate_run(session: Session, run: dict, level: str) -> dict:
     BadInputError
         For a level the run cannot be shown at (the message lists the allowed ones).
     """
+    key = (str(session.get_bind().engine.url), run["id"], run["updated_at"], level)
+    with _AGGREGATED_LOCK:
+        kept = _AGGREGATED.get(key)
+        if kept is not None and time.monotonic() - kept[0] < _AGGREGATED_TTL_S:
+            _AGGREGATED.move_to_end(key)
+            return _copy_aggregated(kept[1])
+    aggregated = _aggregate_run(session, run, level)
+    with _AGGREGATED_LOCK:
+        _AGGREGATED[key] = (time.monotonic(), aggregated)
+        _AGGREGATED.move_to_end(key)
+        while len(_AGGREGATED) > _AGGREGATED_MAX:
+            _AGGREGATED.popitem(last=False)
+    return _copy_aggregated(aggregated)
+
+
+#: Aggregations kept in each process, by database, run, run version and level: a gap page and
+#: each of its ward or MSOA tiles ask for the same one. A new version of the run's scores is a
+#: new key; the time limit bounds how long a boundary or lookup import (which changes which
+#: LSOAs make up a ward, not the run) takes to show.
+_AGGREGATED: OrderedDict = OrderedDict()
+_AGGREGATED_LOCK = threading.Lock()
+_AGGREGATED_MAX = 16
+_AGGREGATED_TTL_S = 600.0
+
+
+def _copy_aggregated(aggregated: dict) -> dict:
+    """A copy the caller may sort, cut or change without touching the kept one."""
+    return {**aggregated, "rows": [dict(r) for r in aggregated["rows"]],
+            "total": None if aggregated["total"] is None else dict(aggregated["total"])}
+
+
+def _aggregate_run(session: Session, run: dict, level: str) -> dict:
     lsoa_level = gap_runs.run_level(session, run)
     shown = gap_analysis.shown_level(lsoa_level, level)
     frame = _run_frame(session, run["id"])
@@ -238,7 +272,6 @@ def gap_report(session: Session, params: GapParams, *, with_assets: bool = True,
     else:
         area = dict(session.execute(text("SELECT code, name FROM area WHERE code = :c"),
                                     {"c": params.lad}).mappings().one())
-    refresh_area_geometry(session, check_changed=False, tiles=True, lad=params.lad)
     return {
         "run": run,
         "rows": run_scores(session, run["id"]) if top is None else top_gaps(session, run["id"], top),

@@ -101,7 +101,9 @@ def compute_run(session: Session, params: GapParams) -> dict:
     """
     term = category_term(session, params.category)
     indicator = indicator_row(session, params.indicator)
-    refresh_area_geometry(session, check_changed=False, tiles=False)
+    # Points to compute from, and the tile shapes its map will draw (only missing ones: a cheap
+    # check here rather than on every view of the run).
+    refresh_area_geometry(session, check_changed=False, tiles=True, lad=params.lad)
     # The run is computed on the small areas of its indicator's geography, never an assumed one.
     level = run_level(session, params, indicator)
     area_box = reported_box(session, params.lad, level)
