@@ -13,7 +13,7 @@ measured in the same run. Everything runs on the default geography, IoD 2025 on 
    vector tiles; body and headers as Chromium counts them), first paint, first contentful paint,
    and the moment the map's first layer has drawn all its tiles, for Shropshire and for England,
    by 2024 ward (the page's default) and by LSOA 2021; against the same pages on IoD 2019 and
-   LSOA 2011 as the baseline.
+   LSOA 2011, and against the same pages uncompressed (bytes: Chromium asks for gzip).
 
 Needs a database with the demo (``assetmap demo``; ``--scope england`` for the England figures,
 ``--scope local`` gives Shropshire and Oldham only, and the England pages then cover those).
@@ -197,13 +197,15 @@ def bench_pages(url: str, repeat: int = 3) -> None:
     from assetmap.web import create_app
 
     print("\n3. Gap pages in headless Chromium, 1280 x 900 (runs computed first; base-map tiles not loaded; "
-          "IoD 2025 on LSOA 2021 against IoD 2019 on LSOA 2011, taking turns)")
+          "IoD 2025 on LSOA 2021 against IoD 2019 on LSOA 2011 and against no compression, taking turns)")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
-                      "TILE_URL": None})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_port}"
+    settings = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False, "TILE_URL": None}
+    # The same app with compression off (nothing's type is compressible): the baseline for bytes.
+    servers = [make_server("127.0.0.1", 0, create_app(settings), threaded=True),
+               make_server("127.0.0.1", 0, create_app({**settings, "COMPRESS_MIMETYPES": []}), threaded=True)]
+    for httpd in servers:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base, plain_base = (f"http://127.0.0.1:{httpd.server_port}" for httpd in servers)
     pages = [(f"{place}, pharmacies, by {by}", f"/plan?lad={lad}&category=pharmacy{level}", budget)
              for place, lad, budget in [("Shropshire", SHROPSHIRE, 2_000_000), ("England", "all", 2_000_000)]
              for by, level in [("ward (the default)", ""), ("LSOA", "&level=lsoa")]]
@@ -218,25 +220,34 @@ def bench_pages(url: str, repeat: int = 3) -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             for label, path, budget in pages:
-                results = {INDICATOR: [], EARLIER_INDICATOR: []}
+                results = {INDICATOR: [], EARLIER_INDICATOR: [], "uncompressed": []}
                 for _ in range(repeat):
-                    for indicator in results:
-                        results[indicator].append(measure_page(browser, base, f"{path}&indicator={indicator}"))
+                    for key in results:
+                        indicator = INDICATOR if key == "uncompressed" else key
+                        results[key].append(measure_page(browser, plain_base if key == "uncompressed" else base,
+                                                         f"{path}&indicator={indicator}"))
                 med = {ind: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for ind, rs in results.items()}
-                now, then = med[INDICATOR], med[EARLIER_INDICATOR]
+                now, then, first = med[INDICATOR], med[EARLIER_INDICATOR], results[INDICATOR][0]
                 print(f"   {label}, IoD 2025 on LSOA 2021: {now['total'] / 1024:,.0f} KB transferred "
                       f"(budget {budget / 1024:,.0f} KB: {'within' if now['total'] <= budget else 'OVER'}; "
                       f"page {now['html'] / 1024:,.0f} KB, scripts and styles {now['other'] / 1024:,.0f} KB, "
                       f"{now['n_tiles']:.0f} tiles {now['tiles'] / 1024:,.0f} KB); median of {repeat}: "
                       f"first paint {now['fp'] / 1000:.2f} s, first contentful paint {now['fcp'] / 1000:.2f} s, "
-                      f"map drawn {now['ready'] / 1000:.2f} s")
+                      f"map drawn {now['ready'] / 1000:.2f} s; the first visit (nothing kept yet): first paint "
+                      f"{first['fp'] / 1000:.2f} s, map drawn {first['ready'] / 1000:.2f} s")
                 print(f"      against IoD 2019 on LSOA 2011: {then['total'] / 1024:,.0f} KB "
                       f"({now['total'] / then['total']:.2f}x), first contentful paint {then['fcp'] / 1000:.2f} s "
                       f"({now['fcp'] / then['fcp']:.2f}x), map drawn {then['ready'] / 1000:.2f} s "
                       f"({now['ready'] / then['ready']:.2f}x)")
+                plain = med["uncompressed"]
+                print(f"      against the same page uncompressed: {plain['total'] / 1024:,.0f} KB "
+                      f"({now['total'] / plain['total']:.2f}x; page {plain['html'] / 1024:,.0f} KB, scripts and "
+                      f"styles {plain['other'] / 1024:,.0f} KB, tiles {plain['tiles'] / 1024:,.0f} KB), first paint "
+                      f"{plain['fp'] / 1000:.2f} s ({now['fp'] / plain['fp']:.2f}x)")
             browser.close()
     finally:
-        httpd.shutdown()
+        for httpd in servers:
+            httpd.shutdown()
 
 
 def main(argv=None) -> None:
