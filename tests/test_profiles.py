@@ -566,6 +566,7 @@ def test_a_named_lsoas_profile_shows_its_imd_2025_rank_as_published_and_2019_on_
 
     earlier = client.get(f"/profile/{code}?vintage=2019").get_data(as_text=True)
     assert "IoD 2019 on LSOA 2011" in earlier and "(an earlier vintage)" in earlier and "mid-2015" in earlier
+    assert "LSOA 2011 E01028957" in earlier  # a code of both vintages: the LSOA of the one asked for
     assert _row(earlier, "Index of Multiple Deprivation (rank)").startswith(f"2019, LSOA 2011 {rank_2019:,} ")
     assert "2025 (rank)" not in earlier
     assert f'href="/profile/{code}"' in earlier

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from assetmap.db import gap_options, gap_results
 from assetmap.db import need_change as need_change_db
-from assetmap.db.areas import LEVEL_NAMES, current_vintage_first
+from assetmap.db.areas import LEVEL_NAMES, vintage_first
 from assetmap.db.indicators import code_vintages, wrong_vintage_message
 from assetmap.domain import area_profile as domain
 from assetmap.domain import need_change as need_change_domain
@@ -34,6 +34,7 @@ from assetmap.domain.vintages import (
     VINTAGES,
     Vintage,
     parse_vintage,
+    vintage_on,
 )
 from assetmap.errors import BadInputError, NotFoundError
 
@@ -94,8 +95,11 @@ def _with_subject(subject: dict, sql: str, params: dict | None = None):
     return text(full), {**subject_params, **(params or {})}
 
 
-def describe_area(session: Session, code: str) -> dict:
+def describe_area(session: Session, code: str, vintage: Vintage | None = None) -> dict:
     """An area to profile: code, name, level, local authority, size, extent and a display outline.
+
+    A code of both vintages (an unchanged LSOA, a ward code kept through a review) is the area of
+    ``vintage``'s geography, the current one when None.
 
     Raises
     ------
@@ -112,7 +116,7 @@ def describe_area(session: Session, code: str) -> dict:
                    ST_XMin(a.geom) AS west, ST_YMin(a.geom) AS south, ST_XMax(a.geom) AS east, ST_YMax(a.geom) AS north
             FROM area a LEFT JOIN area lad ON lad.code = a.lad_code AND lad.level = 'lad'
             WHERE a.code = :code AND a.geom IS NOT NULL
-            ORDER BY {current_vintage_first('a.level')}  -- a code of both vintages: the current one
+            ORDER BY {vintage_first('a.level', (vintage or VINTAGES[CURRENT]).lsoa_level)}
             LIMIT 1
             """
         ),
@@ -603,7 +607,7 @@ def build_profile(session: Session, area: dict, vintage: Vintage | None = None) 
     on one vintage (:func:`vintage_of` when None; a list of LSOAs is of its own)."""
     subject = area["subject"]
     if subject["kind"] == "lsoas":
-        vintage = next(v for v in VINTAGES.values() if v.lsoa_level == subject["level"])
+        vintage = vintage_on(subject["level"])
     vintage = vintage or vintage_of(session)
     lsoas = profile_lsoas(session, subject, area["level"], vintage.lsoa_level)
     weights_frame = domain.profile_weights(lsoas)

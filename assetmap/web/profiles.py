@@ -80,7 +80,7 @@ def custom():
 def area_profile(code: str):
     session = get_session()
     vintage = profile_queries.vintage_of(session, request.args.get("vintage"))
-    profile = profile_queries.build_profile(session, profile_queries.describe_area(session, code), vintage)
+    profile = profile_queries.build_profile(session, profile_queries.describe_area(session, code, vintage), vintage)
     session.commit()  # gap runs computed for this profile are kept for the next
     return _render_profile(profile)
 
