@@ -71,6 +71,28 @@ def vintage_of(session: Session, value: str | None = None) -> Vintage:
     return VINTAGES[CURRENT if loaded else EARLIER]
 
 
+def vintage_args(session: Session, vintage: Vintage | None) -> dict:
+    """The URL arguments of a link to a profile (or the profiles page) on ``vintage``: none for the
+    vintage profiles are built on by default (:func:`vintage_of`) or for None, else its year.
+
+    Every link that opens a profile on a given vintage builds its arguments here.
+    """
+    if vintage is None or vintage == vintage_of(session):
+        return {}
+    return {"vintage": vintage.year}
+
+
+def vintage_links(session: Session, vintage: Vintage) -> dict:
+    """What a page on ``vintage`` needs to link to profiles on it and to itself on the others:
+    ``vintage_args`` (:func:`vintage_args`), ``default_year`` (of :func:`vintage_of`) and
+    ``other_vintages``, each ``(vintage, its args)``."""
+    return {
+        "vintage_args": vintage_args(session, vintage),
+        "default_year": vintage_of(session).year,
+        "other_vintages": [(v, vintage_args(session, v)) for v in VINTAGES.values() if v != vintage],
+    }
+
+
 # --- the subject -----------------------------------------------------------------------------
 def _subject_sql(subject: dict) -> tuple[str, dict]:
     """SQL giving the subject's outline (one row, column ``geom``) and its parameters."""
@@ -624,8 +646,7 @@ def build_profile(session: Session, area: dict, vintage: Vintage | None = None) 
     return {
         "area": area,
         "vintage": vintage,
-        "default_year": vintage_of(session).year,
-        "other_vintages": [v for v in VINTAGES.values() if v != vintage],
+        **vintage_links(session, vintage),
         "lad_code": lad_code,
         "lsoas": weights_frame.reset_index().to_dict("records"),
         "population": float(weights.sum()) if len(weights) else None,
