@@ -24,7 +24,7 @@ from assetmap.db.areas import LEVEL_NAMES, vintage_first
 from assetmap.db.indicators import code_vintages, wrong_vintage_message
 from assetmap.domain import area_profile as domain
 from assetmap.domain import need_change as need_change_domain
-from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY
+from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY, VINTAGE_LEVELS
 from assetmap.domain.validation import clean_text
 from assetmap.domain.vintages import (
     CURRENT,
@@ -605,21 +605,35 @@ def _set_population(session: Session, code: str) -> None:
     )
 
 
-def list_profile_choices(session: Session) -> dict:
-    """What the profiles page offers: towns, local authorities, and wards by local authority."""
+def list_profile_choices(session: Session, vintage: Vintage | None = None) -> dict:
+    """What the profiles page offers on ``vintage`` (:func:`vintage_of` when None): towns, local
+    authorities, and the wards and MSOAs of its geography (on IoD 2025 the 2024 wards and MSOAs 2021,
+    on IoD 2019 the 2011-era ones), each list by local authority and name.
+
+    Also ``vintage`` with its links (:func:`vintage_links`) and the labels of the two levels
+    (``ward_label`` "Ward (2024)", ``msoa_label`` "MSOA 2021").
+    """
+    vintage = vintage or vintage_of(session)
+    levels = VINTAGE_LEVELS[vintage.lsoa_level]
+    listed = {"town": "town", "lad": "lad", levels["ward"]: "ward", levels["msoa"]: "msoa"}
     rows = session.execute(
         text(
             """
             SELECT a.code, a.name, a.level, a.lad_code, COALESCE(lad.name, 'Other') AS lad_name
             FROM area a LEFT JOIN area lad ON lad.code = a.lad_code AND lad.level = 'lad'
-            WHERE a.level IN ('town', 'lad', 'ward') AND a.geom IS NOT NULL
+            WHERE a.level = ANY(CAST(:levels AS text[])) AND a.geom IS NOT NULL
             ORDER BY a.level, COALESCE(lad.name, 'Other'), a.name, a.code
             """
-        )
+        ),
+        {"levels": list(listed)},
     ).mappings()
-    out = {"town": [], "lad": [], "ward": []}
+    out = {
+        "vintage": vintage, **vintage_links(session, vintage),
+        "ward_label": LEVEL_LABELS[levels["ward"]], "msoa_label": LEVEL_LABELS[levels["msoa"]],
+        **{kind: [] for kind in listed.values()},
+    }
     for r in rows:
-        out[r["level"]].append(dict(r))
+        out[listed[r["level"]]].append(dict(r))
     return out
 
 
