@@ -79,17 +79,23 @@ def _click_the_map_until_an_area_opens(page):
     return link
 
 
-def test_a_click_on_the_map_leads_to_the_area_profile_at_the_tables_level(server, browser, shots):
+@pytest.mark.parametrize("indicator, args, need", [("imd_rank_2025", "", "IoD 2025 on LSOA 2021"),
+                                                   ("imd_rank", "?vintage=2019", "IoD 2019 on LSOA 2011")])
+def test_a_click_on_the_map_leads_to_the_area_profile_at_the_tables_level(server, browser, shots, indicator, args,
+                                                                          need):
+    """The popup's link opens the area's profile on the run's vintage (IoD 2019 for a run on it)."""
     for width in (390, 1280):
-        page, problems = open_page(browser, f"{server}/plan?lad={SHROPSHIRE}&category=library&level=msoa", width=width)
+        page, problems = open_page(
+            browser, f"{server}/plan?lad={SHROPSHIRE}&category=library&indicator={indicator}&level=msoa", width=width)
         legend = page.locator(".gap-legend details")
         assert legend.evaluate("d => d.open") == (width > 640)  # folded on a phone
         link = _click_the_map_until_an_area_opens(page)
-        assert link.count() == 1 and re.fullmatch(r"/profile/E02\d{6}", link.get_attribute("href"))
-        page.screenshot(path=str(shots / f"gaps-msoa-popup-{width}.png"))
+        assert link.count() == 1 and re.fullmatch(rf"/profile/E02\d{{6}}{re.escape(args)}", link.get_attribute("href"))
+        page.screenshot(path=str(shots / f"gaps-msoa-popup-{indicator}-{width}.png"))
         link.click()
         page.wait_for_load_state("load")
-        assert "/profile/E02" in page.url and page.title().startswith("Profile of")
+        assert re.search(rf"/profile/E02\d{{6}}{re.escape(args)}$", page.url) and page.title().startswith("Profile of")
+        assert need in page.locator(".profile-facts").inner_text()
         assert problems == []
         page.close()
 

@@ -358,15 +358,38 @@ def test_the_map_draws_the_level_the_table_shows(gclient, gdb):
     assert gclient.get("/tiles/gaps/lad/8/125/83.pbf?run=1").status_code == 400
 
 
-def test_every_area_in_the_tables_links_to_its_profile(gclient):
-    html = gclient.get(f"/plan?{QUERY}&level=msoa").get_data(as_text=True)
+@pytest.mark.parametrize("indicator, args, need, geography", [
+    ("imd_rank", "?vintage=2019", "IoD 2019 on LSOA 2011", "2011"),
+    ("imd_rank_2025", "", "IoD 2025 on LSOA 2021", "2021"),
+])
+def test_every_area_in_the_tables_links_to_its_profile_on_the_runs_vintage(gclient, gdb, indicator, args, need,
+                                                                            geography):
+    """A run on IoD 2019 (LSOA 2011) links each area, in both tables and on the map, to its profile
+    on IoD 2019; a run on IoD 2025, the profiles' default, links without a vintage. The profile
+    linked is of that vintage, and describes the area of its geography where a code is of both."""
+    html = gclient.get(f"/plan?{QUERY.replace('imd_rank', indicator)}&level=msoa").get_data(as_text=True)
     top = html.split('class="gap-table"')[1].split("</table>")[0]
-    assert len(re.findall(r'<th scope="row"><a href="/profile/E010\d{5}">', top)) == 20
+    lsoas = re.findall(rf'<th scope="row"><a href="/profile/(E010\d{{5}}){re.escape(args)}">', top)
+    assert len(lsoas) == 20
     by_area = html.split('class="gap-area-table"')[1].split("</table>")[0]
-    links = re.findall(r'<th scope="row"><a href="/profile/(E02\d{6})">', by_area)
-    assert len(links) == 39
-    assert gclient.get(f"/profile/{links[0]}").status_code == 200
-    assert '"profile_url": "/profile/__code__"' in html  # the map offers the same link on a click
+    msoas = re.findall(rf'<th scope="row"><a href="/profile/(E02\d{{6}}){re.escape(args)}">', by_area)
+    assert len(msoas) == 39  # Shropshire's MSOAs, 2011 and 2021 alike
+    assert f'"profile_url": "/profile/__code__{args}"' in html  # the map offers the same link on a click
+    every_link = re.findall(r'href="/profile/E0\d{7}([^"]*)"', html)
+    assert len(every_link) == 59 and set(every_link) == {args}
+
+    # Codes of both vintages (unchanged since 2011): the profile is of the run's geography.
+    both = set(gdb.execute(text(
+        "SELECT code FROM area WHERE level IN ('msoa', 'msoa21', 'lsoa', 'lsoa21') GROUP BY code HAVING count(*) = 2"
+    )).scalars())
+    for code, level in ((next(c for c in msoas if c in both), "MSOA"), (next(c for c in lsoas if c in both), "LSOA")):
+        page = gclient.get(f"/profile/{code}{args}")
+        assert page.status_code == 200
+        profile = page.get_data(as_text=True)
+        facts = re.search(r'<dl class="profile-facts">(.*?)</dl>', profile, flags=re.S).group(1)
+        assert f"<dd>{need}" in facts
+        assert f'<span class="profile-level">{level} {geography} {code}</span>' in profile
+        assert f'<th scope="col">LSOA {geography}</th>' in profile  # the small areas counted
 
 
 def test_the_type_list_counts_the_chosen_area_and_carries_default_radii(gclient, gdb):
@@ -421,9 +444,11 @@ def _codes_names(session, level, lad):
                                 {"level": level, "lad": lad}).all())
 
 
-def _table_rows(html):
+def _table_rows(html, args=""):
+    """(code, name) of each row of the table by area, whose profile link adds ``args`` to its address."""
     by_area = html.split('class="gap-area-table"')[1].split("</table>")[0]
-    return re.findall(r'<th scope="row"><a href="/profile/(E0\d{7})"><span class="area-name">([^<]+)</span>', by_area)
+    link = rf'<th scope="row"><a href="/profile/(E0\d{{7}}){re.escape(args)}">'
+    return re.findall(link + r'<span class="area-name">([^<]+)</span>', by_area)
 
 
 def _tile_features(gclient, html, layer, tiles=((125, 83), (125, 84), (126, 83), (126, 84))):
@@ -469,7 +494,7 @@ def test_oldham_2024_wards_for_iod_2025_and_2011_wards_for_iod_2019(gclient, gdb
     assert {code for code, _ in _table_rows(current)} == set(wards24)
     assert "(142 LSOAs," in current  # Oldham's 2021 LSOAs
     earlier = gclient.get(f"/plan?lad={OLDHAM}&category=library&indicator=imd_rank&level=ward").get_data(as_text=True)
-    assert {code for code, _ in _table_rows(earlier)} == set(wards11)
+    assert {code for code, _ in _table_rows(earlier, "?vintage=2019")} == set(wards11)
     assert "By ward (2011 boundaries)" in earlier and "(141 LSOAs," in earlier
     assert "/tiles/gaps/ward/" in tile_url(earlier) and '"ward": ' in earlier
     assert {f["code"] for f in _tile_features(gclient, earlier, "ward", [(126, 82), (126, 83)])} == set(wards11)

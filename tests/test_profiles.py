@@ -9,6 +9,7 @@ import doctest
 import json
 import re
 from datetime import UTC, datetime
+from html import unescape as html_unescape
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -535,6 +536,84 @@ def test_profiles_index_pick_and_bad_codes(client, db_session, towns):
     assert too_many.status_code == 400 and f"at most {profile_queries.MAX_LSOAS}" in too_many.get_data(as_text=True)
 
 
+def _published(data_dir, files: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """code → name of every feature of the published boundary files, ``{file: (code key, name key)}``."""
+    out = {}
+    for name, (code_key, name_key) in files.items():
+        with open(data_dir / "boundaries" / name, encoding="utf-8") as f:
+            out.update({ft["properties"][code_key]: ft["properties"][name_key] for ft in json.load(f)["features"]})
+    return out
+
+
+def _msoa_names(data_dir, year: int, codes) -> dict[str, str]:
+    """The Commons Library's names of ``codes``, MSOAs 2021 or 2011, from its published table."""
+    name, code_col, name_col = (("msoa21_names_hocl_v2.2.csv", "msoa21cd", "msoa21hcln") if year == 2021
+                                else ("msoa11_names_hocl_v1.14.csv", "msoa11cd", "msoa11hclnm"))
+    table = pd.read_csv(data_dir / "names" / name, dtype=str, encoding="utf-8-sig").set_index(code_col)
+    return {code: table.loc[code, name_col] for code in codes}
+
+
+def _choices(html: str, kind: str) -> tuple[str, dict[str, str]]:
+    """The label and the options (code → name, as shown) of the profiles page's ``kind`` list."""
+    label = re.search(rf'<label for="pick-{kind}">([^<]+)</label>', html).group(1)
+    select = re.search(rf'<select id="pick-{kind}" name="code">(.*?)</select>', html, flags=re.S).group(1)
+    return label, {code: html_unescape(name) for code, name in re.findall(r'<option value="([^"]+)">([^<]+)<', select)}
+
+
+def test_profiles_index_lists_the_current_geography_by_name_and_the_earlier_on_request(client, data_dir, towns):
+    """The page lists the 2024 wards and MSOAs 2021 of the loaded authorities, by name, and each
+    profile it opens is on IoD 2025; ``vintage=2019`` lists the 2011-era wards and MSOAs 2011 and
+    opens IoD 2019. Expected names are read from the published files."""
+    wards24 = _published(data_dir, {"wards22_E06000051_shropshire_bsc.geojson": ("WD22CD", "WD22NM"),
+                                    "wards23_E08000004_oldham_bgc.geojson": ("area_code", "area_name")})
+    wards11 = _published(data_dir, {"wards_E06000051_shropshire.geojson": ("WD13CD", "WD13NM"),
+                                    "wards_E08000004_oldham.geojson": ("WD13CD", "WD13NM")})
+    msoas21 = _msoa_names(data_dir, 2021, _published(data_dir, {
+        "msoa21_E06000051_shropshire_bsc.geojson": ("MSOA21CD", "MSOA21NM"),
+        "msoa21_E08000004_oldham_bgc.geojson": ("area_code", "area_name")}))
+    msoas11 = _msoa_names(data_dir, 2011, _published(data_dir, {
+        "msoa11_E06000051_shropshire.geojson": ("MSOA11CD", "MSOA11NM"),
+        "msoa11_E08000004_oldham.geojson": ("MSOA11CD", "MSOA11NM")}))
+    assert len(wards24) == len(wards11) == 83 and set(wards24) != set(wards11)  # Oldham's wards were redrawn
+    assert (len(msoas21), len(msoas11)) == (73, 72)
+
+    html = client.get("/profile").get_data(as_text=True)
+    assert _choices(html, "ward") == ("Ward (2024)", wards24)
+    assert _choices(html, "msoa") == ("MSOA 2021", msoas21)
+    assert _choices(html, "msoa")[1]["E02006024"] == "Oswestry East"
+    assert _choices(html, "town")[1]["town-oswestry"] == "Oswestry (Shropshire)"
+    assert _choices(html, "lad")[1] == {SHROPSHIRE: "Shropshire", "E08000004": "Oldham"}
+    assert "Need data: IoD 2025 on LSOA 2021." in html and 'name="vintage"' not in html
+    assert 'href="/profile?vintage=2019">Earlier need data: IoD 2019 on LSOA 2011</a>' in html
+
+    earlier = client.get("/profile?vintage=2019").get_data(as_text=True)
+    assert _choices(earlier, "ward") == ("Ward (2011 boundaries)", wards11)
+    assert _choices(earlier, "msoa") == ("MSOA 2011", msoas11)
+    assert "Need data: IoD 2019 on LSOA 2011 <span class=\"muted\">(an earlier vintage" in earlier
+    assert 'href="/profile">Current need data: IoD 2025 on LSOA 2021</a>' in earlier
+    # every form of the page passes the vintage on to the profile it opens
+    assert earlier.count('<form method="get" action="/profile/pick"') == 5
+    assert earlier.count('<input type="hidden" name="vintage" value="2019">') == 5
+    assert client.get("/profile?vintage=2015").status_code == 400
+
+    # Oldham's 2011-era Alexandra ward, and Oswestry East, a Shropshire ward code of both vintages.
+    assert client.get("/profile/pick?code=E05000719&vintage=2019").headers["Location"] == (
+        "/profile/E05000719?vintage=2019")
+    assert client.get("/profile/pick?code=E01028902,E01028903&vintage=2019").headers["Location"] == (
+        "/profile/lsoas?codes=E01028902,E01028903&vintage=2019")
+    assert client.get("/profile/pick?code=E05009282&vintage=2025").headers["Location"] == "/profile/E05009282"
+    assert client.get("/profile/pick?code=,&vintage=2019").headers["Location"] == "/profile?vintage=2019"
+    assert client.get("/profile/pick?code=E05009282&vintage=2015").status_code == 400
+    for path, level, need in [("/profile/E05000719?vintage=2019", "Ward (2011 boundaries) E05000719",
+                               "IoD 2019 on LSOA 2011"),
+                              ("/profile/E05009282?vintage=2019", "Ward (2011 boundaries) E05009282",
+                               "IoD 2019 on LSOA 2011"),
+                              ("/profile/E05009282", "Ward (2024) E05009282", "IoD 2025 on LSOA 2021")]:
+        page = client.get(path).get_data(as_text=True)
+        facts = re.search(r'<dl class="profile-facts">(.*?)</dl>', page, flags=re.S).group(1)
+        assert f'<span class="profile-level">{level}</span>' in page and f"<dd>{need}" in facts, path
+
+
 def _row(html: str, label: str) -> str:
     """The text of the table row whose header is ``label``."""
     match = re.search(r"<tr>\s*<th scope=\"row\">" + re.escape(label) + r"</th>(.*?)</tr>", html, flags=re.S)
@@ -566,6 +645,7 @@ def test_a_named_lsoas_profile_shows_its_imd_2025_rank_as_published_and_2019_on_
 
     earlier = client.get(f"/profile/{code}?vintage=2019").get_data(as_text=True)
     assert "IoD 2019 on LSOA 2011" in earlier and "(an earlier vintage)" in earlier and "mid-2015" in earlier
+    assert "LSOA 2011 E01028957" in earlier  # a code of both vintages: the LSOA of the one asked for
     assert _row(earlier, "Index of Multiple Deprivation (rank)").startswith(f"2019, LSOA 2011 {rank_2019:,} ")
     assert "2025 (rank)" not in earlier
     assert f'href="/profile/{code}"' in earlier

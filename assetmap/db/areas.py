@@ -8,19 +8,27 @@ from sqlalchemy.orm import Session
 
 from assetmap.db.bulk import copy_into_temp, upsert_counts
 from assetmap.domain.area_names import area_label, msoa_name_of_lsoa
+from assetmap.domain.gap_analysis import VINTAGE_LEVELS
+from assetmap.domain.vintages import CURRENT_LSOA_LEVEL
 from assetmap.errors import BadInputError, NotFoundError
 
-#: Where a code is both (an unchanged LSOA, a ward code kept through a review), the current
-#: vintage is the one meant: 2021 geography first (migration 0012).
-CURRENT_LEVELS = ("lsoa21", "msoa21", "ward24")
+
+def vintage_first(level_column: str = "level", lsoa_level: str = CURRENT_LSOA_LEVEL) -> str:
+    """An ``ORDER BY`` term that puts rows of one vintage's geography first, where a code is of
+    both (an unchanged LSOA, a ward code kept through a review; migration 0012): the current
+    vintage's unless ``lsoa_level`` names the LSOAs of another (its wards and MSOAs are those
+    :data:`~assetmap.domain.gap_analysis.VINTAGE_LEVELS` pairs with them).
+
+    >>> vintage_first("a.level")
+    "(a.level IN ('lsoa21', 'ward24', 'msoa21')) DESC"
+    >>> vintage_first(lsoa_level="lsoa")
+    "(level IN ('lsoa', 'ward', 'msoa')) DESC"
+    """
+    levels = VINTAGE_LEVELS[lsoa_level].values()
+    return f"({level_column} IN ({', '.join(repr(level) for level in levels)})) DESC"
 
 
-def current_vintage_first(level_column: str = "level") -> str:
-    """An ``ORDER BY`` term that puts rows of the current geography first (where a code is both)."""
-    return f"({level_column} IN ({', '.join(repr(level) for level in CURRENT_LEVELS)})) DESC"
-
-
-_LEVEL_PREFERENCE = current_vintage_first()
+_LEVEL_PREFERENCE = vintage_first()
 LEVEL_NAMES = {"lsoa": "LSOA 2011", "msoa": "MSOA 2011", "ward": "ward (2011 boundaries)", "lsoa21": "LSOA 2021",
                "msoa21": "MSOA 2021", "ward24": "ward (2024)", "lad": "local authority", "town": "town",
                "custom": "custom area"}

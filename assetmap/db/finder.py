@@ -41,7 +41,7 @@ from typing import NamedTuple
 from sqlalchemy import text as _text
 from sqlalchemy.orm import Session
 
-from assetmap.db.areas import current_vintage_first
+from assetmap.db.areas import vintage_first
 from assetmap.db.driver import fetch_all
 from assetmap.domain.names import name_key
 from assetmap.domain.search import (
@@ -401,7 +401,7 @@ def _area_point(session: Session, code: str) -> dict | None:
                    ST_Y(ST_PointOnSurface(a.geom)) AS lat, ST_X(ST_PointOnSurface(a.geom)) AS lon
             FROM area a LEFT JOIN area l ON l.code = a.lad_code AND l.level = 'lad'
             WHERE a.code = :code AND a.geom IS NOT NULL
-            ORDER BY {current_vintage_first('a.level')}  -- a code of both vintages: the current one
+            ORDER BY {vintage_first('a.level')}  -- a code of both vintages: the current one
             LIMIT 1
             """
         ),

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from assetmap.db import gap_options, gap_results
 from assetmap.db import need_change as need_change_db
-from assetmap.db.areas import LEVEL_NAMES, current_vintage_first
+from assetmap.db.areas import LEVEL_NAMES, vintage_first
 from assetmap.db.indicators import code_vintages, wrong_vintage_message
 from assetmap.domain import area_profile as domain
 from assetmap.domain import need_change as need_change_domain
-from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY
+from assetmap.domain.gap_analysis import DECAYS, DEFAULT_DECAY, VINTAGE_LEVELS
 from assetmap.domain.validation import clean_text
 from assetmap.domain.vintages import (
     CURRENT,
@@ -34,6 +34,7 @@ from assetmap.domain.vintages import (
     VINTAGES,
     Vintage,
     parse_vintage,
+    vintage_on,
 )
 from assetmap.errors import BadInputError, NotFoundError
 
@@ -70,6 +71,28 @@ def vintage_of(session: Session, value: str | None = None) -> Vintage:
     return VINTAGES[CURRENT if loaded else EARLIER]
 
 
+def vintage_args(session: Session, vintage: Vintage | None) -> dict:
+    """The URL arguments of a link to a profile (or the profiles page) on ``vintage``: none for the
+    vintage profiles are built on by default (:func:`vintage_of`) or for None, else its year.
+
+    Every link that opens a profile on a given vintage builds its arguments here.
+    """
+    if vintage is None or vintage == vintage_of(session):
+        return {}
+    return {"vintage": vintage.year}
+
+
+def vintage_links(session: Session, vintage: Vintage) -> dict:
+    """What a page on ``vintage`` needs to link to profiles on it and to itself on the others:
+    ``vintage_args`` (:func:`vintage_args`), ``default_year`` (of :func:`vintage_of`) and
+    ``other_vintages``, each ``(vintage, its args)``."""
+    return {
+        "vintage_args": vintage_args(session, vintage),
+        "default_year": vintage_of(session).year,
+        "other_vintages": [(v, vintage_args(session, v)) for v in VINTAGES.values() if v != vintage],
+    }
+
+
 # --- the subject -----------------------------------------------------------------------------
 def _subject_sql(subject: dict) -> tuple[str, dict]:
     """SQL giving the subject's outline (one row, column ``geom``) and its parameters."""
@@ -94,8 +117,11 @@ def _with_subject(subject: dict, sql: str, params: dict | None = None):
     return text(full), {**subject_params, **(params or {})}
 
 
-def describe_area(session: Session, code: str) -> dict:
+def describe_area(session: Session, code: str, vintage: Vintage | None = None) -> dict:
     """An area to profile: code, name, level, local authority, size, extent and a display outline.
+
+    A code of both vintages (an unchanged LSOA, a ward code kept through a review) is the area of
+    ``vintage``'s geography, the current one when None.
 
     Raises
     ------
@@ -112,7 +138,7 @@ def describe_area(session: Session, code: str) -> dict:
                    ST_XMin(a.geom) AS west, ST_YMin(a.geom) AS south, ST_XMax(a.geom) AS east, ST_YMax(a.geom) AS north
             FROM area a LEFT JOIN area lad ON lad.code = a.lad_code AND lad.level = 'lad'
             WHERE a.code = :code AND a.geom IS NOT NULL
-            ORDER BY {current_vintage_first('a.level')}  -- a code of both vintages: the current one
+            ORDER BY {vintage_first('a.level', (vintage or VINTAGES[CURRENT]).lsoa_level)}
             LIMIT 1
             """
         ),
@@ -579,21 +605,35 @@ def _set_population(session: Session, code: str) -> None:
     )
 
 
-def list_profile_choices(session: Session) -> dict:
-    """What the profiles page offers: towns, local authorities, and wards by local authority."""
+def list_profile_choices(session: Session, vintage: Vintage | None = None) -> dict:
+    """What the profiles page offers on ``vintage`` (:func:`vintage_of` when None): towns, local
+    authorities, and the wards and MSOAs of its geography (on IoD 2025 the 2024 wards and MSOAs 2021,
+    on IoD 2019 the 2011-era ones), each list by local authority and name.
+
+    Also ``vintage`` with its links (:func:`vintage_links`) and the labels of the two levels
+    (``ward_label`` "Ward (2024)", ``msoa_label`` "MSOA 2021").
+    """
+    vintage = vintage or vintage_of(session)
+    levels = VINTAGE_LEVELS[vintage.lsoa_level]
+    listed = {"town": "town", "lad": "lad", levels["ward"]: "ward", levels["msoa"]: "msoa"}
     rows = session.execute(
         text(
             """
             SELECT a.code, a.name, a.level, a.lad_code, COALESCE(lad.name, 'Other') AS lad_name
             FROM area a LEFT JOIN area lad ON lad.code = a.lad_code AND lad.level = 'lad'
-            WHERE a.level IN ('town', 'lad', 'ward') AND a.geom IS NOT NULL
+            WHERE a.level = ANY(CAST(:levels AS text[])) AND a.geom IS NOT NULL
             ORDER BY a.level, COALESCE(lad.name, 'Other'), a.name, a.code
             """
-        )
+        ),
+        {"levels": list(listed)},
     ).mappings()
-    out = {"town": [], "lad": [], "ward": []}
+    out = {
+        "vintage": vintage, **vintage_links(session, vintage),
+        "ward_label": LEVEL_LABELS[levels["ward"]], "msoa_label": LEVEL_LABELS[levels["msoa"]],
+        **{kind: [] for kind in listed.values()},
+    }
     for r in rows:
-        out[r["level"]].append(dict(r))
+        out[listed[r["level"]]].append(dict(r))
     return out
 
 
@@ -603,7 +643,7 @@ def build_profile(session: Session, area: dict, vintage: Vintage | None = None) 
     on one vintage (:func:`vintage_of` when None; a list of LSOAs is of its own)."""
     subject = area["subject"]
     if subject["kind"] == "lsoas":
-        vintage = next(v for v in VINTAGES.values() if v.lsoa_level == subject["level"])
+        vintage = vintage_on(subject["level"])
     vintage = vintage or vintage_of(session)
     lsoas = profile_lsoas(session, subject, area["level"], vintage.lsoa_level)
     weights_frame = domain.profile_weights(lsoas)
@@ -620,8 +660,7 @@ def build_profile(session: Session, area: dict, vintage: Vintage | None = None) 
     return {
         "area": area,
         "vintage": vintage,
-        "default_year": vintage_of(session).year,
-        "other_vintages": [v for v in VINTAGES.values() if v != vintage],
+        **vintage_links(session, vintage),
         "lad_code": lad_code,
         "lsoas": weights_frame.reset_index().to_dict("records"),
         "population": float(weights.sum()) if len(weights) else None,

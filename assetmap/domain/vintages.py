@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from assetmap.domain.gap_analysis import DEFAULT_INDICATOR, EARLIER_DEFAULT_INDICATOR
 from assetmap.errors import BadInputError
 
-__all__ = ["CURRENT", "CURRENT_LSOA_LEVEL", "EARLIER", "LSOA_LEVELS", "VINTAGES", "Vintage", "parse_vintage"]
+__all__ = ["CURRENT", "CURRENT_LSOA_LEVEL", "EARLIER", "LSOA_LEVELS", "VINTAGES", "Vintage", "parse_vintage",
+           "vintage_on"]
 
 
 @dataclass(frozen=True)
@@ -76,3 +77,15 @@ def parse_vintage(value: str | int | None, default: int = CURRENT) -> Vintage:
         raise BadInputError(f"unknown vintage {text!r}; allowed: {', '.join(allowed)}",
                             details={"parameter": "vintage", "allowed": allowed})
     return VINTAGES[year]
+
+
+def vintage_on(lsoa_level: str | None) -> Vintage | None:
+    """The vintage published on LSOAs of ``lsoa_level`` (an ``area.level``), or None for a level
+    no vintage has.
+
+    >>> vintage_on("lsoa").year, vintage_on("lsoa21").year
+    (2019, 2025)
+    >>> vintage_on("ward24") is None
+    True
+    """
+    return next((v for v in VINTAGES.values() if v.lsoa_level == lsoa_level), None)

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
-from assetmap.db import areas, catalogue, gap_inputs, gap_options, gap_results, gap_runs, gap_tiles
+from assetmap.db import areas, catalogue, gap_inputs, gap_options, gap_results, gap_runs, gap_tiles, profile_queries
 from assetmap.db.areas import LEVEL_NAMES
 from assetmap.db.indicators import PARENT_LEVELS
 from assetmap.domain.attribution import data_meta
@@ -37,6 +37,7 @@ from assetmap.domain.gap_analysis import (
     shown_level,
 )
 from assetmap.domain.permissions import can_upload
+from assetmap.domain.vintages import vintage_on
 from assetmap.errors import BadInputError, ImportFileError, NotFoundError
 from assetmap.importers.indicators import import_area_csv
 from assetmap.maps.gap_map import BIVARIATE_COLOURS, CLASS_LABELS, LAYERS, LEGEND, build_gap_map
@@ -148,12 +149,14 @@ def gap_map():
     else:
         tiles = url_for("plan.level_tile", level=shown, z=0, x=0, y=0, run=run["id"], v=_version(run))
     tiles = tiles.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
+    # An area's profile opens on the run's vintage: a run on LSOA 2011 (IoD 2019) links to IoD 2019.
+    profile_args = profile_queries.vintage_args(session, vintage_on(lsoa_level))
     sources = catalogue.data_sources(get_session())
     m = build_gap_map(
         tiles_url=tiles, assets=report["assets"], bounds=report["bounds"],
         category_label=report["category"]["label"], active_layer=layer,
         tile_url=current_app.config["TILE_URL"], attribution=current_app.config["TILE_ATTRIBUTION"],
-        profile_url=url_for("profiles.area_profile", code="__code__"), tile_layer=shown,
+        profile_url=url_for("profiles.area_profile", code="__code__", **profile_args), tile_layer=shown,
     )
     # Links carry both radii, so a rural radius set equal to the urban one stays so.
     link_args = {**params.as_dict(), "rural_radius_m": params.rural_m}
@@ -167,7 +170,7 @@ def gap_map():
         larger_radius=_larger_radius(params.radius_m), categories=categories,
         area_label=report["area"]["name"] if params.lad != ALL_AREAS else "all loaded areas",
         rural_loaded=gap_inputs.rural_classification_loaded(session),
-        export_args=link_args, level=level, by_area=by_area,
+        export_args=link_args, profile_args=profile_args, level=level, by_area=by_area,
         level_label=LEVEL_NAMES[shown], lsoa_label=LEVEL_NAMES[lsoa_level],
         levels={key: _capitalised(LEVEL_NAMES[VINTAGE_LEVELS[lsoa_level][key]]) for key in AGGREGATE_LEVELS},
         indicator_level=None if report["indicator"]["area_level"].startswith("lsoa")

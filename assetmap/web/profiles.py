@@ -28,22 +28,26 @@ def _defaults(state) -> None:
 
 @bp.route("/profile")
 def index():
+    """The areas to choose from, of the geography of the vintage asked for (``vintage=2019``: the
+    2011 wards and MSOAs), each opening its profile on that vintage."""
     session = get_session()
-    return render_template("profiles/index.html", choices=profile_queries.list_profile_choices(session))
+    vintage = profile_queries.vintage_of(session, request.args.get("vintage"))
+    return render_template("profiles/index.html", choices=profile_queries.list_profile_choices(session, vintage))
 
 
 @bp.route("/profile/pick")
 def pick():
-    """The index page's forms: a code chosen from a list or typed in."""
+    """The index page's forms: a code chosen from a list or typed in, and the vintage of the list."""
+    session = get_session()
+    vintage_args = profile_queries.vintage_args(
+        session, profile_queries.vintage_of(session, request.args.get("vintage")))
     code = (request.args.get("code") or "").strip()
-    if not code:
-        return redirect(url_for("profiles.index"))
     codes = [c for c in code.replace(";", ",").replace(" ", ",").split(",") if c]
-    if not codes:  # only separators, like ","
-        return redirect(url_for("profiles.index"))
+    if not codes:  # nothing, or only separators, like ","
+        return redirect(url_for("profiles.index", **vintage_args))
     if len(codes) > 1:
-        return redirect(url_for("profiles.lsoas", codes=",".join(codes)))
-    return redirect(url_for("profiles.area_profile", code=codes[0]))
+        return redirect(url_for("profiles.lsoas", codes=",".join(codes), **vintage_args))
+    return redirect(url_for("profiles.area_profile", code=codes[0], **vintage_args))
 
 
 @bp.route("/profile/lsoas")
@@ -80,7 +84,7 @@ def custom():
 def area_profile(code: str):
     session = get_session()
     vintage = profile_queries.vintage_of(session, request.args.get("vintage"))
-    profile = profile_queries.build_profile(session, profile_queries.describe_area(session, code), vintage)
+    profile = profile_queries.build_profile(session, profile_queries.describe_area(session, code, vintage), vintage)
     session.commit()  # gap runs computed for this profile are kept for the next
     return _render_profile(profile)
 
