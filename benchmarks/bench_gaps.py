@@ -13,7 +13,7 @@ measured in the same run. Everything runs on the default geography, IoD 2025 on 
    vector tiles; body and headers as Chromium counts them), first paint, first contentful paint,
    and the moment the map's first layer has drawn all its tiles, for Shropshire and for England,
    by 2024 ward (the page's default) and by LSOA 2021; against the same pages on IoD 2019 and
-   LSOA 2011, and against the same pages uncompressed (bytes: Chromium asks for gzip).
+   LSOA 2011, and against the same pages uncompressed (Chromium takes zstd from a loopback server).
 
 Needs a database with the demo (``assetmap demo``; ``--scope england`` for the England figures,
 ``--scope local`` gives Shropshire and Oldham only, and the England pages then cover those).
