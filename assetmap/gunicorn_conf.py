@@ -43,6 +43,14 @@ sendfile = False
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
+def post_worker_init(worker) -> None:
+    """Load the gap analysis's compiled loop as the worker starts, not in a planner's first request
+    (importing Numba and loading the loop's machine code take a few tenths of a second)."""
+    from assetmap.domain.access import warm_up
+
+    warm_up()
+
+
 def access_record(resp, environ, request_time) -> dict:
     """One access-log entry: what was asked, by whom, the answer and how long it took."""
     status = resp.status

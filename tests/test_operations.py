@@ -248,3 +248,19 @@ def test_local_cluster_requires_passwords_and_converts_a_trusting_one():
     finally:
         cluster.down(echo=lambda _: None)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_worker_loads_the_compiled_catchment_loop_as_it_starts():
+    """In a new interpreter (this one may have loaded it already): after gunicorn's
+    ``post_worker_init`` the loop is loaded, so a planner's first gap request does not pay for it."""
+    check = (
+        "import sys\n"
+        "from assetmap import gunicorn_conf\n"
+        "assert 'numba' not in sys.modules\n"
+        "gunicorn_conf.post_worker_init(None)\n"
+        "from assetmap.domain.catchment_grid import _sum_in_reach\n"
+        "print(len(_sum_in_reach.signatures))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) == 1

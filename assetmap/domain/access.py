@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-__all__ = ["GaussianDecay", "StepDecay", "gaussian_decay", "nearest_distance", "step_decay", "two_step_fca"]
+__all__ = ["GaussianDecay", "StepDecay", "gaussian_decay", "nearest_distance", "step_decay", "two_step_fca",
+           "warm_up"]
 
 DEMAND_COLUMNS = ("id", "x", "y", "population")
 SUPPLY_COLUMNS = ("id", "x", "y", "capacity")
@@ -198,6 +199,18 @@ def two_step_fca(demand, supply, radius_m, decay=None):
             scores = _fca_scores_on_grid(demand_xy, supply_xy, population, capacity, radius, weights,
                                          _catchments(decay, radii))
     return pd.Series(scores, index=index, name="access")
+
+
+def warm_up() -> None:
+    """Load the compiled catchment loop (Numba, and its cached machine code; compiled and cached
+    the first time ever) with a two-point 2SFCA, so that the first gap analysis a process answers
+    does not pay for it. Each web worker calls it as it starts (``assetmap/gunicorn_conf.py``).
+
+    >>> warm_up()
+    """
+    demand = pd.DataFrame({"id": [1], "x": [0.0], "y": [0.0], "population": [1.0]})
+    supply = pd.DataFrame({"id": [1], "x": [1.0], "y": [0.0], "capacity": [1.0]})
+    two_step_fca(demand, supply, 10.0)
 
 
 def nearest_distance(demand, supply):
