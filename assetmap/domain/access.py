@@ -470,8 +470,8 @@ def _capacity(supply):
 def _grid_weights(decay, radius):
     """The compiled loop's form of ``decay`` (a ``catchment_grid.Weights``); None for a callable
     it does not know. ``radius``: the one radius of every demand point (None: they differ)."""
-    # Imported here, not at the top: Numba is slow to import, and the web app imports this
-    # module at start-up in every worker while only the gap pages compute.
+    # Imported here, not at the top: Numba is slow to import, and most processes that import
+    # this module (the CLI, importers) never compute; web workers load it as they start (warm_up).
     from assetmap.domain.catchment_grid import Weights
 
     if decay is None:
