@@ -1,6 +1,7 @@
 """Running it for real: production start-up, backups and restores."""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -264,3 +265,42 @@ def test_a_worker_loads_the_compiled_catchment_loop_as_it_starts():
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) == 1
+
+
+def test_a_database_is_dropped_with_this_roles_sessions_still_in_it(db_url):
+    from tests.live import clone_template
+
+    url = clone_template(db_url, "dropped")
+    held = create_engine(url, poolclass=NullPool)
+    conn = held.connect()
+    conn.execute(text("SELECT 1"))  # an open session in the database, as a server thread leaves one
+    try:
+        drop_database(url)
+    finally:
+        conn.invalidate()
+        held.dispose()
+    admin = create_engine(make_url(db_url).set(database="postgres"), poolclass=NullPool)
+    with admin.connect() as check:
+        assert check.scalar(text("SELECT count(*) FROM pg_database WHERE datname = :n"),
+                            {"n": make_url(url).database}) == 0
+    admin.dispose()
+
+
+def test_db_upgrade_makes_the_map_shapes_a_database_lacks(runner, db_url, monkeypatch):
+    """A database whose stored runs were computed before runs made their LSOAs' map shapes."""
+    from tests.live import committed_clone
+
+    lacking_sql = text("SELECT count(*) FROM area a LEFT JOIN area_tile_geom t ON t.area_id = a.id "
+                       "WHERE a.level IN ('lsoa', 'lsoa21') AND a.geom IS NOT NULL AND t.area_id IS NULL")
+    with committed_clone(db_url, "shapes") as url:
+        with get_engine(url).begin() as conn:
+            conn.execute(text("DELETE FROM area_tile_geom WHERE area_id IN "
+                              "(SELECT id FROM area WHERE lad_code = 'E06000051')"))
+            lacking = conn.scalar(lacking_sql)
+        monkeypatch.setenv("DATABASE_URL", url)
+        result = runner.invoke(main, ["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        assert lacking > 300 and re.search(rf"made \d+ LSOA points, {lacking} map shapes", result.output)
+        with get_engine(url).connect() as conn:
+            assert conn.scalar(lacking_sql) == 0
+        assert "map shapes" not in runner.invoke(main, ["db", "upgrade"]).output  # nothing left to make

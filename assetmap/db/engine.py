@@ -132,12 +132,30 @@ def ensure_database(url: str) -> None:
         ) from exc
 
 
-def drop_database(url: str) -> None:
+def drop_database(url: str, attempts: int = 5) -> None:
+    """Drop the database at ``url``, ending this role's sessions in it first.
+
+    Not ``WITH (FORCE)``: for a role that is not a superuser, that fails outright when an
+    autovacuum worker happens to be busy in the database ("must be a member of the role whose
+    process is being terminated"), while a plain ``DROP DATABASE`` stops such a worker itself and
+    waits a few seconds for sessions that are ending."""
     target = make_url(url)
     engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            for attempt in range(1, attempts + 1):
+                conn.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND usename = current_user AND pid <> pg_backend_pid()"
+                ), {"name": target.database})
+                try:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}"'))
+                    return
+                except OperationalError as exc:  # 55006: still in use (a session not yet ended)
+                    if getattr(exc.orig, "sqlstate", None) != "55006" or attempt == attempts:
+                        raise
+    finally:
+        engine.dispose()
 
 
 def _first_line(exc: Exception) -> str:
