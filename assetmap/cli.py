@@ -184,7 +184,7 @@ def init():
 
 
 def _init():
-    from assetmap.db import migrate
+    from assetmap.db import area_geometry, migrate
     from assetmap.db.engine import session_scope
     from assetmap.db.seed import seed_datasets, seed_taxonomy
 
@@ -192,7 +192,11 @@ def _init():
     migrate.upgrade(url)
     with session_scope(url) as session:
         terms, datasets = seed_taxonomy(session), seed_datasets(session)
-    click.echo(f"database at head ({migrate.head_revision()}); seeded {terms} new terms, {datasets} new data sources")
+        # LSOA points and map shapes are made by the demo and when a run is computed;
+        # fill any missing (a database from before runs made them, or loaded by hand).
+        made = area_geometry.refresh_area_geometry(session, check_changed=False)
+    click.echo(f"database at head ({migrate.head_revision()}); seeded {terms} new terms, {datasets} new data sources"
+               + (f"; made {made['points']} LSOA points, {made['tiles']} map shapes" if any(made.values()) else ""))
 
 
 # --- imports -------------------------------------------------------------------------------
