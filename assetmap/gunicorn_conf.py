@@ -46,9 +46,12 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 def post_worker_init(worker) -> None:
     """Load the gap analysis's compiled loop as the worker starts, not in a planner's first request
     (importing Numba and loading the loop's machine code take a few tenths of a second)."""
-    from assetmap.domain.access import warm_up
+    try:
+        from assetmap.domain.access import warm_up
 
-    warm_up()
+        warm_up()
+    except Exception:  # the gap pages would fail alike, but everything else must still be served
+        worker.log.exception("could not load the gap analysis's compiled loop; the gap pages will not work")
 
 
 def access_record(resp, environ, request_time) -> dict:
