@@ -604,6 +604,7 @@ def test_profiles_index_lists_the_current_geography_by_name_and_the_earlier_on_r
     assert client.get("/profile/pick?code=E05009282&vintage=2025").headers["Location"] == "/profile/E05009282"
     assert client.get("/profile/pick?code=,&vintage=2019").headers["Location"] == "/profile?vintage=2019"
     assert client.get("/profile/pick?code=E05009282&vintage=2015").status_code == 400
+    assert client.get("/profile/pick?code=E05009282&vintage=%C2%B2%E2%81%B0%C2%B9%E2%81%B9").status_code == 400  # ²⁰¹⁹
     for path, level, need in [("/profile/E05000719?vintage=2019", "Ward (2011 boundaries) E05000719",
                                "IoD 2019 on LSOA 2011"),
                               ("/profile/E05009282?vintage=2019", "Ward (2011 boundaries) E05009282",
@@ -612,6 +613,9 @@ def test_profiles_index_lists_the_current_geography_by_name_and_the_earlier_on_r
         page = client.get(path).get_data(as_text=True)
         facts = re.search(r'<dl class="profile-facts">(.*?)</dl>', page, flags=re.S).group(1)
         assert f'<span class="profile-level">{level}</span>' in page and f"<dd>{need}" in facts, path
+        # back to the list of areas of the same geography
+        index = "/profile?vintage=2019" if "vintage=2019" in path else "/profile"
+        assert f'<p class="breadcrumb no-print"><a href="{index}">Area profiles</a>' in page, path
 
 
 def _row(html: str, label: str) -> str:

@@ -67,11 +67,16 @@ def parse_vintage(value: str | int | None, default: int = CURRENT) -> Vintage:
     Traceback (most recent call last):
     ...
     assetmap.errors.BadInputError: unknown vintage '2015'; allowed: 2025, 2019
+    >>> parse_vintage("²⁰¹⁹")
+    Traceback (most recent call last):
+    ...
+    assetmap.errors.BadInputError: unknown vintage '²⁰¹⁹'; allowed: 2025, 2019
     """
     if value is None or str(value).strip() == "":
         return VINTAGES[default]
     text = str(value).strip()
-    year = int(text) if text.isdigit() and len(text) == 4 else None
+    # ASCII digits only: str.isdigit() also passes superscripts, which int() refuses.
+    year = int(text) if text.isascii() and text.isdigit() and len(text) == 4 else None
     if year not in VINTAGES:
         allowed = [str(y) for y in VINTAGES]
         raise BadInputError(f"unknown vintage {text!r}; allowed: {', '.join(allowed)}",
