@@ -475,3 +475,20 @@ def test_a_kept_aggregation_follows_the_runs_version_and_is_not_changed_by_its_c
     assert updated["updated_at"] != run["updated_at"]
     after = {r["code"]: r for r in gap_results.aggregate_run(gdb, updated, "ward")["rows"]}["E05009283"]
     assert after["provision"] > oswestry["provision"]
+
+
+def test_kept_aggregations_are_bounded_in_rows_and_age(gdb, monkeypatch):
+    run = gap_runs.ensure_run(gdb, params(indicator="imd_rank_2025"))
+    monkeypatch.setattr(gap_results, "_AGGREGATED", type(gap_results._AGGREGATED)())
+    monkeypatch.setattr(gap_results, "_AGGREGATED_MAX_ROWS", 100)
+    kept = gap_results._AGGREGATED
+    wards = gap_results.aggregate_run(gdb, run, "ward")  # 63 rows
+    assert [key[-1] for key in kept] == ["ward"]
+    msoas = gap_results.aggregate_run(gdb, run, "msoa")  # 39 more: past 100, the wards go
+    assert len(wards["rows"]) == 63 and len(msoas["rows"]) == 39
+    assert [key[-1] for key in kept] == ["msoa"]
+    # an aggregation past its time is dropped when the next is kept
+    key = next(iter(kept))
+    kept[key] = (kept[key][0] - gap_results._AGGREGATED_TTL_S, kept[key][1])
+    gap_results.aggregate_run(gdb, run, "ward")
+    assert [k[-1] for k in kept] == ["ward"]

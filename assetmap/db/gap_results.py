@@ -114,20 +114,26 @@ def aggregate_run(session: Session, run: dict, level: str) -> dict:
             return _copy_aggregated(kept[1])
     aggregated = _aggregate_run(session, run, level)
     with _AGGREGATED_LOCK:
-        _AGGREGATED[key] = (time.monotonic(), aggregated)
+        now = time.monotonic()
+        _AGGREGATED[key] = (now, aggregated)
         _AGGREGATED.move_to_end(key)
-        while len(_AGGREGATED) > _AGGREGATED_MAX:
-            _AGGREGATED.popitem(last=False)
+        for old in [k for k, (kept_at, _) in _AGGREGATED.items() if now - kept_at >= _AGGREGATED_TTL_S]:
+            del _AGGREGATED[old]
+        while len(_AGGREGATED) > 1 and (len(_AGGREGATED) > _AGGREGATED_MAX or sum(
+                len(kept["rows"]) for _, kept in _AGGREGATED.values()) > _AGGREGATED_MAX_ROWS):
+            _AGGREGATED.popitem(last=False)  # the least recently used
     return _copy_aggregated(aggregated)
 
 
 #: Aggregations kept in each process, by database, run, run version and level: a gap page and
 #: each of its ward or MSOA tiles ask for the same one. A new version of the run's scores is a
-#: new key; the time limit bounds how long a boundary or lookup import (which changes which
-#: LSOAs make up a ward, not the run) takes to show.
+#: new key; the time limit bounds how long an import that changes the areas rather than the run
+#: (boundaries, lookups, area names) takes to show. The row limit bounds the memory: an England
+#: run by LSOA is some 34,000 rows.
 _AGGREGATED: OrderedDict = OrderedDict()
 _AGGREGATED_LOCK = threading.Lock()
 _AGGREGATED_MAX = 16
+_AGGREGATED_MAX_ROWS = 100_000
 _AGGREGATED_TTL_S = 600.0
 
 
