@@ -3,21 +3,20 @@
 database URL, record its import like any other, and bring its errors back to the demo."""
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import time
 
 import pytest
 from sqlalchemy import text
 
 from assetmap.db.engine import session_scope
 from assetmap.errors import ImportFileError
-from assetmap.importers.demo import import_postcodes
+from assetmap.importers.demo import import_postcodes, in_second_process
 from tests.live import committed_clone
 
 
 def _in_second_process(*args):
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(import_postcodes, *args).result()
+    with in_second_process(import_postcodes, *args) as result:
+        return result()
 
 
 def test_the_postcodes_load_in_a_second_process_and_once(db_url, data_dir):
@@ -43,3 +42,11 @@ def test_a_postcode_file_that_cannot_load_is_told_in_the_demo(db_url, tmp_path):
     not_a_zip.write_text("postcode,easting\n")
     with pytest.raises(ImportFileError, match="is not a zip file"):
         _in_second_process(db_url, not_a_zip, None)
+
+
+def test_leaving_early_ends_the_second_process_at_once():
+    """An error in the demo's own steps is told without waiting for the postcodes to finish."""
+    started = time.monotonic()
+    with pytest.raises(ImportFileError), in_second_process(time.sleep, 60):
+        raise ImportFileError("a boundary file is broken")
+    assert time.monotonic() - started < 20
