@@ -1,10 +1,11 @@
 """Compressed responses (Flask-Compress): pages, scripts, styles, JSON, CSV and vector tiles go out
-compressed (zstd, brotli or gzip, whichever the client accepts first), so a map of all England
-stays well under its size budget on the wire. A proxy in front that compresses for itself sees
-``Content-Encoding`` already set and leaves the body alone.
+compressed (zstd, brotli, gzip or deflate: the one the client ranks highest, zstd first on a tie), so a
+map of all England stays well under its size budget on the wire.
 
 A response that carries a CSRF token is sent as it is: compressing a secret beside text an
-attacker can make the page reflect lets its compressed length give the secret away (BREACH).
+attacker can make the page reflect lets its compressed length give the secret away (BREACH). A
+proxy in front must not compress HTML for itself, or it would undo that (it leaves the bodies
+compressed here alone: their ``Content-Encoding`` is set).
 """
 from __future__ import annotations
 
