@@ -31,7 +31,7 @@ from assetmap.domain.duplicates import is_likely_duplicate, name_similarity, pla
 from assetmap.domain.postcodes import normalise_postcode
 from assetmap.domain.revisions import EDITABLE_FIELDS, diff, snapshot
 from assetmap.domain.staleness import stale_before
-from assetmap.domain.validation import clean_text
+from assetmap.domain.validation import clean_text, is_digits
 from assetmap.errors import BadInputError, ConflictError, NotFoundError
 
 _VOCABULARIES = {"asset_types": "asset-type", "five_ways": "five-ways"}
@@ -564,8 +564,8 @@ def search_assets(session: Session, query: str, *, limit: int = 50) -> list[dict
     query = " ".join((clean_text(query) or "").split())[:200]
     if not query:
         return []
-    wanted_id = int(query.lstrip("#")) if query.lstrip("#").isascii() and query.lstrip("#").isdigit() \
-        and len(query) <= 12 else None
+    digits = query.removeprefix("#")
+    wanted_id = int(digits) if is_digits(digits, 11) else None
     postcode = normalise_postcode(query)
     outward = query.upper() if re.fullmatch(r"[A-Za-z]{1,2}\d[A-Za-z\d]?", query) else None
     words = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in query.split()[:8]]

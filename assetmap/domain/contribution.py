@@ -27,6 +27,7 @@ from assetmap.domain.validation import (
     URL_MESSAGE,
     clean_text,
     clean_url,
+    is_digits,
     is_phone,
     validate_email,
 )
@@ -328,8 +329,7 @@ def validate_asset(raw: Mapping[str, Any], checks: Checks) -> tuple[dict[str, An
     area = clean_text(raw.get("service_area_id"))
     values["service_area_id"] = None
     if area is not None:
-        # isascii: "¹" passes isdigit but not int(); the length keeps int() from refusing a huge number
-        if not (area.isascii() and area.isdigit() and len(area) <= 18) or int(area) not in checks.service_areas:
+        if not is_digits(area, 18) or int(area) not in checks.service_areas:
             errors["service_area_id"] = "Choose an area from the list, or 'Only people who come to this place'"
         else:
             values["service_area_id"] = int(area)

@@ -28,7 +28,7 @@ from assetmap.domain.opening_hours import (
     week_table,
 )
 from assetmap.domain.postcodes import normalise_outward, normalise_postcode
-from assetmap.domain.validation import in_uk
+from assetmap.domain.validation import in_uk, is_digits
 from assetmap.errors import BadInputError
 
 __all__ = [
@@ -571,8 +571,7 @@ def parse_ids(values: Sequence[str], *, limit: int = 50) -> list[int]:
             part = part.strip()
             if not part:
                 continue
-            # isascii: "¹" and "١" pass isdigit, and int() refuses the first
-            if not (part.isascii() and part.isdigit()) or len(part) > 9:
+            if not is_digits(part, 9):
                 raise BadInputError(f"ids must be numbers separated by commas, not {part[:20]!r}",
                                     details={"parameter": "ids"})
             if int(part) not in ids:

@@ -29,6 +29,7 @@ __all__ = [
     "clean_url",
     "in_gb_grid",
     "in_uk",
+    "is_digits",
     "is_email",
     "is_phone",
     "too_long",
@@ -212,6 +213,17 @@ def in_gb_grid(easting: float, northing: float) -> bool:
     """
     min_e, min_n, max_e, max_n = GB_GRID
     return min_e <= easting <= max_e and min_n <= northing <= max_n
+
+
+def is_digits(text: str, max_length: int) -> bool:
+    """Whether ``text`` is 1 to ``max_length`` of the ASCII digits 0-9, so ``int(text)`` reads it
+    and the number fits what ``max_length`` allows. ``str.isdigit`` alone also passes "¹" (which
+    ``int`` refuses) and "١" (which it reads as 1).
+
+    >>> is_digits("2019", 4), is_digits("²⁰¹⁹", 4), is_digits("١", 4), is_digits("12345", 4), is_digits("", 4)
+    (True, False, False, False, False)
+    """
+    return 0 < len(text) <= max_length and text.isascii() and text.isdigit()
 
 
 def whole_number_arg(args: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:

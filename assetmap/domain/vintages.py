@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assetmap.domain.gap_analysis import DEFAULT_INDICATOR, EARLIER_DEFAULT_INDICATOR
+from assetmap.domain.validation import is_digits
 from assetmap.errors import BadInputError
 
 __all__ = ["CURRENT", "CURRENT_LSOA_LEVEL", "EARLIER", "LSOA_LEVELS", "VINTAGES", "Vintage", "parse_vintage",
@@ -75,8 +76,7 @@ def parse_vintage(value: str | int | None, default: int = CURRENT) -> Vintage:
     if value is None or str(value).strip() == "":
         return VINTAGES[default]
     text = str(value).strip()
-    # ASCII digits only: str.isdigit() also passes superscripts, which int() refuses.
-    year = int(text) if text.isascii() and text.isdigit() and len(text) == 4 else None
+    year = int(text) if is_digits(text, 4) else None
     if year not in VINTAGES:
         allowed = [str(y) for y in VINTAGES]
         raise BadInputError(f"unknown vintage {text!r}; allowed: {', '.join(allowed)}",

@@ -25,7 +25,7 @@ from assetmap.domain.opening_hours import OpeningHoursError, WeeklySchedule
 from assetmap.domain.opening_hours_text import parse_free_text, parse_library_day, parse_nhsbsa_day
 from assetmap.domain.organisations import charity_key, ods_key
 from assetmap.domain.postcodes import normalise_postcode
-from assetmap.domain.validation import clean_url, in_uk, is_email
+from assetmap.domain.validation import clean_url, in_uk, is_digits, is_email
 from assetmap.errors import ImportFileError
 from assetmap.importers.report import ImportReport
 
@@ -284,13 +284,13 @@ def read_libraries(path: Path, report: ImportReport) -> Iterator[AssetRow]:
             # A community or trust that runs the library for the authority, named as published.
             "operating_organisation": None if (operator or "").lower() in LIBRARY_RUN_BY_AUTHORITY else operator,
             "library_type": kind,
-            "uprn": uprn if uprn and uprn.isdigit() else None,
+            "uprn": uprn if uprn and is_digits(uprn, 12) else None,  # a UPRN has at most 12
             "operation_2023": clean(rec["operation_2023"]),
             "statutory_2023": clean(rec["statutory_2023"]),
             "weekly_hours": clean(rec["weekly_hours"]),
             "staffed_hours": clean(rec["staffed_hours"]),
         }
-        if uprn and not uprn.isdigit():
+        if uprn and not is_digits(uprn, 12):
             extra["uprn_as_published"] = uprn
         if email_cell and not email and not url:
             extra["email_as_published"] = email_cell

@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError
 
 from assetmap.db import users
 from assetmap.domain.permissions import can_manage_users, can_moderate, can_upload
+from assetmap.domain.validation import is_digits
 from assetmap.web.contribute_forms import LoginForm, form_expired
 from assetmap.web.db import get_session
 from assetmap.web.extensions import limiter
@@ -58,7 +59,7 @@ class SignedInUser(UserMixin):
 @login_manager.user_loader
 def _load_user(cookie_id: str):
     user_id, _, token = cookie_id.partition(":")
-    if not user_id.isdigit() or not token or len(user_id) > 9:
+    if not is_digits(user_id, 9) or not token:
         return None
     data = users.session_user(get_session(), int(user_id), token)
     return SignedInUser(data) if data else None
