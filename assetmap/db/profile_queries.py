@@ -36,6 +36,7 @@ from assetmap.domain.vintages import (
     parse_vintage,
     vintage_on,
 )
+from assetmap.domain.vintages import vintage_args as domain_vintage_args
 from assetmap.errors import BadInputError, NotFoundError
 
 #: Largest custom area accepted, in km² (a market town and its hinterland fit many times over;
@@ -72,24 +73,20 @@ def vintage_of(session: Session, value: str | None = None) -> Vintage:
 
 
 def vintage_args(session: Session, vintage: Vintage | None) -> dict:
-    """The URL arguments of a link to a profile (or the profiles page) on ``vintage``: none for the
-    vintage profiles are built on by default (:func:`vintage_of`) or for None, else its year.
-
-    Every link that opens a profile on a given vintage builds its arguments here.
-    """
-    if vintage is None or vintage == vintage_of(session):
-        return {}
-    return {"vintage": vintage.year}
+    """The URL arguments of a link to a profile (or the profiles page) on ``vintage``
+    (:func:`assetmap.domain.vintages.vintage_args`, against this database's default)."""
+    return domain_vintage_args(vintage, vintage_of(session))
 
 
 def vintage_links(session: Session, vintage: Vintage) -> dict:
     """What a page on ``vintage`` needs to link to profiles on it and to itself on the others:
-    ``vintage_args`` (:func:`vintage_args`), ``default_year`` (of :func:`vintage_of`) and
-    ``other_vintages``, each ``(vintage, its args)``."""
+    ``vintage_args``, ``default_year`` (of :func:`vintage_of`) and ``other_vintages``, each
+    ``(vintage, its args)``."""
+    default = vintage_of(session)
     return {
-        "vintage_args": vintage_args(session, vintage),
-        "default_year": vintage_of(session).year,
-        "other_vintages": [(v, vintage_args(session, v)) for v in VINTAGES.values() if v != vintage],
+        "vintage_args": domain_vintage_args(vintage, default),
+        "default_year": default.year,
+        "other_vintages": [(v, domain_vintage_args(v, default)) for v in VINTAGES.values() if v != vintage],
     }
 
 

@@ -14,7 +14,7 @@ from assetmap.domain.validation import is_digits
 from assetmap.errors import BadInputError
 
 __all__ = ["CURRENT", "CURRENT_LSOA_LEVEL", "EARLIER", "LSOA_LEVELS", "VINTAGES", "Vintage", "parse_vintage",
-           "vintage_on"]
+           "vintage_args", "vintage_on"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,14 @@ def vintage_on(lsoa_level: str | None) -> Vintage | None:
     True
     """
     return next((v for v in VINTAGES.values() if v.lsoa_level == lsoa_level), None)
+
+
+def vintage_args(vintage: Vintage | None, default: Vintage) -> dict:
+    """The URL arguments of a link to a profile (or the profiles page) on ``vintage``, where
+    ``default`` is the vintage profiles are built on when none is asked for: none for that one
+    (or for None), else its year.
+
+    >>> vintage_args(VINTAGES[EARLIER], VINTAGES[CURRENT]), vintage_args(VINTAGES[CURRENT], VINTAGES[CURRENT])
+    ({'vintage': 2019}, {})
+    """
+    return {} if vintage is None or vintage == default else {"vintage": vintage.year}
